@@ -1,0 +1,1 @@
+"""Process edge of medcode: settings, CLI, run modes."""

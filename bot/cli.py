@@ -1,0 +1,148 @@
+"""The `medcode` command line: each command is a thin call into codedata, rendered as text or --json."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+
+from codedata import codes
+from codedata.db import open_db, releases
+from codedata.defaults import ensure_defaults
+from codedata.errors import MedcodeError
+from codedata.importers import SYSTEMS, import_release
+
+from . import render
+from .config import Settings
+
+
+class MedcodeGroup(click.Group):
+    """Turns domain errors into one line on stderr and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MedcodeError as exc:
+            click.echo(f"medcode: {exc}", err=True)
+            ctx.exit(2)
+        except sqlite3.Error as exc:
+            click.echo(f"medcode: database error ({exc.__class__.__name__}: {exc})", err=True)
+            ctx.exit(3)
+
+
+class Context:
+    """Settings and the lazily opened database, shared by commands."""
+
+    def __init__(self, db_path: Path | None):
+        self.settings = Settings()
+        self.db_path = db_path or self.settings.medcode_db
+        self._db = None
+
+    def db(self, with_defaults: bool = True):
+        if self._db is None:
+            self._db = open_db(self.db_path)
+            if with_defaults:
+                _import_defaults(self._db)
+        return self._db
+
+
+def _import_defaults(db) -> None:
+    bar = _ProgressBar("first use: importing bundled code data")
+    for result in ensure_defaults(db, progress=bar):
+        bar.close()
+        click.echo(render.import_result(result), err=True)
+
+
+class _ProgressBar:
+    """A click progress bar on stderr, created when the importer first reports its size."""
+
+    def __init__(self, label: str):
+        self.label, self.bar, self.done = label, None, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar, self.done = None, 0
+
+
+def _emit(as_json: bool, payload, text: str) -> None:
+    if as_json:
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        click.echo(text)
+
+
+@click.group(cls=MedcodeGroup)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Database file (default: $MEDCODE_DB or ~/.local/share/medcode/medcode.db).")
+@click.version_option(package_name="medcode-bot")
+@click.pass_context
+def main(ctx: click.Context, db_path: Path | None) -> None:
+    """medcode: ICD-10-CM, HCPCS and CPT answers for medical billing teams."""
+    ctx.obj = Context(db_path)
+
+
+@main.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_obj
+def icd(obj: Context, query: tuple[str, ...], as_json: bool) -> None:
+    """Look up an ICD-10-CM code (E11.9, e119, S72.001A)."""
+    answer = codes.lookup_icd(obj.db(), " ".join(query))
+    _emit(as_json, answer.model_dump(mode="json"), render.code_answer(answer))
+
+
+@main.command("import")
+@click.argument("system", type=click.Choice(sorted(SYSTEMS)))
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--label", help="Release label (default: from the file, e.g. 2026-04).")
+@click.option("--effective", help="Effective date YYYY-MM-DD (default: from the file).")
+@click.option("--json", "as_json", is_flag=True, help="Print the import result as JSON.")
+@click.pass_obj
+def import_(obj: Context, system: str, path: Path, label: str | None, effective: str | None,
+            as_json: bool) -> None:
+    """Import an official release file of SYSTEM (the previous release stays current if it fails)."""
+    bar = _ProgressBar(f"importing {path.name}")
+    result = import_release(obj.db(), system, path, label=label, effective=effective, progress=bar)
+    bar.close()
+    _emit(as_json, result.model_dump(mode="json"), render.import_result(result))
+
+
+@main.command("releases")
+@click.option("--json", "as_json", is_flag=True, help="Print the releases as JSON.")
+@click.pass_obj
+def releases_(obj: Context, as_json: bool) -> None:
+    """List every imported release, oldest first per system."""
+    rows = releases(obj.db())
+    payload = [{k: (bool(v) if k == "current" else v) for k, v in r.items()} for r in rows]
+    _emit(as_json, payload, render.releases_table(rows))
+
+
+@main.command()
+@click.pass_obj
+def console(obj: Context) -> None:
+    """Type /icd and /cpt lines and read the answers, without Slack."""
+    from .console import run_console
+
+    run_console(obj.db(), sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+
+
+@main.command()
+@click.pass_obj
+def serve(obj: Context) -> None:
+    """Run the bot; with no Slack tokens set, start the console instead."""
+    if obj.settings.has_slack_tokens:
+        raise MedcodeError("the Slack run modes are not built yet; unset SLACK_BOT_TOKEN to use the console")
+    click.echo("No Slack tokens set: starting the medcode console (type help).", err=True)
+    from .console import run_console
+
+    run_console(obj.db(), sys.stdin, sys.stdout, interactive=sys.stdin.isatty())

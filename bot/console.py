@@ -1,0 +1,55 @@
+"""Console run mode: the slash-command lines of Slack, answered as text in a terminal."""
+from __future__ import annotations
+
+from typing import Callable, TextIO
+
+import sqlite_utils
+
+from codedata import codes
+from codedata.errors import MedcodeError
+
+from . import render
+
+HELP = """medcode console — type a slash command as you would in Slack:
+  /icd E11.9        look up an ICD-10-CM code (e119, S72.001A, M54.5 work too)
+  help              this text
+  quit              leave (or Ctrl-D)"""
+
+
+def _commands(db: sqlite_utils.Database) -> dict[str, Callable[[str], str]]:
+    return {
+        "icd": lambda text: render.code_answer(codes.lookup_icd(db, text)),
+    }
+
+
+def answer_line(db: sqlite_utils.Database, line: str) -> str:
+    """Return the text answer to one console line such as `/icd E11.9`."""
+    words = line.strip().split(maxsplit=1)
+    if not words or words[0].lower().lstrip("/") in ("help", "?"):
+        return HELP
+    name, text = words[0].lower().lstrip("/"), (words[1] if len(words) > 1 else "")
+    command = _commands(db).get(name)
+    if command is None:
+        return f"Unknown command {name[:20]!r}. " + HELP
+    if not text.strip() or text.strip().lower() == "help":
+        return HELP
+    try:
+        return command(text)
+    except MedcodeError as exc:
+        return f"{exc}"
+
+
+def run_console(db: sqlite_utils.Database, stdin: TextIO, stdout: TextIO, interactive: bool) -> None:
+    """Read lines until EOF or `quit`, printing each answer."""
+    if interactive:
+        stdout.write(HELP + "\n")
+    while True:
+        if interactive:
+            stdout.write("medcode> ")
+            stdout.flush()
+        line = stdin.readline()
+        if not line or line.strip().lower() in ("quit", "exit"):
+            break
+        if line.strip():
+            stdout.write(answer_line(db, line) + "\n\n")
+            stdout.flush()

@@ -1,0 +1,102 @@
+"""Plain-text rendering of codedata answers for the terminal (CLI and console)."""
+from __future__ import annotations
+
+from codedata.models import CodeAnswer, ImportResult
+
+NOTE_TITLES = {
+    "inclusion_term": "Inclusion terms",
+    "includes": "Includes",
+    "excludes1": "Excludes1 (never code together)",
+    "excludes2": "Excludes2 (not included here; may code both)",
+    "code_first": "Code first",
+    "use_additional_code": "Use additional code",
+    "code_also": "Code also",
+    "note": "Notes",
+    "seventh_character_note": "7th character",
+}
+
+
+def code_answer(answer: CodeAnswer) -> str:
+    """Return the lines a person reads for one code lookup."""
+    if answer.status == "unknown":
+        lines = [f"{answer.code}: not a code in {_vintage(answer)}."]
+        if answer.nearest:
+            lines.append("Nearest existing codes:")
+            lines += [_ref_line(r) for r in answer.nearest]
+        return "\n".join(lines)
+    if answer.status == "no_longer_valid":
+        lines = [
+            f"{answer.code}: no longer valid — {answer.description}",
+            f"  Last in release {answer.last_release}; removed in release {answer.removed_in}.",
+        ]
+        if answer.successors:
+            lines.append("Use instead:")
+            lines += [_ref_line(r) for r in answer.successors]
+        lines.append(f"({_vintage(answer)})")
+        return "\n".join(lines)
+    return "\n".join(_valid_lines(answer))
+
+
+def _valid_lines(answer: CodeAnswer) -> list[str]:
+    badge = "billable" if answer.billable else "NOT billable (header)"
+    lines = [f"{answer.code}  {answer.description}", f"  {badge} · {answer.kind}"]
+    if answer.breadcrumb:
+        lines.append("  in: " + " › ".join(f"{r.code} {r.description}" for r in answer.breadcrumb[-3:]))
+    lines += [f"  ! {h}" for h in answer.history]
+    if answer.seventh_character:
+        c = answer.seventh_character
+        lines.append(f"  7th character {c.character}: {c.meaning}")
+    if answer.needs_seventh_character:
+        lines.append("  Needs a 7th character. Choices:")
+        lines += [f"    {c.character}  {c.meaning}" for c in answer.seventh_characters]
+    elif answer.children:
+        more = answer.children_count - len(answer.children)
+        lines.append(f"  Billable codes under it ({answer.children_count}):")
+        lines += [_ref_line(r) for r in answer.children]
+        if more > 0:
+            lines.append(f"    … and {more} more")
+    lines += _notes_lines(answer)
+    lines.append(f"({_vintage(answer)})")
+    return lines
+
+
+def _notes_lines(answer: CodeAnswer) -> list[str]:
+    lines = []
+    for kind, title in NOTE_TITLES.items():
+        notes = [n for n in answer.notes if n.kind == kind]
+        if notes:
+            lines.append(f"  {title}:")
+            lines += [f"    - {n.text}" + (f"  [at {n.at}]" if n.at != answer.code else "") for n in notes]
+    return lines
+
+
+def _ref_line(ref) -> str:
+    mark = "" if ref.billable else "  (header)"
+    return f"    {ref.code:<9} {ref.description}{mark}"
+
+
+def _vintage(answer: CodeAnswer) -> str:
+    return answer.release.title if answer.release else answer.system
+
+
+def import_result(result: ImportResult) -> str:
+    """Return the one-paragraph summary of an import."""
+    if result.status == "already_imported":
+        return (f"{result.source_name} is already imported as {result.system} release {result.label}; "
+                "nothing changed.")
+    state = "now current" if result.current else "kept for history (a newer release is current)"
+    return (f"Imported {result.system} release {result.label} from {result.source_name}: "
+            f"{result.billable_count:,} billable of {result.code_count:,} codes in {result.seconds:.1f} s; {state}.")
+
+
+def releases_table(rows: list[dict]) -> str:
+    """Return the releases as an aligned text table."""
+    if not rows:
+        return "No releases imported yet."
+    lines = [f"{'system':<9} {'label':<9} {'effective':<10} {'billable':>8}  current  source"]
+    for r in rows:
+        lines.append(
+            f"{r['system']:<9} {r['label']:<9} {r['effective_date'] or '':<10} {r['billable_count']:>8}  "
+            f"{'yes' if r['current'] else '':<7}  {r['source_name']}"
+        )
+    return "\n".join(lines)

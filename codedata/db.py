@@ -1,0 +1,140 @@
+"""Open and migrate the medcode database: the one place that knows the schema."""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import sqlite_utils
+
+from .errors import MedcodeError
+
+
+def _m001_releases_codes_notes(db: sqlite_utils.Database) -> None:
+    db["releases"].create(
+        {
+            "id": int,
+            "system": str,
+            "label": str,
+            "title": str,
+            "effective_date": str,
+            "source_name": str,
+            "sha256": str,
+            "imported_at": str,
+            "code_count": int,
+            "billable_count": int,
+            "current": int,
+        },
+        pk="id",
+        not_null={"system", "label", "sha256", "current"},
+    )
+    db["releases"].create_index(["system", "sha256"], unique=True)
+    db["releases"].create_index(["system", "current"])
+    # Codes are stored undotted (E119); `display` is the dotted form people read.
+    db["codes"].create(
+        {
+            "release_id": int,
+            "code": str,
+            "display": str,
+            "description": str,
+            "short_description": str,
+            "parent": str,
+            "billable": int,
+            "kind": str,
+            "chapter": str,
+            "block": str,
+            "seq": int,
+            "extra": str,
+        },
+        pk=("release_id", "code"),
+        foreign_keys=[("release_id", "releases", "id")],
+    )
+    db["codes"].create_index(["release_id", "parent"])
+    db["notes"].create(
+        {"release_id": int, "code": str, "kind": str, "seq": int, "text": str},
+        foreign_keys=[("release_id", "releases", "id")],
+    )
+    db["notes"].create_index(["release_id", "code"])
+    # sevenChrDef rules, kept per defining code so lookups can list the choices.
+    db["seventh_characters"].create(
+        {"release_id": int, "code": str, "character": str, "meaning": str},
+        pk=("release_id", "code", "character"),
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("001_releases_codes_notes", _m001_releases_codes_notes),
+]
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Return a migrated database at `path` (created if missing), in WAL mode."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+    except (OSError, sqlite3.Error) as exc:
+        raise MedcodeError(f"cannot open database {path}: {exc}") from exc
+    db = sqlite_utils.Database(conn)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    migrate(db)
+    return db
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations in order; return the names applied."""
+    if "migrations" not in db.table_names():
+        db["migrations"].create({"name": str, "applied_at": str}, pk="name")
+    done = {row["name"] for row in db["migrations"].rows}
+    applied = []
+    for name, step in MIGRATIONS:
+        if name in done:
+            continue
+        with transaction(db):
+            step(db)
+            db.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, datetime('now'))",
+                [name],
+            )
+        applied.append(name)
+    return applied
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """One write transaction: everything inside commits together or not at all."""
+    conn = db.conn
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    else:
+        conn.commit()
+
+
+def current_release(db: sqlite_utils.Database, system: str) -> dict | None:
+    """Return the current release row of `system`, or None when nothing is imported."""
+    rows = list(
+        db.query(
+            "SELECT * FROM releases WHERE system = ? AND current = 1", [system]
+        )
+    )
+    return rows[0] if rows else None
+
+
+def releases(db: sqlite_utils.Database, system: str | None = None) -> list[dict]:
+    """Return imported releases, oldest effective date first."""
+    sql = "SELECT * FROM releases"
+    params: list = []
+    if system:
+        sql += " WHERE system = ?"
+        params.append(system)
+    sql += " ORDER BY system, effective_date, id"
+    return list(db.query(sql, params))

@@ -1,0 +1,29 @@
+"""Importers for official code-release files, one module per format family; `import_release` dispatches."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+
+from ..errors import UnknownSystem
+from ..models import ImportResult
+from . import icd10cm
+from .common import Progress, store_release
+
+SYSTEMS = {"icd10cm": icd10cm}
+
+
+def import_release(
+    db: sqlite_utils.Database,
+    system: str,
+    path: str | Path,
+    label: str | None = None,
+    effective: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import one official release file of `system`; a file already imported is a no-op."""
+    module = SYSTEMS.get(system)
+    if module is None:
+        raise UnknownSystem(f"unknown code system {system!r}; choose one of: {', '.join(SYSTEMS)}")
+    release, source = module.load(path, label=label, effective=effective)
+    return store_release(db, release, source, progress=progress)

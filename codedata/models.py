@@ -1,0 +1,74 @@
+"""Pydantic models handed across the codedata boundary (CLI --json and Slack both render these)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class ImportResult(BaseModel):
+    status: Literal["imported", "already_imported"]
+    system: str
+    release_id: int
+    label: str
+    title: str | None = None
+    effective_date: str | None = None
+    source_name: str | None = None
+    sha256: str
+    code_count: int
+    billable_count: int
+    current: bool
+    seconds: float
+
+
+class ReleaseInfo(BaseModel):
+    system: str
+    label: str
+    title: str
+    effective_date: str | None = None
+
+
+class CodeRef(BaseModel):
+    code: str
+    description: str
+    billable: bool = False
+
+
+class Note(BaseModel):
+    kind: str
+    text: str
+    at: str  # the code (or block/chapter) whose tabular entry carries the note
+
+
+class SeventhCharacter(BaseModel):
+    character: str
+    meaning: str
+
+
+class CodeAnswer(BaseModel):
+    """What a lookup of one code returns."""
+
+    query: str
+    system: str
+    code: str
+    status: Literal["valid", "no_longer_valid", "unknown"]
+    description: str | None = None
+    billable: bool = False
+    kind: str | None = None
+    breadcrumb: list[CodeRef] = []
+    children: list[CodeRef] = []
+    children_count: int = 0
+    notes: list[Note] = []
+    needs_seventh_character: bool = False
+    seventh_characters: list[SeventhCharacter] = []
+    seventh_character: SeventhCharacter | None = None
+    history: list[str] = []
+    last_release: str | None = None
+    removed_in: str | None = None
+    successors: list[CodeRef] = []
+    nearest: list[CodeRef] = []
+    release: ReleaseInfo | None = None
+    source: str | None = None
+    category: str | None = None
+    section: str | None = None
+    extra: dict = {}

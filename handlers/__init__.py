@@ -1,0 +1,1 @@
+"""Slack adapter: listeners per surface, text parsing, Block Kit building."""
