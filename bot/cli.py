@@ -27,6 +27,10 @@ class MedcodeGroup(click.Group):
         except MedcodeError as exc:
             click.echo(f"medcode: {exc}", err=True)
             ctx.exit(2)
+        except click.UsageError as exc:
+            where = f"medcode {exc.ctx.info_name} --help" if exc.ctx else "medcode --help"
+            click.echo(f"medcode: {exc.format_message()} (see {where})", err=True)
+            ctx.exit(2)
         except sqlite3.Error as exc:
             click.echo(f"medcode: database error ({exc.__class__.__name__}: {exc})", err=True)
             ctx.exit(3)

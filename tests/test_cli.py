@@ -1,0 +1,96 @@
+"""The `medcode` CLI as a user runs it: answers, --json keys, one-line errors, nothing changed on bad input."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from codedata.db import open_db
+
+from .conftest import shared_file
+
+
+def run(db_path, *args, stdin: str | None = None):
+    env = {**os.environ, "MEDCODE_DB": str(db_path)}
+    env.pop("SLACK_BOT_TOKEN", None)
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
+                          env=env, input=stdin, timeout=120)
+
+
+def snapshot(db_path):
+    db = open_db(db_path)
+    state = (list(db.query("SELECT * FROM releases ORDER BY id")),
+             db.execute("SELECT count(*), sum(billable) FROM codes").fetchone(),
+             db.execute("SELECT count(*) FROM notes").fetchone())
+    db.conn.close()
+    return state
+
+
+def test_icd_lookup_prints_the_answer(db_copy):
+    result = run(db_copy, "icd", "I63.31")
+    assert result.returncode == 0
+    assert "I63.31  Cerebral infarction due to thrombosis of middle cerebral artery" in result.stdout
+    assert "I63.319" in result.stdout
+    assert "ICD-10-CM 2026 tabular, effective 2026-04-01" in result.stdout
+
+
+def test_icd_json_has_the_documented_keys(db_copy):
+    result = run(db_copy, "icd", "S72.001A", "--json")
+    payload = json.loads(result.stdout)
+    assert payload["code"] == "S72.001A"
+    assert payload["status"] == "valid"
+    assert payload["billable"] is True
+    assert payload["seventh_character"] == {"character": "A", "meaning": "initial encounter for closed fracture"}
+    assert set(payload) >= {"query", "system", "code", "status", "description", "billable", "kind", "breadcrumb",
+                            "children", "children_count", "notes", "needs_seventh_character",
+                            "seventh_characters", "history", "successors", "nearest", "release"}
+
+
+@pytest.mark.parametrize("args", [
+    ["icd", ""], ["icd", "!!!"], ["icd", "x" * 5000], ["icd", "'; DROP TABLE codes;--"],
+    ["import", "icd10cm", "/etc/hostname"], ["import", "icd10cm", "/no/such/file.xml"],
+    ["import", "nosuchsystem", "/etc/hostname"],
+])
+def test_bad_input_is_one_line_nonzero_and_changes_nothing(db_copy, args):
+    before = snapshot(db_copy)
+    result = run(db_copy, *args)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert snapshot(db_copy) == before
+
+
+def test_releases_json(db_copy):
+    payload = json.loads(run(db_copy, "releases", "--json").stdout)
+    assert [(r["system"], r["label"], r["billable_count"], r["current"]) for r in payload] == [
+        ("icd10cm", "2025-04", 74_260, False), ("icd10cm", "2026-04", 74_719, True)]
+    assert set(payload[0]) == {"id", "system", "label", "title", "effective_date", "source_name", "sha256",
+                               "imported_at", "code_count", "billable_count", "current"}
+
+
+def test_import_json_and_reimport_is_a_no_op(db_copy):
+    path = shared_file("icd10cm", "icd10cm-order-2021.txt.xz")
+    first = json.loads(run(db_copy, "import", "icd10cm", str(path), "--json").stdout)
+    assert (first["status"], first["billable_count"], first["current"]) == ("imported", 72_621, False)
+    before = snapshot(db_copy)
+    second = json.loads(run(db_copy, "import", "icd10cm", str(path), "--json").stdout)
+    assert second["status"] == "already_imported"
+    assert snapshot(db_copy) == before
+
+
+def test_first_use_imports_the_bundled_release(tmp_path):
+    result = run(tmp_path / "fresh.db", "icd", "E11.9")
+    assert result.returncode == 0
+    assert "Type 2 diabetes mellitus without complications" in result.stdout
+    assert "Imported icd10cm release 2026-04" in result.stderr
+
+
+def test_console_answers_piped_lines(db_copy):
+    result = run(db_copy, "serve", stdin="/icd E11.9\n/icd !!!\n/nope x\nquit\n")
+    assert result.returncode == 0
+    assert "E11.9  Type 2 diabetes mellitus without complications" in result.stdout
+    assert "'!!!' is not shaped like an ICD-10-CM code" in result.stdout
+    assert "Unknown command 'nope'" in result.stdout
