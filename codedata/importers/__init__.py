@@ -1,6 +1,7 @@
 """Importers for official code-release files, one module per format family; `import_release` dispatches."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import sqlite_utils
@@ -25,5 +26,7 @@ def import_release(
     module = SYSTEMS.get(system)
     if module is None:
         raise UnknownSystem(f"unknown code system {system!r}; choose one of: {', '.join(SYSTEMS)}")
+    started = time.perf_counter()
     release, source = module.load(path, label=label, effective=effective)
-    return store_release(db, release, source, progress=progress)
+    result = store_release(db, release, source, progress=progress)
+    return result.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
