@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from codedata import codes
+from codedata import codes, procedures
 from codedata.db import open_db, releases
 from codedata.defaults import ensure_defaults
 from codedata.errors import MedcodeError
@@ -28,7 +28,8 @@ class MedcodeGroup(click.Group):
             click.echo(f"medcode: {exc}", err=True)
             ctx.exit(2)
         except click.UsageError as exc:
-            where = f"medcode {exc.ctx.info_name} --help" if exc.ctx else "medcode --help"
+            sub = exc.ctx and exc.ctx.parent is not None
+            where = f"medcode {exc.ctx.info_name} --help" if sub else "medcode --help"
             click.echo(f"medcode: {exc.format_message()} (see {where})", err=True)
             ctx.exit(2)
         except sqlite3.Error as exc:
@@ -102,6 +103,16 @@ def main(ctx: click.Context, db_path: Path | None) -> None:
 def icd(obj: Context, query: tuple[str, ...], as_json: bool) -> None:
     """Look up an ICD-10-CM code (E11.9, e119, S72.001A)."""
     answer = codes.lookup_icd(obj.db(), " ".join(query))
+    _emit(as_json, answer.model_dump(mode="json"), render.code_answer(answer))
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("query", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_obj
+def cpt(obj: Context, query: tuple[str, ...], as_json: bool) -> None:
+    """Look up a CPT or HCPCS Level II code (99213, J1745) or a modifier (25, -59, RT)."""
+    answer = procedures.lookup_procedure(obj.db(), " ".join(query))
     _emit(as_json, answer.model_dump(mode="json"), render.code_answer(answer))
 
 

@@ -18,8 +18,12 @@ NOTE_TITLES = {
 
 def code_answer(answer: CodeAnswer) -> str:
     """Return the lines a person reads for one code lookup."""
+    if answer.status == "no_descriptor":
+        return "\n".join([f"{answer.code}: {answer.history[0]}"] + ([f"({_vintage(answer)})"] if answer.release else []))
     if answer.status == "unknown":
-        lines = [f"{answer.code}: not a code in {_vintage(answer)}."]
+        lines = [f"{answer.code}: not a known {_system_name(answer)} code" +
+                 (f" in {_vintage(answer)}." if answer.release else ".")]
+        lines += [f"  {h}" for h in answer.history]
         if answer.nearest:
             lines.append("Nearest existing codes:")
             lines += [_ref_line(r) for r in answer.nearest]
@@ -38,8 +42,13 @@ def code_answer(answer: CodeAnswer) -> str:
 
 
 def _valid_lines(answer: CodeAnswer) -> list[str]:
-    badge = "billable" if answer.billable else "NOT billable (header)"
-    lines = [f"{answer.code}  {answer.description}", f"  {badge} · {answer.kind}"]
+    lines = [f"{answer.code}  {answer.description}", f"  {_badge(answer)}"]
+    if answer.category or answer.section:
+        lines.append("  " + " · ".join(x for x in (answer.category, answer.section) if x))
+    if answer.extra.get("official_text"):
+        lines.append(f"  Official text: {answer.extra['official_text']} ({answer.extra['official_source']})")
+    if answer.extra.get("short_description"):
+        lines.append(f"  Short: {answer.extra['short_description']}")
     if answer.breadcrumb:
         lines.append("  in: " + " › ".join(f"{r.code} {r.description}" for r in answer.breadcrumb[-3:]))
     lines += [f"  ! {h}" for h in answer.history]
@@ -56,8 +65,25 @@ def _valid_lines(answer: CodeAnswer) -> list[str]:
         if more > 0:
             lines.append(f"    … and {more} more")
     lines += _notes_lines(answer)
-    lines.append(f"({_vintage(answer)})")
+    if answer.source:
+        lines.append(f"  Text: {answer.source}")
+    if answer.release:
+        lines.append(f"({_vintage(answer)})")
     return lines
+
+
+def _badge(answer: CodeAnswer) -> str:
+    if answer.system == "modifier":
+        return answer.kind or "modifier"
+    if answer.system == "icd10cm":
+        return ("billable" if answer.billable else "NOT billable (header)") + f" · {answer.kind}"
+    if answer.system == "cpt":
+        return "add-on code (report with its primary procedure)" if answer.extra.get("add_on") else "CPT code"
+    return "active" if answer.billable else "NOT active for current dates of service"
+
+
+def _system_name(answer: CodeAnswer) -> str:
+    return {"icd10cm": "ICD-10-CM", "hcpcs": "HCPCS Level II", "cpt": "CPT", "modifier": "modifier"}[answer.system]
 
 
 def _notes_lines(answer: CodeAnswer) -> list[str]:

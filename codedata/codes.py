@@ -1,6 +1,7 @@
 """Normalise what people type, and look codes up in the current release with hierarchy, notes and history."""
 from __future__ import annotations
 
+import json
 import re
 
 import sqlite_utils
@@ -66,7 +67,11 @@ def require_current(db: sqlite_utils.Database, system: str) -> dict:
 def get_code(db: sqlite_utils.Database, release_id: int, code: str) -> dict | None:
     """Return the stored row of `code` in a release, or None."""
     rows = list(db.query("SELECT * FROM codes WHERE release_id = ? AND code = ?", [release_id, code]))
-    return rows[0] if rows else None
+    if not rows:
+        return None
+    row = rows[0]
+    row["extra"] = json.loads(row["extra"]) if row["extra"] else {}
+    return row
 
 
 def ancestors(db: sqlite_utils.Database, release_id: int, row: dict) -> list[dict]:
@@ -175,9 +180,10 @@ def lookup_icd(db: sqlite_utils.Database, query: str) -> CodeAnswer:
     row = get_code(db, current["id"], code)
     if row is not None:
         return _valid_answer(db, current, row, query)
-    retired = _last_release_with(db, "icd10cm", code, current)
+    retired = last_release_with(db, "icd10cm", code, current)
     if retired is not None:
-        return _retired_answer(db, current, retired, code, query)
+        old = get_code(db, retired["id"], code)
+        return retired_answer(db, current, retired, old, query, successors(db, current["id"], retired["id"], old))
     return CodeAnswer(
         query=query, system="icd10cm", code=display_icd(code), status="unknown",
         nearest=nearest_codes(db, current["id"], code), release=release_info(current),
@@ -214,23 +220,24 @@ def needs_seventh_character(db, release_id: int, row: dict) -> bool:
     return bool(children) and all(len(c) == 7 and c.startswith(stem) for c in children)
 
 
-def _last_release_with(db, system: str, code: str, current: dict) -> dict | None:
+def last_release_with(db, system: str, code: str, current: dict) -> dict | None:
+    """Return the newest non-current release of `system` that has `code`, if any."""
     for release in other_releases(db, system):
         if release["id"] != current["id"] and get_code(db, release["id"], code):
             return release
     return None
 
 
-def _retired_answer(db, current: dict, last: dict, code: str, query: str) -> CodeAnswer:
-    old = get_code(db, last["id"], code)
+def retired_answer(db, current: dict, last: dict, old: dict, query: str,
+                   successors: list[CodeRef]) -> CodeAnswer:
+    """Return the answer for a code that is in release `last` but not in the current release."""
     newer = [r for r in other_releases(db, current["system"])
-             if (r["effective_date"], r["id"]) > (last["effective_date"], last["id"])]
-    removed_in = min(newer, key=lambda r: (r["effective_date"], r["id"]))["label"] if newer else current["label"]
+             if (r["effective_date"] or "", r["id"]) > (last["effective_date"] or "", last["id"])]
+    removed_in = min(newer, key=lambda r: (r["effective_date"] or "", r["id"]))["label"] if newer else current["label"]
     return CodeAnswer(
-        query=query, system=current["system"], code=display_icd(code), status="no_longer_valid",
+        query=query, system=current["system"], code=old["display"], status="no_longer_valid",
         description=old["description"], kind=old["kind"], last_release=last["label"],
-        removed_in=removed_in, successors=successors(db, current["id"], last["id"], old),
-        release=release_info(current),
+        removed_in=removed_in, successors=successors, release=release_info(current),
     )
 
 

@@ -51,7 +51,7 @@ class CodeAnswer(BaseModel):
     query: str
     system: str
     code: str
-    status: Literal["valid", "no_longer_valid", "unknown"]
+    status: Literal["valid", "no_longer_valid", "unknown", "no_descriptor"]
     description: str | None = None
     billable: bool = False
     kind: str | None = None

@@ -8,10 +8,10 @@ import sqlite_utils
 
 from ..errors import UnknownSystem
 from ..models import ImportResult
-from . import icd10cm
+from . import cpt, hcpcs, icd10cm
 from .common import Progress, store_release
 
-SYSTEMS = {"icd10cm": icd10cm}
+SYSTEMS = {"icd10cm": icd10cm, "hcpcs": hcpcs, "cpt": cpt}
 
 
 def import_release(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import hashlib
 import lzma
 import re
@@ -31,7 +32,7 @@ class ReleaseData:
     system: str
     label: str
     title: str
-    effective_date: str
+    effective_date: str | None
     codes: list[dict]
     notes: list[dict] = field(default_factory=list)
     seventh_characters: list[dict] = field(default_factory=list)
@@ -63,7 +64,7 @@ def read_source(path: str | Path, member_pattern: str | None = None) -> SourceFi
             raw, name = gzip.decompress(raw), _strip_suffix(name, ".gz")
     except (lzma.LZMAError, EOFError, OSError) as exc:
         raise BadReleaseFile(f"{path.name} is a damaged compressed file ({exc})") from exc
-    if raw[:4] == b"PK\x03\x04":
+    if raw[:4] == b"PK\x03\x04" and not _is_xlsx(raw):
         name, raw = _zip_member(raw, path.name, member_pattern)
     if not raw:
         raise BadReleaseFile(f"{path.name} holds no data")
@@ -72,6 +73,16 @@ def read_source(path: str | Path, member_pattern: str | None = None) -> SourceFi
 
 def _strip_suffix(name: str, suffix: str) -> str:
     return name[: -len(suffix)] if name.lower().endswith(suffix) else name
+
+
+def _is_xlsx(raw: bytes) -> bool:
+    """True for an Excel workbook (itself a zip) rather than a release zip that holds files."""
+    import io
+
+    try:
+        return "xl/workbook.xml" in zipfile.ZipFile(io.BytesIO(raw)).namelist()
+    except zipfile.BadZipFile:
+        return False
 
 
 def _zip_member(raw: bytes, zip_name: str, pattern: str | None) -> tuple[str, bytes]:
@@ -167,7 +178,7 @@ def _insert_rows(conn, release_id: int, release: ReleaseData, progress: Progress
     for start in range(0, total, batch):
         chunk = release.codes[start : start + batch]
         conn.executemany(
-            sql, ([release_id] + [c.get(col) for col in CODE_COLUMNS] for c in chunk)
+            sql, ([release_id] + [_cell(c.get(col)) for col in CODE_COLUMNS] for c in chunk)
         )
         if progress:
             progress(min(start + batch, total), total)
@@ -179,6 +190,10 @@ def _insert_rows(conn, release_id: int, release: ReleaseData, progress: Progress
         "INSERT INTO seventh_characters (release_id, code, character, meaning) VALUES (?,?,?,?)",
         ((release_id, s["code"], s["character"], s["meaning"]) for s in release.seventh_characters),
     )
+
+
+def _cell(value):
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
 
 
 def _flip_current(conn, system: str) -> None:
