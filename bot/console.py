@@ -5,13 +5,14 @@ from typing import Callable, TextIO
 
 import sqlite_utils
 
-from codedata import codes
+from codedata import codes, procedures
 from codedata.errors import MedcodeError
 
 from . import render
 
 HELP = """medcode console — type a slash command as you would in Slack:
   /icd E11.9        look up an ICD-10-CM code (e119, S72.001A, M54.5 work too)
+  /cpt 99213        look up a CPT or HCPCS code (J1745) or a modifier (25, -59, RT)
   help              this text
   quit              leave (or Ctrl-D)"""
 
@@ -19,6 +20,7 @@ HELP = """medcode console — type a slash command as you would in Slack:
 def _commands(db: sqlite_utils.Database) -> dict[str, Callable[[str], str]]:
     return {
         "icd": lambda text: render.code_answer(codes.lookup_icd(db, text)),
+        "cpt": lambda text: render.code_answer(procedures.lookup_procedure(db, text)),
     }
 
 

@@ -66,6 +66,7 @@ def test_bad_input_is_one_line_nonzero_and_changes_nothing(db_copy, args):
 def test_releases_json(db_copy):
     payload = json.loads(run(db_copy, "releases", "--json").stdout)
     assert [(r["system"], r["label"], r["billable_count"], r["current"]) for r in payload] == [
+        ("cpt", "starter", 836, True), ("hcpcs", "2024-07", 6_975, True),
         ("icd10cm", "2025-04", 74_260, False), ("icd10cm", "2026-04", 74_719, True)]
     assert set(payload[0]) == {"id", "system", "label", "title", "effective_date", "source_name", "sha256",
                                "imported_at", "code_count", "billable_count", "current"}
@@ -88,9 +89,26 @@ def test_first_use_imports_the_bundled_release(tmp_path):
     assert "Imported icd10cm release 2026-04" in result.stderr
 
 
+def test_cpt_lookup_and_json(db_copy):
+    result = run(db_copy, "cpt", "J1745")
+    assert "J1745  Injection, infliximab, excludes biosimilar, 10 mg" in result.stdout
+    assert "(HCPCS Level II, July 2024 release)" in result.stdout
+    payload = json.loads(run(db_copy, "cpt", "-59", "--json").stdout)
+    assert (payload["system"], payload["code"], payload["status"]) == ("modifier", "59", "valid")
+    assert run(db_copy, "cpt", "99213", "--json").returncode == 0
+
+
+def test_import_cpt_descriptor_file_via_cli(db_copy):
+    path = __import__("pathlib").Path(__file__).parent / "fixtures" / "cpt_2026_LONGULT_testdata.txt"
+    result = run(db_copy, "import", "cpt", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "TEST DESCRIPTOR: invented long text for exercise therapy" in run(db_copy, "cpt", "97110").stdout
+
+
 def test_console_answers_piped_lines(db_copy):
-    result = run(db_copy, "serve", stdin="/icd E11.9\n/icd !!!\n/nope x\nquit\n")
+    result = run(db_copy, "serve", stdin="/icd E11.9\n/icd !!!\n/cpt 97110\n/nope x\nquit\n")
     assert result.returncode == 0
     assert "E11.9  Type 2 diabetes mellitus without complications" in result.stdout
     assert "'!!!' is not shaped like an ICD-10-CM code" in result.stdout
+    assert "97110  Therapeutic exercise for strength, endurance, motion or flexibility" in result.stdout
     assert "Unknown command 'nope'" in result.stdout
