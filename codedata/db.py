@@ -63,8 +63,15 @@ def _m001_releases_codes_notes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m002_search_index(db: sqlite_utils.Database) -> None:
+    from .search_index import create_schema
+
+    create_schema(db)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_releases_codes_notes", _m001_releases_codes_notes),
+    ("002_search_index", _m002_search_index),
 ]
 
 

@@ -72,3 +72,24 @@ class CodeAnswer(BaseModel):
     category: str | None = None
     section: str | None = None
     extra: dict = {}
+
+
+class SearchHit(BaseModel):
+    code: str
+    system: str
+    description: str
+    billable: bool
+    score: float
+    section: str | None = None
+
+
+class SearchResult(BaseModel):
+    """One page of search results; `hints` are header codes to narrow down from."""
+
+    query: str
+    systems: list[str]
+    total: int
+    offset: int = 0
+    results: list[SearchHit] = []
+    hints: list[SearchHit] = []
+    interpreted: list[str] = []

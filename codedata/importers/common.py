@@ -15,6 +15,7 @@ from typing import Callable
 
 import sqlite_utils
 
+from .. import search_index
 from ..db import transaction
 from ..errors import BadReleaseFile
 from ..models import ImportResult
@@ -140,6 +141,8 @@ def store_release(
         if after_store:
             after_store(db, release_id)
         _flip_current(conn, release.system)
+        if not search_index.is_current(db, release.system):
+            search_index.rebuild(db, release.system)
     row = db["releases"].get(release_id)
     return _result(row, "imported", started)
 

@@ -1,0 +1,421 @@
+"""Text search over code descriptions: FTS5 picks candidates (user text always quoted), RapidFuzz and
+billing-aware rules rank them. One search serves the CLI and Slack."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.resources import files
+
+import sqlite_utils
+from rapidfuzz import fuzz, process
+
+from . import search_index
+from .codes import looks_like_icd
+from .errors import BadInput
+from .models import SearchHit, SearchResult
+
+MAX_QUERY_CHARS = 200
+CANDIDATES = 250
+# Words that carry no meaning for matching.
+STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
+        "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x"}
+# Words a description may carry without being more specific than what was asked: ICD-10-CM defaults.
+# Unspecified/NOS/NEC are the default codes; a fracture not stated open or closed is closed, and displaced
+# (chapter 19 notes); unknown intent is accidental (guideline I.C.20); an unstated encounter is initial.
+NEUTRAL = {"unspecified", "nos", "initial", "encounter", "closed", "displaced", "site", "type", "elsewhere",
+           "classified", "not", "without", "mention", "organism", "single", "episode", "specified",
+           "accidental", "unintentional"}
+DEFAULT_MARKERS = {"unspecified", "nos", "elsewhere"}
+# Guideline I.C.4.a.2: when the type of diabetes is not documented, the default is type 2.
+DEFAULT_PHRASES = [("type", "2", "diabetes")]
+# Words that put a code in a population the query did not ask about (newborn, pregnancy chapters).
+CONTEXT = {"newborn", "neonatal", "perinatal", "fetus", "fetal", "pregnancy", "childbirth", "puerperium",
+           "maternal", "gestational", "obstetric", "trimester", "postpartum", "delivery"}
+LATERALITY = {"right": "right", "left": "left", "bilateral": "bilateral"}
+ENCOUNTERS = {"initial", "subsequent", "sequela"}
+NUMBER = re.compile(r"^\d+[a-z]?$")
+RANGE = re.compile(r"(\d+)\s*(?:to|-)\s*(\d+)|(\d+)\s*(?:\+|or more)")
+
+
+@dataclass
+class Concept:
+    """One thing the user asked for, with the phrasings that satisfy it."""
+
+    text: str
+    alternatives: list[tuple[str, ...]]
+    weight: float = 1.0
+    number: int | None = None
+    stemmed: list[tuple[str, ...]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.stemmed = [tuple(stem(w) for w in alt) for alt in self.alternatives]
+
+
+@dataclass
+class Query:
+    text: str
+    concepts: list[Concept] = field(default_factory=list)
+    laterality: str | None = None
+    encounter: str | None = None
+
+
+def stem(word: str) -> str:
+    """Return a light English stem so plurals meet singulars (stones -> stone, injuries -> injury)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of `text`, with the shorthand billers type spelled out (w/o, w/, &)."""
+    text = text.lower().replace("w/o", " without ").replace("w/", " with ").replace("&", " and ")
+    text = re.sub(r"'s\b|’s\b", "", text)
+    return re.findall(r"[a-z0-9]+", text)
+
+
+@lru_cache(maxsize=1)
+def synonyms() -> dict[tuple[str, ...], list[tuple[str, ...]]]:
+    """Return the abbreviation/lay-word table of codedata/data/synonyms.tsv, keyed by word tuples."""
+    table: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    text = (files("codedata") / "data" / "synonyms.tsv").read_text(encoding="utf-8")
+    for row in csv.reader((ln for ln in text.splitlines() if ln and not ln.startswith("#")), delimiter="\t"):
+        key = tuple(words(row[0]))
+        expansions = [tuple(words(e)) for e in row[1].split("|") if words(e)]
+        table.setdefault(key, [])
+        table[key] += [e for e in expansions if e not in table[key]]
+    return table
+
+
+class Vocabulary:
+    """Index words with document counts: typo correction and word weights (idf)."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.df = {term: doc for term, doc in db.execute("SELECT term, doc FROM search_vocab")}
+        self.total = max(self.df.values(), default=1)
+        self.choices = [t for t in self.df if len(t) >= 4 and not t.isdigit()]
+
+    def idf(self, word: str) -> float:
+        return math.log((self.total + 1) / (self.df.get(word, 0) + 1)) + 1
+
+    def correct(self, word: str) -> str:
+        """Return the index word nearest a misspelt one (diabetis -> diabetes), or the word itself."""
+        if word in self.df or len(word) < 4 or word.isdigit():
+            return word
+        found = process.extract(word, self.choices, scorer=fuzz.ratio, processor=None, score_cutoff=78, limit=5)
+        # Equal spellings distance: the more common index word is the likelier meaning.
+        return max(found, key=lambda f: (f[1], self.df[f[0]]))[0] if found else word
+
+
+_vocabularies: dict[tuple[int, str], Vocabulary] = {}
+
+
+def vocabulary(db: sqlite_utils.Database) -> Vocabulary:
+    """Return the vocabulary of the index as built now (cached per connection and index state)."""
+    state = ";".join(f"{s}={k}" for s, k in db.execute("SELECT system, release_key FROM search_state ORDER BY system"))
+    key = (id(db.conn), state)
+    if key not in _vocabularies:
+        _vocabularies.clear()
+        _vocabularies[key] = Vocabulary(db)
+    return _vocabularies[key]
+
+
+# --- query parsing -----------------------------------------------------------------------------------------
+
+
+def parse_query(text: str, vocab: Vocabulary) -> Query:
+    """Turn typed text into concepts: synonyms expanded, typos corrected, laterality/encounter noted."""
+    tokens = words(text)
+    query = Query(text=text)
+    table = synonyms()
+    i = 0
+    while i < len(tokens):
+        for size in (4, 3, 2, 1):
+            key = tuple(tokens[i:i + size])
+            if len(key) == size and key in table:
+                _add_concept(query, " ".join(key), [key] + table[key], vocab)
+                i += size
+                break
+        else:
+            word = vocab.correct(tokens[i])
+            _add_concept(query, word, [(word,)] + table.get((word,), []), vocab)
+            i += 1
+    return query
+
+
+def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], vocab: Vocabulary) -> None:
+    alternatives = [tuple(w for w in alt if w not in STOP) for alt in alternatives]
+    alternatives = [alt for alt in dict.fromkeys(alternatives) if alt]
+    if not alternatives:
+        return
+    flat = {w for alt in alternatives for w in alt}
+    side = next((LATERALITY[w] for w in flat if w in LATERALITY), None)
+    if side and len(alternatives[0]) == 1:
+        query.laterality = side
+    if flat & ENCOUNTERS and len(alternatives[0]) == 1:
+        query.encounter = next(iter(flat & ENCOUNTERS))
+    number = int(re.match(r"\d+", text).group()) if NUMBER.match(text) else None
+    # Weigh a concept by the spellings the index holds: "rt" is rare, but it means "right", which is common.
+    known = [alt for alt in alternatives if all(w in vocab.df for w in alt)] or alternatives
+    weight = 2.0 if number is not None else max(sum(vocab.idf(w) for w in alt) / len(alt) for alt in known)
+    query.concepts.append(Concept(text=text, alternatives=alternatives, weight=weight, number=number))
+
+
+def fts_expression(concepts: list[Concept], require_all: bool) -> str:
+    """Return the FTS5 MATCH expression: every word quoted (never raw user text), stems as prefixes."""
+    groups = []
+    for concept in concepts:
+        options = []
+        for alt in concept.alternatives:
+            terms = [_fts_term(w) for w in alt]
+            options.append("(" + " AND ".join(terms) + ")" if len(terms) > 1 else terms[0])
+        groups.append("(" + " OR ".join(dict.fromkeys(options)) + ")")
+    return (" AND " if require_all else " OR ").join(groups)
+
+
+def _fts_term(word: str) -> str:
+    base = stem(word)
+    # At most 6 letters: the root ranking accepts (diabet-es / diabet-ic), served by the FTS prefix index.
+    base = base[:6]
+    safe = base.replace('"', "")
+    return f'"{safe}"*' if len(base) >= 3 and not base.isdigit() else f'"{safe}"'
+
+
+# --- ranking -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Alias:
+    text: str
+    stems: list[str]
+    numbers: list[tuple[int, int]]
+    defaults: set[int]  # positions of words that add no specificity (parenthesised or after "without")
+    negated: set[int]  # positions of words after "without": they cannot satisfy what the query asks for
+    roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> words, for derived forms
+
+
+@lru_cache(maxsize=8192)
+def _alias(text: str) -> _Alias:
+    stems, defaults, negated = [], set(), set()
+    # ICD-10-CM convention I.A.7: words in parentheses are nonessential modifiers, present or absent
+    # without changing the code; words after "without" describe the plain (default) form.
+    for part in re.split(r"(\([^)]*\)|,)", text.lower()):
+        if not part or part == ",":
+            continue
+        optional, absent = part.startswith("("), False
+        for word in words(part):
+            if word == "without":
+                absent = True
+            elif word == "with":
+                absent = False
+            elif absent or optional:
+                defaults.add(len(stems))
+                if absent:
+                    negated.add(len(stems))
+            stems.append(stem(word))
+    for phrase in DEFAULT_PHRASES:
+        for i in range(len(stems) - len(phrase) + 1):
+            if tuple(stems[i:i + len(phrase)]) == phrase:
+                defaults.update(range(i, i + len(phrase) - 1))
+    numbers = []
+    for match in RANGE.finditer(text.lower()):
+        if match.group(1):
+            numbers.append((int(match.group(1)), int(match.group(2))))
+        else:
+            numbers.append((int(match.group(3)), 10_000))
+    numbers += [(int(w), int(w)) for w in stems if w.isdigit()]
+    roots: dict[str, set[str]] = {}
+    for word in stems:
+        if len(word) >= 6:
+            roots.setdefault(word[:6], set()).add(word)
+    return _Alias(text=text, stems=stems, numbers=numbers, defaults=defaults, negated=negated, roots=roots)
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Derived forms differ only at the end (diabetes/diabetic, menopause/menopausal); cerebral/cerebellar,
+    pneumonia/pneumothorax and hyponatremia/hyponasality do not."""
+    if a == b:
+        return True
+    shared = len(os.path.commonprefix([a, b]))
+    return shared >= 6 and shared >= min(len(a), len(b)) - 2 and abs(len(a) - len(b)) <= 3
+
+
+def _word_in(word: str, stems: set[str], roots: dict[str, set[str]]) -> bool:
+    if word in stems:
+        return True
+    return len(word) >= 6 and any(_same_word(word, s) for s in roots.get(word[:6], ()) if s in stems)
+
+
+def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[float, tuple[str, ...]]:
+    if concept.number is not None:
+        return _number_match(concept, alias), (concept.text,)
+    best, words_hit = 0.0, []
+    for alt in concept.stemmed:
+        hit = [w for w in alt if _word_in(w, stems, alias.roots)]
+        best = max(best, len(hit) / len(alt))
+        words_hit += hit  # every synonym present is "asked for", not extra detail
+    return best, tuple(words_hit)
+
+
+def _number_match(concept: Concept, alias: _Alias) -> float:
+    value = concept.number
+    if any(low == high == value for low, high in alias.numbers) or concept.text in alias.stems:
+        return 1.0
+    # "25 minutes" falls in "20+ minutes": a range counts, the closer its floor the better.
+    inside = [low for low, high in alias.numbers if low <= value <= high and low != high]
+    return 0.9 - 0.3 * (value - max(inside)) / max(value, 1) if inside else 0.0
+
+
+def _matched(word: str, matched: set[str]) -> bool:
+    return word in matched or (len(word) >= 6 and any(_same_word(word, m) for m in matched))
+
+
+def score_alias(query: Query, alias: _Alias) -> float:
+    """Return how well one description or inclusion term answers the query (higher is better)."""
+    asks_without = any("without" in alt for c in query.concepts for alt in c.alternatives)
+    stems = {w for i, w in enumerate(alias.stems) if asks_without or i not in alias.negated}
+    total = sum(c.weight for c in query.concepts) or 1.0
+    matched: set[str] = set()
+    coverage = 0.0
+    for concept in query.concepts:
+        part, hit = _concept_match(concept, alias, stems)
+        coverage += concept.weight * part
+        matched.update(hit)
+    extras = [w for i, w in enumerate(alias.stems)
+              if i not in alias.defaults and w not in STOP and w not in NEUTRAL and not _matched(w, matched)]
+    context = sum(1 for w in extras if any(w[:6] == c[:6] for c in CONTEXT))
+    score = coverage / total - 0.05 * min(len(extras), 12) - 0.1 * context
+    side = next((LATERALITY[w] for w in alias.stems if w in LATERALITY), None)
+    if query.laterality and side and side != query.laterality:
+        score -= 0.5
+    if query.encounter and (stems & ENCOUNTERS) and query.encounter not in stems:
+        score -= 0.5
+    asked = {c.number for c in query.concepts if c.number is not None}
+    if asked:
+        score -= 0.12 * sum(1 for low, high in alias.numbers if low == high and low not in asked)
+    plain = stems & DEFAULT_MARKERS or "without" in alias.stems or "not specified" in " ".join(alias.stems)
+    if plain and not query.laterality:
+        score += 0.04  # the plain unspecified code for a bare condition name
+    return score
+
+
+def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[float, dict]]:
+    """Return (score, row) pairs best first; ties go to the shorter description."""
+    ranked = []
+    for row in rows:
+        scored = [(score_alias(query, a), a) for a in map(_alias, json.loads(row["aliases"]))]
+        score, best = max(scored, key=lambda t: t[0])
+        score += 0.03 * fuzz.token_sort_ratio(normalised_query, " ".join(best.stems), processor=None) / 100
+        ranked.append((round(score, 4), row, len(best.stems)))
+    ranked.sort(key=lambda t: (-t[0], t[2], t[1]["code"]))
+    return [(s, r) for s, r, _ in ranked]
+
+
+# --- search --------------------------------------------------------------------------------------------------
+
+
+def ensure_index(db: sqlite_utils.Database, systems: tuple[str, ...]) -> None:
+    """Rebuild the index of any system whose current release it does not reflect (e.g. after an upgrade)."""
+    from .db import transaction
+
+    stale = [s for s in systems if not search_index.is_current(db, s)]
+    if stale:
+        with transaction(db):
+            for system in stale:
+                search_index.rebuild(db, system)
+
+
+def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...]) -> list[dict]:
+    """Documents matching every concept; if too few, those missing one concept (least weighty first);
+    only then any concept. A plain OR over common words would sort tens of thousands of rows."""
+    concepts = query.concepts
+    found: dict[tuple[str, str], dict] = {}
+    attempts = [(concepts, True)]
+    if len(concepts) > 1:
+        by_weight = sorted(range(len(concepts)), key=lambda i: concepts[i].weight)
+        attempts += [([c for j, c in enumerate(concepts) if j != i], True) for i in by_weight]
+        attempts.append(([c for c in concepts if not _qualifier(c)] or concepts, False))
+    for subset, require_all in attempts:
+        if all(_qualifier(c) for c in subset) and len(subset) < len(concepts):
+            continue  # "right" or "25" alone matches half the index and says nothing
+        for row in _fts_rows(db, systems, subset, require_all):
+            found.setdefault((row["sys"], row["code"]), row)
+        if len(found) >= 20:
+            break
+    return list(found.values())
+
+
+def _qualifier(concept: Concept) -> bool:
+    words_ = {w for alt in concept.alternatives for w in alt}
+    return concept.number is not None or bool(words_ & (set(LATERALITY) | ENCOUNTERS))
+
+
+def _fts_rows(db, systems: tuple[str, ...], concepts: list[Concept], require_all: bool) -> list[dict]:
+    expression = f"{{description body}} : ({fts_expression(concepts, require_all)})"
+    # The system is filtered after MATCH: as an FTS term it would intersect ~100k postings per query.
+    # bm25 weights: a match in the description counts five times one in an inclusion term.
+    marks = ",".join("?" * len(systems))
+    return list(db.query(
+        "SELECT code, display, description, billable, kind, aliases, section, sys FROM search_fts"
+        f" WHERE search_fts MATCH ? AND sys IN ({marks}) ORDER BY bm25(search_fts, 0, 5, 1) LIMIT ?",
+        [expression, *systems, CANDIDATES]))
+
+
+def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("icd10cm",),
+           limit: int = 10, offset: int = 0) -> SearchResult:
+    """Return ranked billable codes for typed words (and header codes as narrow-it-down hints)."""
+    cleaned = " ".join((text or "").split())
+    if not words(cleaned):
+        raise BadInput("type some words to search for, e.g. 'type 2 diabetes' or 'knee x-ray 3 views'")
+    if len(cleaned) > MAX_QUERY_CHARS:
+        raise BadInput(f"that search is {len(cleaned):,} characters long; keep it under {MAX_QUERY_CHARS}")
+    ensure_index(db, systems)
+    vocab = vocabulary(db)
+    query = parse_query(cleaned, vocab)
+    if not query.concepts:
+        return SearchResult(query=cleaned, systems=list(systems), total=0)
+    rows = _candidates(db, query, systems)
+    normalised = " ".join(stem(w) for w in words(cleaned))
+    ranked = rank(query, rows, normalised)
+    billable = [(s, r) for s, r in ranked if r["billable"]]
+    headers = [(s, r) for s, r in ranked if not r["billable"] and r["kind"] != "modifier"]
+    return SearchResult(
+        query=cleaned, systems=list(systems), total=len(billable), offset=offset,
+        results=[_hit(s, r) for s, r in billable[offset:offset + limit]],
+        hints=[_hit(s, r) for s, r in headers[:3]] if offset == 0 else [],
+        interpreted=[c.text for c in query.concepts],
+    )
+
+
+def _hit(score: float, row: dict) -> SearchHit:
+    return SearchHit(code=row["display"], system=row["sys"], description=row["description"],
+                     billable=bool(row["billable"]), score=score, section=row["section"])
+
+
+def looks_like_code(text: str, systems: tuple[str, ...]) -> bool:
+    """True when typed text should take the exact-code path rather than search."""
+    from .procedures import classify_procedure
+
+    stripped = (text or "").strip()
+    if "icd10cm" in systems:
+        return looks_like_icd(stripped) and any(ch.isdigit() for ch in stripped)
+    try:
+        shape, _ = classify_procedure(stripped)
+    except BadInput:
+        return False
+    return shape != "modifier" or stripped.upper().lstrip("-") in _modifier_keys()
+
+
+@lru_cache(maxsize=1)
+def _modifier_keys() -> frozenset[str]:
+    from .procedures import modifier_explanations
+
+    return frozenset(modifier_explanations())

@@ -1,0 +1,130 @@
+"""The search index (SQLite FTS5) over each system's current release: one document per code, holding the
+description and the inclusion terms that describe it (aliases), used by codedata.search."""
+from __future__ import annotations
+
+import json
+import re
+
+import sqlite_utils
+
+WORD = re.compile(r"[a-z0-9]+")
+# sqlite-utils' FTS helpers index a table's own columns; ours holds derived aliases, so it is declared here.
+FTS_TABLE = "search_fts"
+
+
+def create_schema(db: sqlite_utils.Database) -> None:
+    """Create the FTS5 table, its vocabulary view and the build record (migration 002)."""
+    db.execute(
+        f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(sys, description, body, code UNINDEXED, display UNINDEXED,"
+        " billable UNINDEXED, kind UNINDEXED, aliases UNINDEXED, section UNINDEXED,"
+        " prefix = '3 4 5 6', tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    db.execute(f"CREATE VIRTUAL TABLE search_vocab USING fts5vocab({FTS_TABLE}, 'row')")
+    db["search_state"].create({"system": str, "release_key": str}, pk="system")
+
+
+def release_key(db: sqlite_utils.Database, system: str) -> str:
+    """Return the id(s) of the release(s) the index of `system` must reflect."""
+    if system == "cpt":  # every CPT source counts: imported descriptors take precedence over the starter set
+        rows = db.execute("SELECT id FROM releases WHERE system = 'cpt' ORDER BY id").fetchall()
+    else:
+        rows = db.execute("SELECT id FROM releases WHERE system = ? AND current = 1", [system]).fetchall()
+    return ",".join(str(r[0]) for r in rows)
+
+
+def is_current(db: sqlite_utils.Database, system: str) -> bool:
+    """True when the index of `system` reflects its current release(s)."""
+    row = db.execute("SELECT release_key FROM search_state WHERE system = ?", [system]).fetchone()
+    return row is not None and row[0] == release_key(db, system)
+
+
+def rebuild(db: sqlite_utils.Database, system: str) -> int:
+    """Replace the index rows of `system` (call inside the import transaction); return documents written."""
+    conn = db.conn
+    conn.execute(f"DELETE FROM {FTS_TABLE} WHERE sys = ?", [system])
+    documents = list(_documents(db, system))
+    conn.executemany(
+        f"INSERT INTO {FTS_TABLE} (sys, body, code, display, description, billable, kind, aliases, section)"
+        " VALUES (?,?,?,?,?,?,?,?,?)",
+        ((system, d["body"], d["code"], d["display"], d["description"], d["billable"], d["kind"],
+          json.dumps(d["aliases"]), d["section"]) for d in documents),
+    )
+    conn.execute("INSERT OR REPLACE INTO search_state (system, release_key) VALUES (?, ?)",
+                 [system, release_key(db, system)])
+    return len(documents)
+
+
+def _documents(db: sqlite_utils.Database, system: str):
+    if system == "icd10cm":
+        yield from _icd_documents(db)
+    elif system == "cpt":
+        yield from _cpt_documents(db)
+    else:
+        yield from _plain_documents(db, system)
+
+
+def _doc(row: dict, aliases: list[str], section: str | None = None) -> dict:
+    return {"code": row["code"], "display": row["display"], "description": row["description"],
+            "billable": row["billable"], "kind": row["kind"], "aliases": aliases, "section": section,
+            "body": " | ".join(aliases[1:] + ([section] if section else []))}
+
+
+def _words(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
+def _icd_documents(db: sqlite_utils.Database):
+    release = db.execute("SELECT id FROM releases WHERE system = 'icd10cm' AND current = 1").fetchone()
+    if release is None:
+        return
+    rows = {r["code"]: r for r in db.query(
+        "SELECT code, display, description, parent, billable, kind FROM codes WHERE release_id = ?"
+        " AND kind NOT IN ('chapter', 'block') ORDER BY seq", [release[0]])}
+    terms: dict[str, list[str]] = {}
+    for note in db.query("SELECT code, text FROM notes WHERE release_id = ? AND kind IN ('inclusion_term', 'includes')",
+                         [release[0]]):
+        terms.setdefault(note["code"], []).append(note["text"])
+    for row in rows.values():
+        yield _doc(row, [row["description"]] + _inherited_terms(row, rows, terms))
+
+
+def _inherited_terms(row: dict, rows: dict, terms: dict[str, list[str]]) -> list[str]:
+    """Inclusion terms of the code and its ancestors below the category, each with the words that set
+    this code apart from the ancestor (laterality, 7th character), so "whiplash" finds S13.4XXA."""
+    aliases = list(terms.get(row["code"], []))
+    node = rows.get(row["parent"])
+    while node is not None and node["kind"] != "category":
+        ancestor_words = set(_words(node["description"]))
+        extra = " ".join(dict.fromkeys(w for w in _words(row["description"]) if w not in ancestor_words))
+        for term in terms.get(node["code"], []):
+            aliases.append(f"{term} {extra}".strip())
+        node = rows.get(node["parent"])
+    return aliases
+
+
+def _cpt_documents(db: sqlite_utils.Database):
+    # Highest-precedence text per code: newest dated import first, the undated starter set last.
+    seen: dict[str, dict] = {}
+    sections: dict[str, str] = {}
+    for row in db.query(
+        "SELECT c.code, c.display, c.description, c.billable, c.kind, c.block FROM codes c"
+        " JOIN releases r ON r.id = c.release_id WHERE r.system = 'cpt'"
+        " ORDER BY r.effective_date DESC, r.id DESC"
+    ):
+        seen.setdefault(row["code"], row)
+        if row["block"]:
+            sections.setdefault(row["code"], row["block"])
+    for code, row in seen.items():
+        yield _doc(row, [row["description"]], sections.get(code))
+
+
+def _plain_documents(db: sqlite_utils.Database, system: str):
+    release = db.execute("SELECT id FROM releases WHERE system = ? AND current = 1", [system]).fetchone()
+    if release is None:
+        return
+    for row in db.query(
+        "SELECT code, display, description, short_description, billable, kind FROM codes"
+        " WHERE release_id = ? AND kind = 'code'", [release[0]]
+    ):
+        aliases = [row["description"]] + ([row["short_description"]] if row["short_description"] else [])
+        yield _doc(row, aliases)
