@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from codedata import codes, procedures
+from codedata import search
 from codedata.db import open_db, releases
 from codedata.defaults import ensure_defaults
 from codedata.errors import MedcodeError
@@ -96,24 +96,34 @@ def main(ctx: click.Context, db_path: Path | None) -> None:
     ctx.obj = Context(db_path)
 
 
-@main.command()
-@click.argument("query", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
-@click.pass_obj
-def icd(obj: Context, query: tuple[str, ...], as_json: bool) -> None:
-    """Look up an ICD-10-CM code (E11.9, e119, S72.001A)."""
-    answer = codes.lookup_icd(obj.db(), " ".join(query))
-    _emit(as_json, answer.model_dump(mode="json"), render.code_answer(answer))
+def _lookup_options(command):
+    command = click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")(command)
+    command = click.option("--offset", default=0, show_default=True, type=click.IntRange(0, 10_000),
+                           help="Skip this many search results (the next page).")(command)
+    command = click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100),
+                           help="Search results per page.")(command)
+    return click.argument("query", nargs=-1, required=True)(command)
+
+
+def _answer(obj: Context, kind: str, query: tuple[str, ...], limit: int, offset: int, as_json: bool) -> None:
+    answer = search.resolve(obj.db(), " ".join(query), kind, limit=limit, offset=offset)
+    _emit(as_json, answer.model_dump(mode="json"), render.answer(answer, kind))
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("query", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@_lookup_options
 @click.pass_obj
-def cpt(obj: Context, query: tuple[str, ...], as_json: bool) -> None:
-    """Look up a CPT or HCPCS Level II code (99213, J1745) or a modifier (25, -59, RT)."""
-    answer = procedures.lookup_procedure(obj.db(), " ".join(query))
-    _emit(as_json, answer.model_dump(mode="json"), render.code_answer(answer))
+def icd(obj: Context, query: tuple[str, ...], limit: int, offset: int, as_json: bool) -> None:
+    """Look up an ICD-10-CM code (E11.9, e119, S72.001A) or search by words ("rt knee pain")."""
+    _answer(obj, "icd", query, limit, offset, as_json)
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@_lookup_options
+@click.pass_obj
+def cpt(obj: Context, query: tuple[str, ...], limit: int, offset: int, as_json: bool) -> None:
+    """Look up a CPT/HCPCS code (99213, J1745), a modifier (25, -59, RT), or search ("knee x-ray 3 views")."""
+    _answer(obj, "cpt", query, limit, offset, as_json)
 
 
 @main.command("import")

@@ -5,22 +5,24 @@ from typing import Callable, TextIO
 
 import sqlite_utils
 
-from codedata import codes, procedures
+from codedata import search
 from codedata.errors import MedcodeError
 
 from . import render
 
 HELP = """medcode console — type a slash command as you would in Slack:
   /icd E11.9        look up an ICD-10-CM code (e119, S72.001A, M54.5 work too)
+  /icd rt knee pain search ICD-10-CM by words (abbreviations and typos welcome)
   /cpt 99213        look up a CPT or HCPCS code (J1745) or a modifier (25, -59, RT)
+  /cpt flu shot     search CPT and HCPCS by words
   help              this text
   quit              leave (or Ctrl-D)"""
 
 
 def _commands(db: sqlite_utils.Database) -> dict[str, Callable[[str], str]]:
     return {
-        "icd": lambda text: render.code_answer(codes.lookup_icd(db, text)),
-        "cpt": lambda text: render.code_answer(procedures.lookup_procedure(db, text)),
+        "icd": lambda text: render.answer(search.resolve(db, text, "icd"), "icd"),
+        "cpt": lambda text: render.answer(search.resolve(db, text, "cpt"), "cpt"),
     }
 
 

@@ -1,7 +1,7 @@
 """Plain-text rendering of codedata answers for the terminal (CLI and console)."""
 from __future__ import annotations
 
-from codedata.models import CodeAnswer, ImportResult
+from codedata.models import CodeAnswer, ImportResult, SearchResult
 
 NOTE_TITLES = {
     "inclusion_term": "Inclusion terms",
@@ -14,6 +14,24 @@ NOTE_TITLES = {
     "note": "Notes",
     "seventh_character_note": "7th character",
 }
+
+
+def answer(result: CodeAnswer | SearchResult, kind: str) -> str:
+    """Return the text for whatever /icd or /cpt answered: a code or a page of search results."""
+    return search_result(result, kind) if isinstance(result, SearchResult) else code_answer(result)
+
+
+def search_result(result: SearchResult, kind: str) -> str:
+    """Return a page of search results, best first, with header hints and how to see more."""
+    if not result.results:
+        return f"No codes found for {result.query!r}. Try fewer or different words, or a code."
+    lines = [f"{h.code:<9} {h.description}" for h in result.results]
+    end = result.offset + len(result.results)
+    if result.hints:
+        lines.append("Narrow it down (headers): " + ", ".join(f"{h.code} {h.description}" for h in result.hints))
+    if end < result.total:
+        lines.append(f"… {result.total - end} more: medcode {kind} {result.query} --offset {end}")
+    return "\n".join(lines)
 
 
 def code_answer(answer: CodeAnswer) -> str:

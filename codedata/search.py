@@ -18,9 +18,10 @@ from . import search_index
 from .codes import looks_like_icd
 from .errors import BadInput
 from .models import SearchHit, SearchResult
+from .text import numbers_in, stem, words
 
 MAX_QUERY_CHARS = 200
-CANDIDATES = 250
+CANDIDATES = 150
 # Words that carry no meaning for matching.
 STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
         "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x"}
@@ -31,15 +32,12 @@ NEUTRAL = {"unspecified", "nos", "initial", "encounter", "closed", "displaced", 
            "classified", "not", "without", "mention", "organism", "single", "episode", "specified",
            "accidental", "unintentional"}
 DEFAULT_MARKERS = {"unspecified", "nos", "elsewhere"}
-# Guideline I.C.4.a.2: when the type of diabetes is not documented, the default is type 2.
-DEFAULT_PHRASES = [("type", "2", "diabetes")]
 # Words that put a code in a population the query did not ask about (newborn, pregnancy chapters).
 CONTEXT = {"newborn", "neonatal", "perinatal", "fetus", "fetal", "pregnancy", "childbirth", "puerperium",
            "maternal", "gestational", "obstetric", "trimester", "postpartum", "delivery"}
 LATERALITY = {"right": "right", "left": "left", "bilateral": "bilateral"}
 ENCOUNTERS = {"initial", "subsequent", "sequela"}
 NUMBER = re.compile(r"^\d+[a-z]?$")
-RANGE = re.compile(r"(\d+)\s*(?:to|-)\s*(\d+)|(\d+)\s*(?:\+|or more)")
 
 
 @dataclass
@@ -62,24 +60,8 @@ class Query:
     concepts: list[Concept] = field(default_factory=list)
     laterality: str | None = None
     encounter: str | None = None
-
-
-def stem(word: str) -> str:
-    """Return a light English stem so plurals meet singulars (stones -> stone, injuries -> injury)."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words of `text`, with the shorthand billers type spelled out (w/o, w/, &)."""
-    text = text.lower().replace("w/o", " without ").replace("w/", " with ").replace("&", " and ")
-    text = re.sub(r"'s\b|’s\b", "", text)
-    return re.findall(r"[a-z0-9]+", text)
+    asks_without: bool = False
+    roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> asked words
 
 
 @lru_cache(maxsize=1)
@@ -165,8 +147,13 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     number = int(re.match(r"\d+", text).group()) if NUMBER.match(text) else None
     # Weigh a concept by the spellings the index holds: "rt" is rare, but it means "right", which is common.
     known = [alt for alt in alternatives if all(w in vocab.df for w in alt)] or alternatives
-    weight = 2.0 if number is not None else max(sum(vocab.idf(w) for w in alt) / len(alt) for alt in known)
-    query.concepts.append(Concept(text=text, alternatives=alternatives, weight=weight, number=number))
+    # Numbers (minutes, views, stage, type) decide between sibling codes: weigh them like a rare word.
+    weight = 5.0 if number is not None else max(sum(vocab.idf(w) for w in alt) / len(alt) for alt in known)
+    concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number)
+    query.concepts.append(concept)
+    for word in (w for alt in concept.stemmed for w in alt if len(w) >= 6):
+        query.roots.setdefault(word[:6], set()).add(word)
+    query.asks_without = query.asks_without or "without" in flat
 
 
 def fts_expression(concepts: list[Concept], require_all: bool) -> str:
@@ -194,51 +181,44 @@ def _fts_term(word: str) -> str:
 
 @dataclass
 class _Alias:
+    """One description or inclusion term, analysed at index time (codedata.text.analyse)."""
+
     text: str
     stems: list[str]
-    numbers: list[tuple[int, int]]
     defaults: set[int]  # positions of words that add no specificity (parenthesised or after "without")
     negated: set[int]  # positions of words after "without": they cannot satisfy what the query asks for
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> words, for derived forms
+    positive: frozenset = frozenset()  # words that can satisfy the query (not after "without")
+    content: tuple = ()  # words that would make the code more specific than asked, unless asked for
+    side: str | None = None
+    plain: bool = False  # an unspecified / NOS / NEC / "without ..." form
+    _numbers: list[tuple[int, int]] | None = None
+
+    @property
+    def numbers(self) -> list[tuple[int, int]]:
+        if self._numbers is None:
+            self._numbers = numbers_in(self.text, self.stems)
+        return self._numbers
 
 
-@lru_cache(maxsize=8192)
-def _alias(text: str) -> _Alias:
-    stems, defaults, negated = [], set(), set()
-    # ICD-10-CM convention I.A.7: words in parentheses are nonessential modifiers, present or absent
-    # without changing the code; words after "without" describe the plain (default) form.
-    for part in re.split(r"(\([^)]*\)|,)", text.lower()):
-        if not part or part == ",":
-            continue
-        optional, absent = part.startswith("("), False
-        for word in words(part):
-            if word == "without":
-                absent = True
-            elif word == "with":
-                absent = False
-            elif absent or optional:
-                defaults.add(len(stems))
-                if absent:
-                    negated.add(len(stems))
-            stems.append(stem(word))
-    for phrase in DEFAULT_PHRASES:
-        for i in range(len(stems) - len(phrase) + 1):
-            if tuple(stems[i:i + len(phrase)]) == phrase:
-                defaults.update(range(i, i + len(phrase) - 1))
-    numbers = []
-    for match in RANGE.finditer(text.lower()):
-        if match.group(1):
-            numbers.append((int(match.group(1)), int(match.group(2))))
-        else:
-            numbers.append((int(match.group(3)), 10_000))
-    numbers += [(int(w), int(w)) for w in stems if w.isdigit()]
+def _alias(stored: list) -> _Alias:
+    text, joined, optional, negated = stored
+    stems = joined.split()
+    defaults = set(optional)
     roots: dict[str, set[str]] = {}
     for word in stems:
         if len(word) >= 6:
             roots.setdefault(word[:6], set()).add(word)
-    return _Alias(text=text, stems=stems, numbers=numbers, defaults=defaults, negated=negated, roots=roots)
+    return _Alias(
+        text=text, stems=stems, defaults=defaults, negated=set(negated), roots=roots,
+        positive=frozenset(w for i, w in enumerate(stems) if i not in negated),
+        content=tuple(w for i, w in enumerate(stems) if i not in defaults and w not in STOP and w not in NEUTRAL),
+        side=next((LATERALITY[w] for w in stems if w in LATERALITY), None),
+        plain=bool(set(stems) & DEFAULT_MARKERS) or "without" in stems or "not specified" in joined,
+    )
 
 
+@lru_cache(maxsize=65536)
 def _same_word(a: str, b: str) -> bool:
     """Derived forms differ only at the end (diabetes/diabetic, menopause/menopausal); cerebral/cerebellar,
     pneumonia/pneumothorax and hyponatremia/hyponasality do not."""
@@ -274,14 +254,15 @@ def _number_match(concept: Concept, alias: _Alias) -> float:
     return 0.9 - 0.3 * (value - max(inside)) / max(value, 1) if inside else 0.0
 
 
-def _matched(word: str, matched: set[str]) -> bool:
-    return word in matched or (len(word) >= 6 and any(_same_word(word, m) for m in matched))
+def _matched(word: str, matched: set[str], roots: dict[str, set[str]]) -> bool:
+    if word in matched:
+        return True
+    return len(word) >= 6 and any(_same_word(word, m) for m in roots.get(word[:6], ()) if m in matched)
 
 
 def score_alias(query: Query, alias: _Alias) -> float:
     """Return how well one description or inclusion term answers the query (higher is better)."""
-    asks_without = any("without" in alt for c in query.concepts for alt in c.alternatives)
-    stems = {w for i, w in enumerate(alias.stems) if asks_without or i not in alias.negated}
+    stems = set(alias.stems) if query.asks_without else alias.positive
     total = sum(c.weight for c in query.concepts) or 1.0
     matched: set[str] = set()
     coverage = 0.0
@@ -289,11 +270,10 @@ def score_alias(query: Query, alias: _Alias) -> float:
         part, hit = _concept_match(concept, alias, stems)
         coverage += concept.weight * part
         matched.update(hit)
-    extras = [w for i, w in enumerate(alias.stems)
-              if i not in alias.defaults and w not in STOP and w not in NEUTRAL and not _matched(w, matched)]
+    extras = [w for w in alias.content if not _matched(w, matched, query.roots)]
     context = sum(1 for w in extras if any(w[:6] == c[:6] for c in CONTEXT))
     score = coverage / total - 0.05 * min(len(extras), 12) - 0.1 * context
-    side = next((LATERALITY[w] for w in alias.stems if w in LATERALITY), None)
+    side = alias.side
     if query.laterality and side and side != query.laterality:
         score -= 0.5
     if query.encounter and (stems & ENCOUNTERS) and query.encounter not in stems:
@@ -301,8 +281,7 @@ def score_alias(query: Query, alias: _Alias) -> float:
     asked = {c.number for c in query.concepts if c.number is not None}
     if asked:
         score -= 0.12 * sum(1 for low, high in alias.numbers if low == high and low not in asked)
-    plain = stems & DEFAULT_MARKERS or "without" in alias.stems or "not specified" in " ".join(alias.stems)
-    if plain and not query.laterality:
+    if alias.plain and not query.laterality:
         score += 0.04  # the plain unspecified code for a bare condition name
     return score
 
@@ -314,6 +293,9 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
         scored = [(score_alias(query, a), a) for a in map(_alias, json.loads(row["aliases"]))]
         score, best = max(scored, key=lambda t: t[0])
         score += 0.03 * fuzz.token_sort_ratio(normalised_query, " ".join(best.stems), processor=None) / 100
+        # Add-on codes are reported only with a primary code; Category II codes only track measures.
+        if row["kind"] == "add-on" or row["code"].endswith("F") and row["sys"] == "cpt":
+            score -= 0.05
         ranked.append((round(score, 4), row, len(best.stems)))
     ranked.sort(key=lambda t: (-t[0], t[2], t[1]["code"]))
     return [(s, r) for s, r, _ in ranked]
@@ -322,15 +304,23 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
 # --- search --------------------------------------------------------------------------------------------------
 
 
+_checked: dict[tuple[int, tuple[str, ...]], int] = {}
+
+
 def ensure_index(db: sqlite_utils.Database, systems: tuple[str, ...]) -> None:
     """Rebuild the index of any system whose current release it does not reflect (e.g. after an upgrade)."""
     from .db import transaction
 
+    # PRAGMA data_version changes only when another connection commits: no need to look again until then.
+    version = db.execute("PRAGMA data_version").fetchone()[0]
+    if _checked.get((id(db.conn), systems)) == version:
+        return
     stale = [s for s in systems if not search_index.is_current(db, s)]
     if stale:
         with transaction(db):
             for system in stale:
                 search_index.rebuild(db, system)
+    _checked[(id(db.conn), systems)] = db.execute("PRAGMA data_version").fetchone()[0]
 
 
 def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...]) -> list[dict]:
@@ -347,8 +337,10 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
         if all(_qualifier(c) for c in subset) and len(subset) < len(concepts):
             continue  # "right" or "25" alone matches half the index and says nothing
         for row in _fts_rows(db, systems, subset, require_all):
+            if len(found) >= CANDIDATES:
+                break
             found.setdefault((row["sys"], row["code"]), row)
-        if len(found) >= 20:
+        if len(found) >= 10:
             break
     return list(found.values())
 
@@ -360,7 +352,10 @@ def _qualifier(concept: Concept) -> bool:
 
 def _fts_rows(db, systems: tuple[str, ...], concepts: list[Concept], require_all: bool) -> list[dict]:
     expression = f"{{description body}} : ({fts_expression(concepts, require_all)})"
-    # The system is filtered after MATCH: as an FTS term it would intersect ~100k postings per query.
+    if "icd10cm" not in systems:
+        # The procedure systems are small: naming them inside MATCH keeps ICD documents out of the sort.
+        expression = f"sys : ({' OR '.join(f'{chr(34)}{s}{chr(34)}' for s in systems)}) AND {expression}"
+    # ICD is filtered after MATCH: as an FTS term it would intersect ~100k postings per query.
     # bm25 weights: a match in the description counts five times one in an inclusion term.
     marks = ",".join("?" * len(systems))
     return list(db.query(
@@ -386,7 +381,8 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
     normalised = " ".join(stem(w) for w in words(cleaned))
     ranked = rank(query, rows, normalised)
     billable = [(s, r) for s, r in ranked if r["billable"]]
-    headers = [(s, r) for s, r in ranked if not r["billable"] and r["kind"] != "modifier"]
+    # Discontinued HCPCS codes are not offered (an exact lookup still explains them); headers are hints.
+    headers = [(s, r) for s, r in ranked if not r["billable"] and r["kind"] in ("category", "subcategory")]
     return SearchResult(
         query=cleaned, systems=list(systems), total=len(billable), offset=offset,
         results=[_hit(s, r) for s, r in billable[offset:offset + limit]],
@@ -419,3 +415,36 @@ def _modifier_keys() -> frozenset[str]:
     from .procedures import modifier_explanations
 
     return frozenset(modifier_explanations())
+
+
+PROCEDURE_PREFIX = re.compile(r"^([A-V]\d{1,3}|\d{3,4})$")
+
+
+def code_prefix(db: sqlite_utils.Database, text: str, systems: tuple[str, ...], limit: int = 10,
+                offset: int = 0) -> SearchResult | None:
+    """List the codes that start with a partial procedure code (J17, 9921), or None if `text` is not one."""
+    prefix = re.sub(r"[\s.]", "", text or "").upper()
+    if not PROCEDURE_PREFIX.match(prefix):
+        return None
+    ensure_index(db, systems)
+    marks = ",".join("?" * len(systems))
+    rows = list(db.query(
+        f"SELECT code, display, description, billable, kind, section, sys FROM search_fts WHERE sys IN ({marks})"
+        " AND code >= ? AND code < ? ORDER BY code", [*systems, prefix, prefix + "~"]))
+    return SearchResult(query=prefix, systems=list(systems), total=len(rows), offset=offset,
+                        results=[_hit(1.0, r) for r in rows[offset:offset + limit]])
+
+
+def resolve(db: sqlite_utils.Database, text: str, kind: str, limit: int = 10, offset: int = 0):
+    """Answer what was typed after /icd or /cpt: a code lookup, a prefix listing, or a ranked search."""
+    from .codes import lookup_icd
+    from .procedures import lookup_procedure
+
+    systems = ("icd10cm",) if kind == "icd" else ("cpt", "hcpcs")
+    if looks_like_code(text, systems):
+        return lookup_icd(db, text) if kind == "icd" else lookup_procedure(db, text)
+    if kind == "cpt":
+        listing = code_prefix(db, text, systems, limit, offset)
+        if listing is not None:
+            return listing
+    return search(db, text, systems, limit=limit, offset=offset)

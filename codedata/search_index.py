@@ -7,6 +7,8 @@ import re
 
 import sqlite_utils
 
+from .text import analyse
+
 WORD = re.compile(r"[a-z0-9]+")
 # sqlite-utils' FTS helpers index a table's own columns; ours holds derived aliases, so it is declared here.
 FTS_TABLE = "search_fts"
@@ -47,10 +49,12 @@ def rebuild(db: sqlite_utils.Database, system: str) -> int:
         f"INSERT INTO {FTS_TABLE} (sys, body, code, display, description, billable, kind, aliases, section)"
         " VALUES (?,?,?,?,?,?,?,?,?)",
         ((system, d["body"], d["code"], d["display"], d["description"], d["billable"], d["kind"],
-          json.dumps(d["aliases"]), d["section"]) for d in documents),
+          json.dumps([analyse(a) for a in d["aliases"]]), d["section"]) for d in documents),
     )
     conn.execute("INSERT OR REPLACE INTO search_state (system, release_key) VALUES (?, ?)",
                  [system, release_key(db, system)])
+    # Merge FTS segments: the delete above leaves tombstones that slow every later query.
+    conn.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
     return len(documents)
 
 
@@ -107,10 +111,12 @@ def _cpt_documents(db: sqlite_utils.Database):
     seen: dict[str, dict] = {}
     sections: dict[str, str] = {}
     for row in db.query(
-        "SELECT c.code, c.display, c.description, c.billable, c.kind, c.block FROM codes c"
+        "SELECT c.code, c.display, c.description, c.billable, c.kind, c.block, c.extra FROM codes c"
         " JOIN releases r ON r.id = c.release_id WHERE r.system = 'cpt'"
         " ORDER BY r.effective_date DESC, r.id DESC"
     ):
+        if json.loads(row["extra"] or "{}").get("add_on"):
+            row["kind"] = "add-on"
         seen.setdefault(row["code"], row)
         if row["block"]:
             sections.setdefault(row["code"], row["block"])

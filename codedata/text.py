@@ -1,0 +1,69 @@
+"""Text analysis shared by the search index (at build time) and ranking (at query time): words, light
+stems, and the ICD-10-CM conventions that say which words of a description add no specificity."""
+from __future__ import annotations
+
+import re
+
+# Numeric ranges in descriptions: "38 to 52 minutes", "age 40 through 64", "20+ minutes", "65 and older".
+RANGE = re.compile(r"(\d+)\s*(?:to|through|-)\s*(\d+)|(\d+)\s*(?:\+|or more|and older|or older)")
+# Guideline I.C.4.a.2: when the type of diabetes is not documented, the default is type 2.
+DEFAULT_PHRASES = [("type", "2", "diabetes")]
+
+
+def stem(word: str) -> str:
+    """Return a light English stem so plurals meet singulars (stones -> stone, injuries -> injury)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of `text`, with the shorthand billers type spelled out (w/o, w/, &)."""
+    text = text.lower().replace("w/o", " without ").replace("w/", " with ").replace("&", " and ")
+    text = re.sub(r"'s\b|’s\b", "", text)
+    return re.findall(r"[a-z0-9]+", text)
+
+
+def analyse(text: str) -> list:
+    """Return [text, stems, optional positions, negated positions] for one description or inclusion term.
+
+    ICD-10-CM convention I.A.7: words in parentheses are nonessential modifiers, present or absent without
+    changing the code. Words after "without" describe the plain (default) form and cannot satisfy a query.
+    """
+    stems: list[str] = []
+    optional: list[int] = []
+    negated: list[int] = []
+    for part in re.split(r"(\([^)]*\)|,)", text.lower()):
+        if not part or part == ",":
+            continue
+        in_parentheses, absent = part.startswith("("), False
+        for word in words(part):
+            if word == "without":
+                absent = True
+            elif word == "with":
+                absent = False
+            elif absent or in_parentheses:
+                optional.append(len(stems))
+                if absent:
+                    negated.append(len(stems))
+            stems.append(stem(word))
+    for phrase in DEFAULT_PHRASES:
+        for i in range(len(stems) - len(phrase) + 1):
+            if tuple(stems[i:i + len(phrase)]) == phrase:
+                optional.extend(range(i, i + len(phrase) - 1))
+    return [text, " ".join(stems), optional, negated]
+
+
+def numbers_in(text: str, stems: list[str]) -> list[tuple[int, int]]:
+    """Return the numbers and numeric ranges a description states, as (low, high) pairs."""
+    found = []
+    for match in RANGE.finditer(text.lower()):
+        if match.group(1):
+            found.append((int(match.group(1)), int(match.group(2))))
+        else:
+            found.append((int(match.group(3)), 10_000))
+    return found + [(int(w), int(w)) for w in stems if w.isdigit()]
