@@ -13,6 +13,7 @@ from codedata.db import open_db, releases
 from codedata.defaults import ensure_defaults
 from codedata.errors import MedcodeError
 from codedata.importers import SYSTEMS, import_release
+from codedata.models import SearchResult
 
 from . import render
 from .config import Settings
@@ -107,7 +108,14 @@ def _lookup_options(command):
 
 def _answer(obj: Context, kind: str, query: tuple[str, ...], limit: int, offset: int, as_json: bool) -> None:
     answer = search.resolve(obj.db(), " ".join(query), kind, limit=limit, offset=offset)
+    nothing = isinstance(answer, SearchResult) and not answer.results
+    if nothing and not as_json:
+        # Like grep: a search that finds nothing exits 1, with one line on stderr.
+        click.echo(f"medcode: {render.answer(answer, kind)}", err=True)
+        raise SystemExit(1)
     _emit(as_json, answer.model_dump(mode="json"), render.answer(answer, kind))
+    if nothing:
+        raise SystemExit(1)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

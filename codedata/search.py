@@ -22,6 +22,8 @@ from .text import numbers_in, stem, words
 
 MAX_QUERY_CHARS = 200
 CANDIDATES = 150
+# A code matching less than about a third of what was asked is not an answer ("drop table codes").
+MIN_SCORE = 0.35
 # Words that carry no meaning for matching.
 STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
         "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x"}
@@ -379,7 +381,7 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
         return SearchResult(query=cleaned, systems=list(systems), total=0)
     rows = _candidates(db, query, systems)
     normalised = " ".join(stem(w) for w in words(cleaned))
-    ranked = rank(query, rows, normalised)
+    ranked = [(s, r) for s, r in rank(query, rows, normalised) if s >= MIN_SCORE]
     billable = [(s, r) for s, r in ranked if r["billable"]]
     # Discontinued HCPCS codes are not offered (an exact lookup still explains them); headers are hints.
     headers = [(s, r) for s, r in ranked if not r["billable"] and r["kind"] in ("category", "subcategory")]

@@ -63,6 +63,21 @@ def test_bad_input_is_one_line_nonzero_and_changes_nothing(db_copy, args):
     assert snapshot(db_copy) == before
 
 
+def test_icd_search_by_words(db_copy):
+    result = run(db_copy, "icd", "rt", "knee", "pain", "--limit", "2")
+    assert result.stdout.splitlines()[0] == "M25.561   Pain in right knee"
+    payload = json.loads(run(db_copy, "icd", "chest pain", "--json", "--limit", "3", "--offset", "1").stdout)
+    assert set(payload) == {"query", "systems", "total", "offset", "results", "hints", "interpreted"}
+    assert payload["offset"] == 1 and len(payload["results"]) == 3
+    assert set(payload["results"][0]) == {"code", "system", "description", "billable", "score", "section"}
+
+
+def test_search_that_finds_nothing_exits_1_with_one_line(db_copy):
+    result = run(db_copy, "icd", "qwzx", "vbnm")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("medcode: No codes found for 'qwzx vbnm'")
+
+
 def test_releases_json(db_copy):
     payload = json.loads(run(db_copy, "releases", "--json").stdout)
     assert [(r["system"], r["label"], r["billable_count"], r["current"]) for r in payload] == [
@@ -109,6 +124,6 @@ def test_console_answers_piped_lines(db_copy):
     result = run(db_copy, "serve", stdin="/icd E11.9\n/icd !!!\n/cpt 97110\n/nope x\nquit\n")
     assert result.returncode == 0
     assert "E11.9  Type 2 diabetes mellitus without complications" in result.stdout
-    assert "'!!!' is not shaped like an ICD-10-CM code" in result.stdout
+    assert "type some words to search for" in result.stdout
     assert "97110  Therapeutic exercise for strength, endurance, motion or flexibility" in result.stdout
     assert "Unknown command 'nope'" in result.stdout
