@@ -29,7 +29,7 @@ def words(text: str) -> list[str]:
 
 
 def analyse(text: str) -> list:
-    """Return [text, stems, optional positions, negated positions] for one description or inclusion term.
+    """Return [text or "", stems, optional positions, negated positions] for one description or inclusion term.
 
     ICD-10-CM convention I.A.7: words in parentheses are nonessential modifiers, present or absent without
     changing the code. Words after "without" describe the plain (default) form and cannot satisfy a query.
@@ -55,7 +55,8 @@ def analyse(text: str) -> list:
         for i in range(len(stems) - len(phrase) + 1):
             if tuple(stems[i:i + len(phrase)]) == phrase:
                 optional.extend(range(i, i + len(phrase) - 1))
-    return [text, " ".join(stems), optional, negated]
+    # The text itself is kept only where ranking reads numbers from it ("20+ minutes", "stage 3a").
+    return [text if any(ch.isdigit() for ch in text) else "", " ".join(stems), optional, negated]
 
 
 def numbers_in(text: str, stems: list[str]) -> list[tuple[int, int]]:
