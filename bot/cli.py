@@ -13,7 +13,8 @@ from codedata.db import open_db, releases
 from codedata.defaults import ensure_defaults
 from codedata.errors import MedcodeError
 from codedata.importers import SYSTEMS, import_release
-from codedata.models import SearchResult
+from codedata.checks import check_claim
+from codedata.models import ClaimRequest, ProcedureLine, SearchResult
 
 from . import render
 from .config import Settings
@@ -132,6 +133,60 @@ def icd(obj: Context, query: tuple[str, ...], limit: int, offset: int, as_json: 
 def cpt(obj: Context, query: tuple[str, ...], limit: int, offset: int, as_json: bool) -> None:
     """Look up a CPT/HCPCS code (99213, J1745), a modifier (25, -59, RT), or search ("knee x-ray 3 views")."""
     _answer(obj, "cpt", query, limit, offset, as_json)
+
+
+def _codes(value: str | None) -> list[str]:
+    return [c for c in (value or "").replace(";", ",").replace(" ", ",").split(",") if c]
+
+
+def _assignments(values: tuple[str, ...], what: str) -> dict[str, str]:
+    """Parse CODE=VALUE pairs given to --units/--mod (repeatable or comma-separated)."""
+    found = {}
+    for item in (i for v in values for i in v.split(",") if i):
+        code, _, value = item.partition("=")
+        if not code or not value:
+            raise MedcodeError(f"--{what} takes CODE=VALUE, e.g. --{what} 97140={'59' if what == 'mod' else '2'}")
+        found[code.strip().upper()] = value.strip()
+    return found
+
+
+def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: tuple[str, ...],
+                  age: int | None, sex: str | None, dos: str | None) -> ClaimRequest:
+    """Build the claim from CLI options; inline modifiers (97597-59) are accepted too."""
+    unit_map = _assignments(units, "units")
+    mod_map = {code: value.split("+") for code, value in _assignments(mods, "mod").items()}
+    lines = []
+    for item in _codes(px):
+        code, *inline = item.upper().split("-")
+        try:
+            count = int(unit_map.get(code, "1"))
+        except ValueError:
+            raise MedcodeError(f"units for {code} must be a whole number") from None
+        if not 1 <= count <= 9999:
+            raise MedcodeError(f"units for {code} must be between 1 and 9999")
+        lines.append(ProcedureLine(code=code, units=count, modifiers=inline + mod_map.get(code, [])))
+    return ClaimRequest(diagnoses=_codes(dx), procedures=lines, age=age, sex=sex, date_of_service=dos)
+
+
+@main.command()
+@click.option("--dx", help="Diagnosis codes in order, first = primary (E11.9,I10).")
+@click.option("--px", help="Procedure codes (99213,83036); a modifier may follow a dash (97597-59).")
+@click.option("--units", multiple=True, help="Units per procedure: 97110=4 (repeat or comma-separate).")
+@click.option("--mod", "mods", multiple=True, help="Modifiers per procedure: 97140=59 or 97140=59+GP.")
+@click.option("--age", type=click.IntRange(0, 130), help="Patient age in years.")
+@click.option("--sex", type=click.Choice(["F", "M"], case_sensitive=False), help="Patient sex.")
+@click.option("--dos", type=click.DateTime(["%Y-%m-%d"]), help="Date of service (default today).")
+@click.option("--policies", "policy_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Folder of local TOML policy packs (default: $MEDCODE_POLICY_DIR).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def check(obj: Context, dx, px, units, mods, age, sex, dos, policy_dir, as_json) -> None:
+    """Check diagnosis and procedure codes for likely denials: verdict plus findings with their basis."""
+    request = claim_request(dx, px, units, mods, age, sex.upper() if sex else None,
+                            dos.date().isoformat() if dos else None)
+    folders = tuple(p for p in (policy_dir or obj.settings.medcode_policy_dir,) if p)
+    report = check_claim(obj.db(), request, policy_dirs=folders)
+    _emit(as_json, report.model_dump(mode="json"), render.check_report(report))
 
 
 @main.command("import")

@@ -1,7 +1,7 @@
 """Plain-text rendering of codedata answers for the terminal (CLI and console)."""
 from __future__ import annotations
 
-from codedata.models import CodeAnswer, ImportResult, SearchResult
+from codedata.models import CheckReport, CodeAnswer, ImportResult, SearchResult
 
 NOTE_TITLES = {
     "inclusion_term": "Inclusion terms",
@@ -123,14 +123,37 @@ def _vintage(answer: CodeAnswer) -> str:
     return answer.release.title if answer.release else answer.system
 
 
+VERDICTS = {"ok": "OK", "review": "REVIEW", "likely_denial": "LIKELY DENIAL"}
+
+
+def check_report(report: CheckReport) -> str:
+    """Return the verdict, then each finding with its reason, basis and suggestions."""
+    counts = {s: sum(1 for f in report.findings if f.severity == s) for s in ("error", "warning", "info")}
+    summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n) or "no findings"
+    px = ", ".join(p.code + "".join(f"-{m}" for m in p.modifiers) + (f" x{p.units}" if p.units != 1 else "")
+                   for p in report.procedures)
+    lines = [f"Verdict: {VERDICTS[report.verdict]} ({summary})",
+             f"  dx: {', '.join(report.diagnoses) or '-'}   px: {px or '-'}   date of service: {report.date_of_service}"]
+    for finding in report.findings:
+        lines.append(f"{finding.severity.upper():<8}{finding.message}")
+        lines.append(f"        basis: {finding.basis}")
+        if finding.suggestions:
+            lines.append("        consider: " + "; ".join(f"{s.code} {s.description}".strip()
+                                                       for s in finding.suggestions[:6]))
+    lines.append("(" + "; ".join(r.title for r in report.releases) + ")")
+    return "\n".join(lines)
+
+
 def import_result(result: ImportResult) -> str:
     """Return the one-paragraph summary of an import."""
     if result.status == "already_imported":
         return (f"{result.source_name} is already imported as {result.system} release {result.label}; "
                 "nothing changed.")
     state = "now current" if result.current else "kept for history (a newer release is current)"
+    what = (f"{result.billable_count:,} rows" if result.system.startswith(("ncci", "mcd")) else
+            f"{result.billable_count:,} billable of {result.code_count:,} codes")
     return (f"Imported {result.system} release {result.label} from {result.source_name}: "
-            f"{result.billable_count:,} billable of {result.code_count:,} codes in {result.seconds:.1f} s; {state}.")
+            f"{what} in {result.seconds:.1f} s; {state}.")
 
 
 def releases_table(rows: list[dict]) -> str:

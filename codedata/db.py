@@ -69,9 +69,30 @@ def _m002_search_index(db: sqlite_utils.Database) -> None:
     create_schema(db)
 
 
+def _m003_edits_and_policies(db: sqlite_utils.Database) -> None:
+    # NCCI procedure-to-procedure, medically unlikely and add-on edits (CMS), per release.
+    db["ncci_ptp"].create({"release_id": int, "column1": str, "column2": str, "effective": str,
+                           "deletion": str, "modifier_indicator": str, "rationale": str})
+    db["ncci_ptp"].create_index(["release_id", "column1", "column2"])
+    db["ncci_mue"].create({"release_id": int, "code": str, "units": int, "mai": str, "rationale": str,
+                           "service": str}, pk=("release_id", "code"))
+    db["ncci_aoc"].create({"release_id": int, "primary_code": str, "add_on_code": str, "edit_type": str})
+    db["ncci_aoc"].create_index(["release_id", "add_on_code"])
+    # Coverage articles (Medicare Coverage Database export): which procedures they govern and which
+    # diagnoses they list as covered (covered = 1) or not covered (covered = 0).
+    db["policy_articles"].create({"release_id": int, "article_id": str, "version": str, "title": str},
+                                 pk=("release_id", "article_id"))
+    db["policy_procedures"].create({"release_id": int, "article_id": str, "code": str, "grp": str})
+    db["policy_procedures"].create_index(["release_id", "code"])
+    db["policy_diagnoses"].create({"release_id": int, "article_id": str, "code": str, "grp": str,
+                                   "covered": int})
+    db["policy_diagnoses"].create_index(["release_id", "article_id", "code"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_releases_codes_notes", _m001_releases_codes_notes),
     ("002_search_index", _m002_search_index),
+    ("003_edits_and_policies", _m003_edits_and_policies),
 ]
 
 

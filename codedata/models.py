@@ -93,3 +93,38 @@ class SearchResult(BaseModel):
     results: list[SearchHit] = []
     hints: list[SearchHit] = []
     interpreted: list[str] = []
+
+
+class ProcedureLine(BaseModel):
+    code: str
+    units: int = 1
+    modifiers: list[str] = []
+
+
+class ClaimRequest(BaseModel):
+    """A claim-like pairing question: diagnoses in order (first = primary) and procedures."""
+
+    diagnoses: list[str]
+    procedures: list[ProcedureLine] = []
+    age: int | None = None
+    sex: Literal["F", "M"] | None = None
+    date_of_service: str | None = None  # YYYY-MM-DD; today when not given
+    place_of_service: str | None = None
+
+
+class Finding(BaseModel):
+    severity: Literal["error", "warning", "info"]
+    rule: str
+    codes: list[str]
+    message: str
+    basis: str
+    suggestions: list[CodeRef] = []
+
+
+class CheckReport(BaseModel):
+    verdict: Literal["ok", "review", "likely_denial"]
+    findings: list[Finding]
+    diagnoses: list[str]
+    procedures: list[ProcedureLine]
+    date_of_service: str
+    releases: list[ReleaseInfo] = []

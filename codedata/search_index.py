@@ -12,6 +12,7 @@ from .text import analyse
 WORD = re.compile(r"[a-z0-9]+")
 # sqlite-utils' FTS helpers index a table's own columns; ours holds derived aliases, so it is declared here.
 FTS_TABLE = "search_fts"
+SYSTEMS = ("icd10cm", "hcpcs", "cpt")  # code systems with text to search
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

@@ -8,10 +8,10 @@ import sqlite_utils
 
 from ..errors import UnknownSystem
 from ..models import ImportResult
-from . import cpt, hcpcs, icd10cm
+from . import cpt, hcpcs, icd10cm, ncci
 from .common import Progress, store_release
 
-SYSTEMS = {"icd10cm": icd10cm, "hcpcs": hcpcs, "cpt": cpt}
+SYSTEMS = {"icd10cm": icd10cm, "hcpcs": hcpcs, "cpt": cpt, "ncci": ncci}
 
 
 def import_release(

@@ -11,7 +11,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import sqlite_utils
 
@@ -37,6 +37,8 @@ class ReleaseData:
     codes: list[dict]
     notes: list[dict] = field(default_factory=list)
     seventh_characters: list[dict] = field(default_factory=list)
+    # Edit or policy rows for other tables: table -> (columns without release_id, rows).
+    tables: dict[str, tuple[list[str], Iterable[tuple]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -133,15 +135,21 @@ def store_release(
     existing = already_imported(db, release.system, source.sha256)
     if existing:
         return _result(existing, "already_imported", started)
-    if not any(c["billable"] for c in release.codes):
+    if not release.tables and not any(c["billable"] for c in release.codes):
         raise BadReleaseFile(f"{source.name} holds no billable {release.system} codes")
     with transaction(db) as conn:
         release_id = _insert_release_row(conn, release, source)
-        _insert_rows(conn, release_id, release, progress)
+        rows = _insert_rows(conn, release_id, release, progress)
+        if release.tables:
+            if not rows:
+                raise BadReleaseFile(f"{source.name} holds no {release.system} rows")
+            # Releases of edits or policies count their rows where code releases count billable codes.
+            conn.execute("UPDATE releases SET billable_count = ?, code_count = ? WHERE id = ?",
+                         [rows, rows, release_id])
         if after_store:
             after_store(db, release_id)
         _flip_current(conn, release.system)
-        if not search_index.is_current(db, release.system):
+        if release.system in search_index.SYSTEMS and not search_index.is_current(db, release.system):
             search_index.rebuild(db, release.system)
     row = db["releases"].get(release_id)
     return _result(row, "imported", started)
@@ -173,7 +181,8 @@ CODE_COLUMNS = (
 )
 
 
-def _insert_rows(conn, release_id: int, release: ReleaseData, progress: Progress | None) -> None:
+def _insert_rows(conn, release_id: int, release: ReleaseData, progress: Progress | None) -> int:
+    """Insert the release's codes, notes and table rows; return how many table rows were written."""
     placeholders = ",".join("?" * (len(CODE_COLUMNS) + 1))
     sql = f"INSERT INTO codes (release_id, {', '.join(CODE_COLUMNS)}) VALUES ({placeholders})"
     total = len(release.codes)
@@ -193,6 +202,13 @@ def _insert_rows(conn, release_id: int, release: ReleaseData, progress: Progress
         "INSERT INTO seventh_characters (release_id, code, character, meaning) VALUES (?,?,?,?)",
         ((release_id, s["code"], s["character"], s["meaning"]) for s in release.seventh_characters),
     )
+    written = 0
+    for table, (columns, rows) in release.tables.items():
+        marks = ",".join("?" * (len(columns) + 1))
+        cursor = conn.executemany(f"INSERT INTO {table} (release_id, {', '.join(columns)}) VALUES ({marks})",
+                                  ((release_id, *row) for row in rows))
+        written += cursor.rowcount
+    return written
 
 
 def _cell(value):

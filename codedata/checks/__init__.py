@@ -1,0 +1,36 @@
+"""Pairing checks: report likely medical-necessity and claim-edit problems of a claim-like request.
+
+Each module holds one rule family; a rule is a function Claim -> list[Finding]. Policy content is data
+(codedata/data/*.toml and imported coverage articles), not code.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+
+from ..errors import BadInput
+from ..models import CheckReport, ClaimRequest
+from . import conventions, coverage, demographics, ncci, specificity, validity
+from .claim import build_claim, releases_used, verdict
+
+FAMILIES = (validity, specificity, conventions, demographics, ncci, coverage)
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+MAX_CODES = 40
+
+
+def check_claim(db: sqlite_utils.Database, request: ClaimRequest,
+                policy_dirs: tuple[Path, ...] = ()) -> CheckReport:
+    """Return the verdict and findings for a claim: errors first, each with its reason and basis."""
+    if not request.diagnoses and not request.procedures:
+        raise BadInput("give at least one diagnosis or procedure code, e.g. --dx E11.9 --px 99213")
+    if len(request.diagnoses) + len(request.procedures) > MAX_CODES:
+        raise BadInput(f"a claim check takes at most {MAX_CODES} codes")
+    claim = build_claim(db, request, policy_dirs)
+    findings = [finding for family in FAMILIES for rule in family.RULES for finding in rule(claim)]
+    findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+    return CheckReport(
+        verdict=verdict(findings), findings=findings,
+        diagnoses=[d.shown for d in claim.diagnoses], procedures=[p.line for p in claim.procedures],
+        date_of_service=claim.date_of_service, releases=releases_used(claim),
+    )

@@ -1,0 +1,120 @@
+"""The claim every rule reads: each diagnosis and procedure resolved once against the current releases."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import sqlite_utils
+
+from ..codes import ancestors, get_code, lookup_icd, normalise_icd, release_info
+from ..db import current_release
+from ..errors import BadInput
+from ..models import ClaimRequest, CodeAnswer, Finding, ProcedureLine, ReleaseInfo
+from ..procedures import classify_procedure, lookup_procedure
+
+# A code reference inside a tabular note: "(E10.-)", "(O24.4-)", "(P70.2)", "(E08-E13)", "(S72.-)".
+NOTE_RANGE = re.compile(r"\b([A-Z][0-9][0-9A-Z])-([A-Z][0-9][0-9A-Z])\b")
+NOTE_CODE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:\.?-)?")
+
+
+@dataclass
+class Diagnosis:
+    typed: str
+    code: str | None  # undotted, None when not shaped like a code
+    answer: CodeAnswer | None
+    row: dict | None = None  # the current-release row, when the code exists
+    chain: list[dict] = field(default_factory=list)  # ancestors, chapter first
+
+    @property
+    def shown(self) -> str:
+        return self.answer.code if self.answer else self.typed
+
+
+@dataclass
+class Procedure:
+    line: ProcedureLine
+    shape: str | None  # cpt, hcpcs, or None when malformed
+    answer: CodeAnswer | None
+
+
+@dataclass
+class Claim:
+    db: sqlite_utils.Database
+    request: ClaimRequest
+    date_of_service: str
+    icd: dict | None
+    diagnoses: list[Diagnosis]
+    procedures: list[Procedure]
+    policy_dirs: tuple[Path, ...] = ()  # an organisation's own TOML policy packs
+
+    def release(self, system: str) -> dict | None:
+        return current_release(self.db, system)
+
+    def icd_basis(self, detail: str) -> str:
+        title = self.icd["title"].split(",")[0] if self.icd else "ICD-10-CM"
+        return f"{title} (release {self.icd['label']}), {detail}" if self.icd else detail
+
+    def procedure_codes(self) -> list[str]:
+        return [p.line.code for p in self.procedures if p.shape]
+
+
+def build_claim(db: sqlite_utils.Database, request: ClaimRequest, policy_dirs: tuple[Path, ...] = ()) -> Claim:
+    """Resolve every code of the request once; malformed codes are kept for the validity rules."""
+    icd = current_release(db, "icd10cm")
+    dos = request.date_of_service or date.today().isoformat()
+    return Claim(db=db, request=request, date_of_service=dos, icd=icd,
+                 diagnoses=[_diagnosis(db, icd, text) for text in request.diagnoses],
+                 procedures=[_procedure(db, line) for line in request.procedures], policy_dirs=policy_dirs)
+
+
+def _diagnosis(db, icd: dict | None, text: str) -> Diagnosis:
+    try:
+        code = normalise_icd(text)
+    except BadInput:
+        return Diagnosis(typed=text, code=None, answer=None)
+    answer = lookup_icd(db, text)
+    row = get_code(db, icd["id"], code) if icd else None
+    return Diagnosis(typed=text, code=code, answer=answer, row=row,
+                     chain=ancestors(db, icd["id"], row) if row else [])
+
+
+def _procedure(db, line: ProcedureLine) -> Procedure:
+    try:
+        shape, code = classify_procedure(line.code)
+    except BadInput:
+        return Procedure(line=line, shape=None, answer=None)
+    if shape == "modifier":
+        return Procedure(line=line, shape=None, answer=None)
+    line = line.model_copy(update={"code": code, "modifiers": [m.upper().lstrip("-") for m in line.modifiers]})
+    return Procedure(line=line, shape=shape, answer=lookup_procedure(db, code))
+
+
+def note_references(text: str) -> list[tuple[str, str]]:
+    """Return the code ranges a tabular note names, as (first, last) undotted prefixes."""
+    found = [(a, b) for a, b in NOTE_RANGE.findall(text)]
+    stripped = NOTE_RANGE.sub(" ", text)
+    found += [(c.replace(".", ""), c.replace(".", "")) for c in NOTE_CODE.findall(stripped)]
+    return found
+
+
+def matches_reference(code: str, reference: tuple[str, str]) -> bool:
+    """True when an undotted code falls under a note reference (a prefix, or a category range)."""
+    first, last = reference
+    if first == last:
+        return code.startswith(first)
+    return first[:3] <= code[:3] <= last[:3]
+
+
+def verdict(findings: list[Finding]) -> str:
+    """Return likely_denial on any error, review on any warning, else ok."""
+    severities = {f.severity for f in findings}
+    return "likely_denial" if "error" in severities else "review" if "warning" in severities else "ok"
+
+
+def releases_used(claim: Claim) -> list[ReleaseInfo]:
+    systems = ["icd10cm", "hcpcs", "cpt"]
+    systems += [r["system"] for r in claim.db.query(
+        "SELECT DISTINCT system FROM releases WHERE current = 1 AND (system LIKE 'ncci%' OR system = 'mcd')")]
+    return [release_info(r) for s in systems if (r := current_release(claim.db, s))]

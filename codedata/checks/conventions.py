@@ -1,0 +1,107 @@
+"""Rule family 3, ICD-10-CM conventions: Excludes1 pairs, manifestation or external-cause codes listed first,
+"use additional code" notes."""
+from __future__ import annotations
+
+from ..codes import get_code
+from ..models import CodeRef, Finding
+from .claim import Claim, Diagnosis, matches_reference, note_references
+
+
+def _notes(claim: Claim, dx: Diagnosis, kind: str, levels: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(text, owner) of the notes of `kind` on the code and on its ancestors of the given kinds."""
+    owners = [dx.row] + [a for a in reversed(dx.chain) if a["kind"] in levels]
+    found = []
+    for owner in owners:
+        for note in claim.db.query("SELECT text FROM notes WHERE release_id = ? AND code = ? AND kind = ?"
+                                   " ORDER BY seq", [claim.icd["id"], owner["code"], kind]):
+            found.append((note["text"], owner["display"]))
+    return found
+
+
+def excludes1_pairs(claim: Claim) -> list[Finding]:
+    """Warn when two diagnoses on the claim are in an Excludes1 relationship (guideline I.A.12.a)."""
+    findings, seen = [], set()
+    valid = [d for d in claim.diagnoses if d.row]
+    for dx in valid:
+        notes = _notes(claim, dx, "excludes1", ("category", "subcategory", "block", "chapter"))
+        for other in valid:
+            pair = frozenset((dx.code, other.code))
+            if other is dx or pair in seen:
+                continue
+            hit = next(((text, owner) for text, owner in notes
+                        if any(matches_reference(other.code, ref) for ref in note_references(text))), None)
+            if hit:
+                seen.add(pair)
+                findings.append(Finding(
+                    severity="warning", rule="excludes1", codes=[dx.shown, other.shown],
+                    message=f"{dx.shown} and {other.shown} are Excludes1 at {hit[1]} (\"{hit[0]}\"): they are "
+                            "not coded together, except when the two conditions are unrelated (guideline "
+                            "I.A.12.a).",
+                    basis=claim.icd_basis(f"Excludes1 note at {hit[1]}")))
+    return findings
+
+
+def manifestation_first(claim: Claim) -> list[Finding]:
+    """Error when the first-listed diagnosis is a manifestation code (its etiology must come first)."""
+    first = claim.diagnoses[0] if claim.diagnoses else None
+    if not first or not first.row:
+        return []
+    code_first = _notes(claim, first, "code_first", ("category", "subcategory"))
+    elsewhere = "in diseases classified elsewhere" in (first.row["description"] or "").lower()
+    if not (elsewhere or code_first):
+        return []
+    why = "its title says \"in diseases classified elsewhere\"" if elsewhere else \
+        f"the tabular says \"code first {code_first[0][0]}\" at {code_first[0][1]}"
+    etiology = _referenced_codes(claim, [t for t, _ in code_first])
+    return [Finding(severity="error", rule="manifestation_first", codes=[first.shown],
+                    message=f"{first.shown} is a manifestation code ({why}): list the underlying condition "
+                            "first.",
+                    basis=claim.icd_basis(f"code-first convention at {first.shown} (guideline I.A.13)"),
+                    suggestions=etiology)]
+
+
+def external_cause_first(claim: Claim) -> list[Finding]:
+    """Error when an external-cause code (V00-Y99) is listed first (guideline I.C.20)."""
+    first = claim.diagnoses[0] if claim.diagnoses else None
+    if not first or not first.code or not ("V00" <= first.code[:3] <= "Y99"):
+        return []
+    injuries = [CodeRef(code=d.shown, description=d.row["description"], billable=bool(d.row["billable"]))
+                for d in claim.diagnoses[1:] if d.row and not ("V00" <= d.code[:3] <= "Y99")]
+    return [Finding(severity="error", rule="external_cause_first", codes=[first.shown],
+                    message=f"{first.shown} is an external-cause code: it is never the first-listed diagnosis; "
+                            "list the injury or condition first.",
+                    basis=claim.icd_basis("chapter 20 external causes, guideline I.C.20"), suggestions=injuries)]
+
+
+def use_additional_code(claim: Claim) -> list[Finding]:
+    """Info when a "use additional code" note names codes none of which is on the claim."""
+    findings = []
+    codes = [d.code for d in claim.diagnoses if d.code]
+    for dx in (d for d in claim.diagnoses if d.row):
+        by_owner: dict[str, list[str]] = {}
+        for text, owner in _notes(claim, dx, "use_additional_code", ("category", "subcategory")):
+            by_owner.setdefault(owner, []).append(text)
+        for owner, texts in by_owner.items():
+            refs = [r for t in texts for r in note_references(t)]
+            if refs and not any(matches_reference(c, r) for c in codes if c != dx.code for r in refs):
+                findings.append(Finding(
+                    severity="info", rule="use_additional_code", codes=[dx.shown],
+                    message=f"At {owner} the tabular says \"use additional code\": {'; '.join(texts)}.",
+                    basis=claim.icd_basis(f"use-additional-code note at {owner}"),
+                    suggestions=_referenced_codes(claim, texts)))
+    return findings
+
+
+def _referenced_codes(claim: Claim, texts: list[str], limit: int = 6) -> list[CodeRef]:
+    refs = []
+    for text in texts:
+        for first, last in note_references(text):
+            if first == last:
+                row = get_code(claim.db, claim.icd["id"], first)
+                if row and len(refs) < limit and row["display"] not in {r.code for r in refs}:
+                    refs.append(CodeRef(code=row["display"], description=row["description"],
+                                        billable=bool(row["billable"])))
+    return refs
+
+
+RULES = [excludes1_pairs, manifestation_first, external_cause_first, use_additional_code]

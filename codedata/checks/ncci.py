@@ -1,0 +1,141 @@
+"""Rule family 5, NCCI: procedure-to-procedure pairs, medically unlikely units, add-on codes without a primary."""
+from __future__ import annotations
+
+from ..codes import get_code
+from ..db import current_release
+from ..models import CodeRef, Finding
+from .claim import Claim
+
+# NCCI-associated modifiers that may bypass a modifier-indicator-1 edit when clinically appropriate
+# (NCCI Policy Manual, chapter I). 25 applies to an E/M code only.
+BYPASS_MODIFIERS = {"59", "XE", "XS", "XP", "XU", "24", "27", "57", "58", "78", "79", "91", "E1", "E2", "E3", "E4",
+                    "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "LC", "LD", "LM", "LT", "RC",
+                    "RI", "RT", "TA", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9"}
+# MUE adjudication indicators: 1 line edit, 2 date-of-service edit (policy), 3 date-of-service edit (clinical).
+MAI = {"1": ("error", "line edit: units above the limit on a line are denied"),
+       "2": ("error", "date-of-service edit based on policy: units above the limit are not payable"),
+       "3": ("warning", "date-of-service edit based on clinical data: more units need documentation on appeal")}
+
+
+def _releases(claim: Claim, kind: str) -> dict | None:
+    return current_release(claim.db, f"ncci_{kind}_practitioner")
+
+
+def ptp_pairs(claim: Claim) -> list[Finding]:
+    """Findings for procedure pairs with an active PTP edit on the date of service."""
+    release = _releases(claim, "ptp")
+    lines = [p.line for p in claim.procedures if p.shape]
+    if release is None or len(lines) < 2:
+        return []
+    findings = []
+    for first in lines:
+        for second in lines:
+            if first.code == second.code:
+                continue
+            edit = _active_edit(claim, release["id"], first.code, second.code)
+            if edit:
+                finding = _ptp_finding(release, first.code, second, edit)
+                if finding:
+                    findings.append(finding)
+    return findings
+
+
+def _active_edit(claim: Claim, release_id: int, column1: str, column2: str) -> dict | None:
+    rows = list(claim.db.query(
+        "SELECT * FROM ncci_ptp WHERE release_id = ? AND column1 = ? AND column2 = ? AND deletion >= ?"
+        " AND (effective IS NULL OR effective <= ?) ORDER BY deletion DESC LIMIT 1",
+        [release_id, column1, column2, claim.date_of_service, claim.date_of_service]))
+    return rows[0] if rows else None
+
+
+def _ptp_finding(release: dict, column1: str, second, edit: dict) -> Finding | None:
+    indicator = edit["modifier_indicator"]
+    basis = f"NCCI PTP practitioner {release['label']}, modifier indicator {indicator}" + \
+            (f" ({edit['rationale']})" if edit["rationale"] else "")
+    codes = [column1, second.code]
+    if indicator == "0":
+        return Finding(severity="error", rule="ncci_ptp_not_allowed", codes=codes,
+                       message=f"{second.code} is bundled into {column1} and is not payable with it on the same "
+                               "date; no modifier allows it.", basis=basis)
+    if indicator != "1":
+        return None
+    allowed = BYPASS_MODIFIERS | ({"25"} if second.code.startswith("99") else set())
+    used = [m for m in second.modifiers if m in allowed]
+    if used:
+        return Finding(severity="info", rule="ncci_ptp_modifier_used", codes=codes,
+                       message=f"{second.code} with modifier {used[0]} bypasses the edit with {column1}; the "
+                               "record must show a distinct service.", basis=basis)
+    hint = "25 (separate E/M)" if second.code.startswith("99") else "59, XE, XS, XP or XU"
+    return Finding(severity="warning", rule="ncci_ptp_needs_modifier", codes=codes,
+                   message=f"{second.code} is bundled into {column1} unless it is a distinct service: add {hint} "
+                           f"to {second.code} only if the record supports it.", basis=basis)
+
+
+def mue_units(claim: Claim) -> list[Finding]:
+    """Findings for units above the medically unlikely edit, by adjudication indicator."""
+    release = _releases(claim, "mue")
+    if release is None:
+        return []
+    findings = []
+    for px in (p for p in claim.procedures if p.shape):
+        row = claim.db.execute("SELECT units, mai, rationale FROM ncci_mue WHERE release_id = ? AND code = ?",
+                               [release["id"], px.line.code]).fetchone()
+        if row and row[0] is not None and px.line.units > row[0]:
+            severity, meaning = MAI.get(row[1], ("warning", "unit limit"))
+            units = f"{px.line.units} unit{'s' if px.line.units != 1 else ''}"
+            message = (f"{px.line.code} has an MUE of 0 in this setting: Medicare does not pay it here."
+                       if row[0] == 0 else
+                       f"{units} of {px.line.code} exceed the MUE of {row[0]} ({meaning}).")
+            findings.append(Finding(
+                severity=severity, rule="ncci_mue", codes=[px.line.code], message=message,
+                basis=f"NCCI MUE practitioner {release['label']}, MAI {row[1]}" + (f" ({row[2]})" if row[2] else "")))
+    return findings
+
+
+def add_on_without_primary(claim: Claim) -> list[Finding]:
+    """Error for an add-on code with none of its eligible primary codes on the claim."""
+    release = current_release(claim.db, "ncci_aoc")
+    codes = [p.line.code for p in claim.procedures if p.shape]
+    findings = []
+    for px in (p for p in claim.procedures if p.shape):
+        code = px.line.code
+        others = set(codes) - {code}
+        if release is not None:
+            primaries = {r[0] for r in claim.db.execute(
+                "SELECT primary_code FROM ncci_aoc WHERE release_id = ? AND add_on_code = ?", [release["id"], code])}
+            if not primaries or others & primaries or ("CCCCC" in primaries and others):
+                continue
+            findings.append(Finding(
+                severity="error", rule="ncci_add_on_without_primary", codes=[code],
+                message=f"{code} is an add-on code: report it with an eligible primary procedure.",
+                basis=f"NCCI add-on code edits {release['label']}",
+                suggestions=_primaries(claim, sorted(primaries - {"CCCCC"}))))
+        elif px.answer and px.answer.extra.get("add_on") and not others:
+            findings.append(Finding(
+                severity="error", rule="add_on_without_primary", codes=[code],
+                message=f"{code} is an add-on code and is the only procedure: it is reported with a primary code.",
+                basis="medcode CPT starter set: add-on (+) code; import the NCCI add-on file for eligible primaries"))
+    return findings
+
+
+def _primaries(claim: Claim, codes: list[str], limit: int = 8) -> list[CodeRef]:
+    refs = []
+    for system in ("cpt", "hcpcs"):
+        release = current_release(claim.db, system)
+        for code in codes:
+            row = get_code(claim.db, release["id"], code) if release else None
+            if row and len(refs) < limit:
+                refs.append(CodeRef(code=code, description=row["description"], billable=True))
+    return refs or [CodeRef(code=c, description="", billable=True) for c in codes[:limit]]
+
+
+def ncci_not_loaded(claim: Claim) -> list[Finding]:
+    """Say plainly when bundling and unit limits could not be checked."""
+    if not claim.procedure_codes() or _releases(claim, "ptp") is not None:
+        return []
+    return [Finding(severity="info", rule="ncci_not_loaded", codes=[],
+                    message="NCCI edits are not imported, so bundling, unit limits and add-on pairs were not "
+                            "checked (medcode import ncci FILE).", basis="medcode data status")]
+
+
+RULES = [ptp_pairs, mue_units, add_on_without_primary, ncci_not_loaded]

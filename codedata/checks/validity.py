@@ -1,0 +1,117 @@
+"""Rule family 1, code validity: unknown, no longer valid, headers, 7th characters, placeholder X."""
+from __future__ import annotations
+
+from ..codes import display_icd, get_code, needs_seventh_character
+from ..models import CodeRef, Finding
+from .claim import Claim, Diagnosis
+
+
+def invalid_diagnoses(claim: Claim) -> list[Finding]:
+    """Diagnoses that cannot be billed as typed."""
+    findings = []
+    for dx in claim.diagnoses:
+        finding = _diagnosis_finding(claim, dx)
+        if finding:
+            findings.append(finding)
+    return findings
+
+
+def _diagnosis_finding(claim: Claim, dx: Diagnosis) -> Finding | None:
+    answer = dx.answer
+    if answer is None:
+        return Finding(severity="error", rule="dx_malformed", codes=[dx.typed[:20]],
+                       message=f"{dx.typed[:20]!r} is not shaped like an ICD-10-CM code.",
+                       basis="ICD-10-CM code format (letter, digit, character, up to 4 more)")
+    if answer.status == "no_longer_valid":
+        return Finding(severity="error", rule="dx_no_longer_valid", codes=[answer.code],
+                       message=f"{answer.code} was last valid in release {answer.last_release} and left in "
+                               f"release {answer.removed_in}.",
+                       basis=claim.icd_basis(f"code absent since release {answer.removed_in}"),
+                       suggestions=answer.successors[:10])
+    if answer.status == "unknown":
+        return _unknown(claim, dx)
+    if answer.needs_seventh_character:
+        choices = ", ".join(f"{c.character} ({c.meaning})" for c in answer.seventh_characters[:6])
+        return Finding(severity="error", rule="dx_missing_7th_character", codes=[answer.code],
+                       message=f"{answer.code} needs a 7th character: {choices}"
+                               f"{', …' if len(answer.seventh_characters) > 6 else ''}.",
+                       basis=claim.icd_basis(f"7th-character rule at {_seventh_rule_owner(dx)}"),
+                       suggestions=answer.children[:10])
+    if not answer.billable:
+        return Finding(severity="error", rule="dx_header", codes=[answer.code],
+                       message=f"{answer.code} is a header, not a billable code: pick one of its "
+                               f"{answer.children_count} billable codes.",
+                       basis=claim.icd_basis(f"{answer.code} has codes beneath it"),
+                       suggestions=answer.children[:10])
+    return None
+
+
+def _seventh_rule_owner(dx: Diagnosis) -> str:
+    owners = [a for a in dx.chain if a["kind"] in ("category", "subcategory")]
+    return owners[0]["display"] if owners else dx.shown
+
+
+def _unknown(claim: Claim, dx: Diagnosis) -> Finding:
+    code = dx.code
+    fixed = _placeholder_fix(claim, code)
+    if fixed:
+        return Finding(severity="error", rule="dx_missing_placeholder", codes=[display_icd(code)],
+                       message=f"{display_icd(code)} is missing its placeholder X: the 7th character must "
+                               f"sit in position 7, as in {fixed.code}.",
+                       basis=claim.icd_basis("convention I.A.5, placeholder character"), suggestions=[fixed])
+    base = _seventh_base(claim, code)
+    if base:
+        return Finding(severity="error", rule="dx_invalid_7th_character", codes=[display_icd(code)],
+                       message=f"{code[6]} is not a valid 7th character for {base['display']}.",
+                       basis=claim.icd_basis(f"7th-character rule for {base['display']}"),
+                       suggestions=dx.answer.nearest[1:11])
+    return Finding(severity="error", rule="dx_unknown", codes=[display_icd(code)],
+                   message=f"{display_icd(code)} is not a code in ICD-10-CM release {claim.icd['label']}.",
+                   basis=claim.icd_basis("code not in the tabular"), suggestions=dx.answer.nearest[:10])
+
+
+def _placeholder_fix(claim: Claim, code: str) -> CodeRef | None:
+    """S134A -> S13.4XXA: a 7th character typed without the X placeholders."""
+    if len(code) >= 7 or len(code) < 4 or not code[-1].isalpha():
+        return None
+    candidate = code[:-1].ljust(6, "X") + code[-1]
+    row = get_code(claim.db, claim.icd["id"], candidate)
+    return CodeRef(code=row["display"], description=row["description"], billable=True) if row else None
+
+
+def _seventh_base(claim: Claim, code: str) -> dict | None:
+    if len(code) != 7:
+        return None
+    for stem in (code[:6], code[:6].rstrip("X")):
+        row = get_code(claim.db, claim.icd["id"], stem)
+        if row and needs_seventh_character(claim.db, claim.icd["id"], row):
+            return row
+    return None
+
+
+def invalid_procedures(claim: Claim) -> list[Finding]:
+    """Procedures that are malformed, unknown, discontinued, or that medcode cannot confirm."""
+    findings = []
+    for px in claim.procedures:
+        code, answer = px.line.code, px.answer
+        if answer is None:
+            findings.append(Finding(severity="error", rule="px_malformed", codes=[code[:20]],
+                                    message=f"{code[:20]!r} is not shaped like a CPT or HCPCS code.",
+                                    basis="CPT/HCPCS code format"))
+        elif answer.status == "unknown":
+            findings.append(Finding(severity="error", rule="px_unknown", codes=[code],
+                                    message=f"{code} is not a HCPCS Level II code in {answer.release.title}.",
+                                    basis=answer.release.title, suggestions=answer.nearest[:8]))
+        elif answer.status == "no_descriptor":
+            findings.append(Finding(severity="info", rule="px_unconfirmed", codes=[code],
+                                    message=f"{code} is a well-formed CPT number medcode has no descriptor for; "
+                                            "it cannot confirm the code is in use.",
+                                    basis="medcode CPT starter set and imported CPT files"))
+        elif answer.system == "hcpcs" and not answer.billable:
+            findings.append(Finding(severity="error", rule="px_discontinued", codes=[code],
+                                    message=f"{code} was discontinued effective {answer.extra.get('terminated')}.",
+                                    basis=f"CMS {answer.release.title}, termination date"))
+    return findings
+
+
+RULES = [invalid_diagnoses, invalid_procedures]

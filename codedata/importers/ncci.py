@@ -1,0 +1,151 @@
+"""NCCI importers (CMS): procedure-to-procedure (PTP), medically unlikely (MUE) and add-on code (AOC) edits,
+from the official files (tab-delimited text or xlsx with notice lines before the header, or their zip) and
+from tables with the same content (../shared/data/ncci)."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import BadReleaseFile
+from .common import ReleaseData, SourceFile, decode_text, read_source
+
+ACTIVE = "9999-12-31"
+CODE = re.compile(r"^[A-Z0-9]{4,5}$")
+# Header cells (lower-cased, prefix match) -> our field, per edit kind.
+HEADERS = {
+    "ptp": {"column 1": "column1", "column1": "column1", "column 2": "column2", "column2": "column2",
+            "effective": "effective", "deletion": "deletion", "modifier": "modifier_indicator",
+            "ptp edit rationale": "rationale", "ptp_edit_rationale": "rationale"},
+    "mue": {"hcpcs": "code", "mue_units": "units", "practitioner services mue": "units",
+            "outpatient hospital services mue": "units", "dme supplier services mue": "units",
+            "mue adjudication": "mai", "mue_mai": "mai", "mue rationale": "rationale", "mue_rationale": "rationale",
+            "mue_service": "service"},
+    "aoc": {"add-on code": "add_on_code", "add_on_code": "add_on_code", "addon code": "add_on_code",
+            "primary code": "primary_code", "primary_code": "primary_code", "aoc edit type": "edit_type",
+            "aoc_edit_type": "edit_type"},
+}
+COLUMNS = {
+    "ptp": ["column1", "column2", "effective", "deletion", "modifier_indicator", "rationale"],
+    "mue": ["code", "units", "mai", "rationale", "service"],
+    "aoc": ["primary_code", "add_on_code", "edit_type"],
+}
+TABLES = {"ptp": "ncci_ptp", "mue": "ncci_mue", "aoc": "ncci_aoc"}
+
+
+def load(path: str | Path, label: str | None = None, effective: str | None = None) -> tuple[ReleaseData, SourceFile]:
+    """Read an NCCI edit file (PTP, MUE or AOC) from disk."""
+    source = read_source(path, member_pattern=r"\.(txt|csv|xlsx)$")
+    return parse(source, label, effective), source
+
+
+def parse(source: SourceFile, label: str | None = None, effective: str | None = None) -> ReleaseData:
+    """Return the edits a file holds as a release of ncci_ptp_*, ncci_mue_* or ncci_aoc."""
+    rows = _xlsx_rows(source) if source.data[:4] == b"PK\x03\x04" else _text_rows(source)
+    kind, header_at, fields = _find_header(rows, source.name)
+    setting = _setting(source.name)
+    system = "ncci_aoc" if kind == "aoc" else f"ncci_{kind}_{setting}"
+    effective = effective or _effective_from_name(source.name)
+    # A generator: the PTP file has 2.5 million rows, streamed into the insert, never listed.
+    edits = _edits(kind, rows, header_at + 1, fields, source.name)
+    name = {"ptp": "PTP", "mue": "MUE", "aoc": "add-on code"}[kind]
+    return ReleaseData(
+        system=system, label=label or effective[:7], effective_date=effective, codes=[],
+        title=f"NCCI {name} edits{'' if kind == 'aoc' else ' ' + setting} {effective[:7]}",
+        tables={TABLES[kind]: (COLUMNS[kind], edits)},
+    )
+
+
+def _text_rows(source: SourceFile) -> Iterator[list[str]]:
+    text = decode_text(source)
+    delimiter = "\t" if text[:20000].count("\t") > text[:20000].count(",") else ","
+    return csv.reader(io.StringIO(text), delimiter=delimiter)
+
+
+def _xlsx_rows(source: SourceFile) -> Iterator[list[str]]:
+    import warnings
+    import zipfile
+
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(source.data), read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            raise BadReleaseFile(f"{source.name} is not a readable xlsx workbook") from exc
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            yield ["" if c is None else str(c) for c in row]
+
+
+def _find_header(rows, name: str) -> tuple[str, int, dict[str, int]]:
+    for index, row in enumerate(rows):
+        cells = [c.strip().lower() for c in row]
+        for kind, names in HEADERS.items():
+            fields = {}
+            for position, cell in enumerate(cells):
+                field = next((f for prefix, f in names.items() if cell.startswith(prefix)), None)
+                if field and field not in fields:
+                    fields[field] = position
+            required = {"ptp": {"column1", "column2"}, "mue": {"code", "units"},
+                        "aoc": {"add_on_code", "primary_code"}}[kind]
+            if required <= set(fields):
+                return kind, index, fields
+        if index > 200:
+            break
+    raise BadReleaseFile(f"{name} has no NCCI PTP, MUE or add-on code header row")
+
+
+def _edits(kind: str, rows, start: int, fields: dict[str, int], name: str) -> Iterator[tuple]:
+    for number, row in enumerate(rows, start=start + 1):
+        cells = [c.strip() for c in row]
+        value = {f: (cells[i] if i < len(cells) else "") for f, i in fields.items()}
+        first = value[COLUMNS[kind][0]].upper().rstrip("*")
+        if not first or not CODE.match(first):
+            if any(cells) and number > start + 3:
+                raise BadReleaseFile(f"{name} line {number} is not an NCCI edit row")
+            continue  # the second header line and blank lines of the official files
+        yield _edit(kind, value, first)
+
+
+def _edit(kind: str, value: dict, first: str) -> tuple:
+    if kind == "ptp":
+        return (first, value["column2"].upper(), _date(value.get("effective", "")),
+                _date(value.get("deletion", "")) or ACTIVE, value.get("modifier_indicator", "")[:1],
+                value.get("rationale") or None)
+    if kind == "mue":
+        units = re.match(r"\d+", value["units"])
+        return (first, int(units.group()) if units else None, value.get("mai", "")[:1],
+                value.get("rationale") or None, value.get("service") or None)
+    return (value["primary_code"].upper(), value["add_on_code"].upper(), value.get("edit_type", "")[:1])
+
+
+def _date(text: str) -> str | None:
+    digits = re.sub(r"\D", "", text or "")
+    if len(digits) == 8:
+        return f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}" if digits[:2] in ("19", "20", "99") else None
+    return None
+
+
+def _setting(name: str) -> str:
+    lowered = name.lower()
+    if "outpatient" in lowered or "hospital" in lowered or "hos" in lowered.split("_"):
+        return "outpatient"
+    if "dme" in lowered:
+        return "dme"
+    return "practitioner"
+
+
+def _effective_from_name(name: str) -> str:
+    match = re.search(r"(20\d\d)[-_]?(0[1-9]|1[0-2])(?!\d)", name)
+    if match:
+        return f"{match.group(1)}-{match.group(2)}-01"
+    match = re.search(r"(20\d\d)[-_]?q([1-4])", name.lower())
+    if match:
+        return f"{match.group(1)}-{(int(match.group(2)) - 1) * 3 + 1:02d}-01"
+    match = re.search(r"(20\d\d)", name)
+    if match:
+        return f"{match.group(1)}-01-01"
+    raise BadReleaseFile(f"cannot tell the quarter from the name {name!r}: pass --effective YYYY-MM-DD")
