@@ -47,3 +47,52 @@ def db_copy(icd_db, tmp_path) -> Path:
     icd_db.conn.backup(target)
     target.close()
     return path
+
+
+# Column-1 codes whose real PTP edits the check tests use (debridement, panels, joint injection, colonoscopy,
+# therapy, E/M).
+PTP_SLICE = {"11042", "80053", "20610", "45380", "97140", "97530", "97161", "99213"}
+
+
+def official_ptp_slice(path: Path) -> Path:
+    """Write the July 2024 practitioner PTP rows for PTP_SLICE in the official CMS tab-delimited layout."""
+    import csv
+    import gzip
+
+    lines = ["CPT codes and descriptions only are copyright American Medical Association. (notice line)",
+             "Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date *=no data\t"
+             "Modifier 0=not allowed 1=allowed 9=not applicable\tPTP Edit Rationale",
+             "\t\t\t\t\t\t"]
+    with gzip.open(shared_file("ncci", "2024", "ptp_practitioner_2024-07.csv.gz"), "rt") as handle:
+        for row in csv.DictReader(handle):
+            if row["column1"] in PTP_SLICE:
+                deletion = "*" if row["deletion_date"] == "9999-12-31" else row["deletion_date"].replace("-", "")
+                lines.append("\t".join([row["column1"], row["column2"], "", "", deletion,
+                                        row["modifier_indicator"], row["ptp_edit_rationale"]]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ncci_db_path(icd_db, tmp_path_factory) -> Path:
+    """The session database plus real NCCI edits: a PTP slice (official layout), the full MUE and AOC tables."""
+    import sqlite3
+
+    folder = tmp_path_factory.mktemp("ncci")
+    path = folder / "ncci.db"
+    target = sqlite3.connect(path)
+    icd_db.conn.backup(target)
+    target.close()
+    db = open_db(path)
+    import_release(db, "ncci", official_ptp_slice(folder / "ccipra_practitioner_2024-07.txt"))
+    import_release(db, "ncci", shared_file("ncci", "2024", "mue_practitioner_2024-07.csv.xz"))
+    import_release(db, "ncci", shared_file("ncci", "2024", "aoc_2024.csv.xz"))
+    db.conn.close()
+    return path
+
+
+@pytest.fixture
+def ncci_db(ncci_db_path):
+    db = open_db(ncci_db_path)
+    yield db
+    db.conn.close()

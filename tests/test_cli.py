@@ -78,6 +78,28 @@ def test_search_that_finds_nothing_exits_1_with_one_line(db_copy):
     assert result.stderr.startswith("medcode: No codes found for 'qwzx vbnm'")
 
 
+def test_check_text_and_json(db_copy):
+    result = run(db_copy, "check", "--dx", "M54.5", "--px", "97140")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0] == "Verdict: LIKELY DENIAL (1 error, 1 info)"
+    assert "consider: M54.50 Low back pain, unspecified" in result.stdout
+    payload = json.loads(run(db_copy, "check", "--dx", "E11.9,I10", "--px", "99213,83036", "--units", "83036=1",
+                             "--mod", "99213=25", "--age", "67", "--sex", "F", "--dos", "2026-03-01", "--json").stdout)
+    assert set(payload) == {"verdict", "findings", "diagnoses", "procedures", "date_of_service", "releases"}
+    assert payload["procedures"][0] == {"code": "99213", "units": 1, "modifiers": ["25"]}
+    assert payload["date_of_service"] == "2026-03-01"
+    assert set(payload["findings"][0]) == {"severity", "rule", "codes", "message", "basis", "suggestions"}
+
+
+@pytest.mark.parametrize("args", [["check"], ["check", "--dx", "E11.9", "--units", "97110"],
+                                  ["check", "--dx", "E11.9", "--px", "97110", "--units", "97110=lots"],
+                                  ["check", "--dx", "E11.9", "--age", "200"], ["check", "--dx", "E11.9", "--sex", "X"]])
+def test_check_bad_options_are_one_line(db_copy, args):
+    result = run(db_copy, *args)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
 def test_releases_json(db_copy):
     payload = json.loads(run(db_copy, "releases", "--json").stdout)
     assert [(r["system"], r["label"], r["billable_count"], r["current"]) for r in payload] == [

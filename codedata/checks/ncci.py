@@ -133,7 +133,7 @@ def ncci_not_loaded(claim: Claim) -> list[Finding]:
     """Say plainly when bundling and unit limits could not be checked."""
     if not claim.procedure_codes() or _releases(claim, "ptp") is not None:
         return []
-    return [Finding(severity="info", rule="ncci_not_loaded", codes=[],
+    return [Finding(severity="info", rule="ncci_not_loaded", codes=claim.procedure_codes(),
                     message="NCCI edits are not imported, so bundling, unit limits and add-on pairs were not "
                             "checked (medcode import ncci FILE).", basis="medcode data status")]
 

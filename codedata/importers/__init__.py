@@ -8,10 +8,10 @@ import sqlite_utils
 
 from ..errors import UnknownSystem
 from ..models import ImportResult
-from . import cpt, hcpcs, icd10cm, ncci
+from . import cpt, hcpcs, icd10cm, mcd, ncci
 from .common import Progress, store_release
 
-SYSTEMS = {"icd10cm": icd10cm, "hcpcs": hcpcs, "cpt": cpt, "ncci": ncci}
+SYSTEMS = {"icd10cm": icd10cm, "hcpcs": hcpcs, "cpt": cpt, "ncci": ncci, "mcd": mcd}
 
 
 def import_release(
@@ -28,5 +28,7 @@ def import_release(
         raise UnknownSystem(f"unknown code system {system!r}; choose one of: {', '.join(SYSTEMS)}")
     started = time.perf_counter()
     release, source = module.load(path, label=label, effective=effective)
+    if hasattr(module, "prepare"):  # steps that need the database, e.g. expanding code ranges
+        module.prepare(db, release)
     result = store_release(db, release, source, progress=progress)
     return result.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
