@@ -225,12 +225,38 @@ def console(obj: Context) -> None:
 
 
 @main.command()
+@click.option("--http", "mode", flag_value="http", help="HTTP mode (needs SLACK_SIGNING_SECRET; PORT).")
+@click.option("--socket", "mode", flag_value="socket", help="Socket Mode (needs SLACK_APP_TOKEN).")
+@click.option("--port", type=int, help="HTTP port (default $PORT or 3000).")
 @click.pass_obj
-def serve(obj: Context) -> None:
-    """Run the bot; with no Slack tokens set, start the console instead."""
-    if obj.settings.has_slack_tokens:
-        raise MedcodeError("the Slack run modes are not built yet; unset SLACK_BOT_TOKEN to use the console")
-    click.echo("No Slack tokens set: starting the medcode console (type help).", err=True)
-    from .console import run_console
+def serve(obj: Context, mode: str | None, port: int | None) -> None:
+    """Run the bot: Socket Mode with SLACK_APP_TOKEN, HTTP mode otherwise; with no tokens, the console."""
+    settings = obj.settings
+    db = obj.db()
+    if mode is None:
+        mode = "socket" if settings.slack_app_token else "http" if settings.has_slack_tokens else "console"
+    if mode == "console":
+        click.echo("No Slack tokens set: starting the medcode console (type help).", err=True)
+        from .console import run_console
 
-    run_console(obj.db(), sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+        run_console(db, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+        return
+    if not settings.has_slack_tokens:
+        raise MedcodeError("set SLACK_BOT_TOKEN (and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET) to run in Slack")
+    import logging
+
+    from handlers import Services
+
+    from .app import create_app
+    from .run import run_http, run_socket
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    services = Services(db_path=obj.db_path, policy_dirs=tuple(p for p in (settings.medcode_policy_dir,) if p))
+    if mode == "socket":
+        if not settings.slack_app_token:
+            raise MedcodeError("Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token)")
+        run_socket(create_app(settings, services, socket_mode=True), settings.slack_app_token.get_secret_value())
+    else:
+        if not settings.slack_signing_secret:
+            raise MedcodeError("HTTP mode needs SLACK_SIGNING_SECRET")
+        run_http(create_app(settings, services), port or settings.port)

@@ -173,13 +173,13 @@ def history(db: sqlite_utils.Database, current: dict, row: dict) -> list[str]:
 # --- lookup ------------------------------------------------------------------------------------------
 
 
-def lookup_icd(db: sqlite_utils.Database, query: str) -> CodeAnswer:
+def lookup_icd(db: sqlite_utils.Database, query: str, children_limit: int = CHILDREN_SHOWN) -> CodeAnswer:
     """Return what ICD-10-CM says about the code in `query`: valid, no longer valid, or unknown."""
     code = normalise_icd(query)
     current = require_current(db, "icd10cm")
     row = get_code(db, current["id"], code)
     if row is not None:
-        return _valid_answer(db, current, row, query)
+        return _valid_answer(db, current, row, query, children_limit)
     retired = last_release_with(db, "icd10cm", code, current)
     if retired is not None:
         old = get_code(db, retired["id"], code)
@@ -190,9 +190,9 @@ def lookup_icd(db: sqlite_utils.Database, query: str) -> CodeAnswer:
     )
 
 
-def _valid_answer(db, current: dict, row: dict, query: str) -> CodeAnswer:
+def _valid_answer(db, current: dict, row: dict, query: str, children_limit: int) -> CodeAnswer:
     chain = ancestors(db, current["id"], row)
-    children, total = ([], 0) if row["billable"] else billable_descendants(db, current["id"], row)
+    children, total = ([], 0) if row["billable"] else billable_descendants(db, current["id"], row, children_limit)
     lineage = [row["code"]] + [a["code"] for a in reversed(chain)]
     choices = seventh_character_rule(db, current["id"], lineage)
     answer = CodeAnswer(

@@ -1,0 +1,58 @@
+"""The Bolt app: create_app(settings, services) wires the listeners of handlers/ and one error handler."""
+from __future__ import annotations
+
+import logging
+import time
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from handlers import Services, register_all
+
+from .config import Settings
+
+log = logging.getLogger("medcode.slack")
+
+
+def _secret(value) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def quiet_sdk_logs() -> None:
+    """slack_sdk and Bolt log request and response bodies at DEBUG: message text must never reach a log."""
+    for name in ("slack_sdk", "slack_bolt"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def create_app(settings: Settings, services: Services, socket_mode: bool = False) -> App:
+    """Return the Bolt app; HTTP mode verifies every request with the signing secret."""
+    quiet_sdk_logs()
+    client = WebClient(token=_secret(settings.slack_bot_token),
+                       base_url=settings.medcode_slack_api_url or WebClient.BASE_URL)
+    secret = _secret(settings.slack_signing_secret)
+    if not socket_mode and not secret:
+        raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET")
+    app = App(client=client, signing_secret=secret, request_verification_enabled=not socket_mode,
+              token_verification_enabled=False, logger=log)
+    app.use(log_request)
+
+    @app.error
+    def on_error(error, body):
+        # The exception text may quote what the user typed (patient details): log its type only.
+        log.error("listener failed: %s on %s", type(error).__name__, _kind(body))
+
+    register_all(app, services)
+    return app
+
+
+def _kind(body: dict) -> str:
+    return body.get("command") or (body.get("event") or {}).get("type") or body.get("type") or "request"
+
+
+def log_request(body, next):
+    """Log what kind of request it was, who sent it (ids) and how long it took; never its text."""
+    started = time.perf_counter()
+    next()
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+    log.info("%s team=%s user=%s %.1f ms", _kind(body), body.get("team_id") or (body.get("team") or {}).get("id"),
+             user, (time.perf_counter() - started) * 1000)

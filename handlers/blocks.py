@@ -1,0 +1,246 @@
+"""Block Kit for every medcode answer: the one home of Slack markup, escaping and block limits."""
+from __future__ import annotations
+
+import json
+
+from codedata.models import CheckReport, CodeAnswer, CodeRef, SearchResult
+
+MAX_BLOCKS = 50  # Slack allows 50 blocks per message
+MAX_TEXT = 2900  # a section's text may hold 3000 characters
+SEVERITY_ICONS = {"error": ":red_circle:", "warning": ":large_orange_circle:", "info": ":information_source:"}
+VERDICTS = {"ok": ":white_check_mark: *OK*", "review": ":large_orange_circle: *Review*",
+            "likely_denial": ":red_circle: *Likely denial*"}
+
+
+def escape(text: str | None) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_TEXT]}}
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_TEXT]}]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
+    button = {"type": "button", "text": {"type": "plain_text", "text": text}, "action_id": action_id,
+              "value": value[:2000]}
+    if style:
+        button["style"] = style
+    return button
+
+
+def _ref(ref: CodeRef) -> str:
+    return f"`{escape(ref.code)}` {escape(ref.description)}"
+
+
+def share_value(kind: str, text: str, offset: int = 0) -> str:
+    """The button value that lets an action re-run a command: which command, its text, the page."""
+    return json.dumps({"k": kind, "t": text[:300], "o": offset})
+
+
+def limit(blocks: list[dict]) -> list[dict]:
+    """Keep a message within Slack's block limit, saying what was left out."""
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    kept = blocks[:MAX_BLOCKS - 1]
+    return kept + [_context(f"… {len(blocks) - len(kept)} more blocks not shown: use the CLI with --json for all")]
+
+
+def code_answer(answer: CodeAnswer, kind: str, text: str, shared: bool = False) -> list[dict]:
+    """Blocks for one code: badge, hierarchy, children, 7th characters, notes, vintage."""
+    blocks = [_section(_headline(answer))]
+    if answer.breadcrumb:
+        blocks.append(_context(" › ".join(f"`{escape(r.code)}` {escape(r.description)}" for r in answer.breadcrumb[-3:])))
+    details = _details(answer)
+    if details:
+        blocks.append(_section("\n".join(details)))
+    for title, notes in _grouped_notes(answer):
+        blocks.append(_section(f"*{title}*\n" + "\n".join(f"• {escape(n)}" for n in notes[:8])))
+    vintage = answer.release.title if answer.release else ""
+    source = f" · text: {escape(answer.source)}" if answer.source else ""
+    blocks.append(_context(f"{escape(vintage)}{source}"))
+    actions = [] if shared else [_button("Share in channel", "share_answer", share_value(kind, text))]
+    if answer.children_count > len(answer.children):
+        actions.append(_button(f"Show all {answer.children_count} codes", "show_children",
+                               share_value(kind, answer.code)))
+    if actions:
+        blocks.append({"type": "actions", "elements": actions})
+    return limit(blocks)
+
+
+def _headline(answer: CodeAnswer) -> str:
+    code = f"*`{escape(answer.code)}`*"
+    if answer.status == "unknown":
+        return f"{code} is not a known {escape(answer.system)} code."
+    if answer.status == "no_descriptor":
+        return f"{code} {escape(answer.history[0])}"
+    if answer.status == "no_longer_valid":
+        return (f"{code} {escape(answer.description)}\n:no_entry: *No longer valid*: last in release "
+                f"{escape(answer.last_release)}, removed in {escape(answer.removed_in)}.")
+    if answer.system == "icd10cm":
+        badge = ":white_check_mark: billable" if answer.billable else ":warning: header, not billable"
+    elif answer.system == "modifier":
+        badge = escape(answer.kind)
+    else:
+        badge = " · ".join(escape(x) for x in (answer.category, answer.section) if x)
+        if answer.extra.get("add_on"):
+            badge += " · add-on code"
+    return f"{code} {escape(answer.description)}\n{badge}"
+
+
+def _details(answer: CodeAnswer) -> list[str]:
+    lines = [f":pushpin: {escape(h)}" for h in answer.history]
+    if answer.seventh_character:
+        lines.append(f"7th character `{answer.seventh_character.character}`: {escape(answer.seventh_character.meaning)}")
+    if answer.needs_seventh_character:
+        lines.append("*Needs a 7th character:* " + ", ".join(
+            f"`{c.character}` {escape(c.meaning)}" for c in answer.seventh_characters))
+    elif answer.children:
+        more = answer.children_count - len(answer.children)
+        lines.append(f"*Billable codes under it ({answer.children_count}):*")
+        lines += [_ref(r) for r in answer.children[:15]]
+        if more > 0 or len(answer.children) > 15:
+            lines.append(f"… and {answer.children_count - min(15, len(answer.children))} more")
+    for title, refs in (("Use instead", answer.successors), ("Nearest existing codes", answer.nearest)):
+        if refs:
+            lines.append(f"*{title}:*")
+            lines += [_ref(r) for r in refs[:10]]
+    if answer.extra.get("official_text"):
+        lines.append(f"Official text: {escape(answer.extra['official_text'])}")
+    return lines
+
+
+NOTE_TITLES = {"excludes1": "Excludes1 (never coded together)", "excludes2": "Excludes2 (may code both)",
+               "code_first": "Code first", "use_additional_code": "Use additional code", "code_also": "Code also",
+               "includes": "Includes", "inclusion_term": "Inclusion terms"}
+
+
+def _grouped_notes(answer: CodeAnswer) -> list[tuple[str, list[str]]]:
+    groups = []
+    for kind, title in NOTE_TITLES.items():
+        notes = [n.text + (f" _(at {n.at})_" if n.at != answer.code else "") for n in answer.notes if n.kind == kind]
+        if notes:
+            groups.append((title, notes))
+    return groups
+
+
+def search_result(result: SearchResult, kind: str, shared: bool = False) -> list[dict]:
+    """Blocks for one page of search results, with a More results button."""
+    if not result.results:
+        return [_section(f"No codes found for *{escape(result.query)}*. Try fewer or different words, or a code.")]
+    lines = [f"`{escape(h.code)}` {escape(h.description)}" for h in result.results]
+    blocks = [_section(f"*{escape(result.query)}* — {result.total} match{'es' if result.total != 1 else ''}"),
+              _section("\n".join(lines))]
+    if result.hints:
+        blocks.append(_context("Narrow it down: " + ", ".join(f"`{escape(h.code)}` {escape(h.description)}"
+                                                             for h in result.hints)))
+    end = result.offset + len(result.results)
+    actions = []
+    if end < result.total:
+        actions.append(_button("More results", "more_results", share_value(kind, result.query, end)))
+    if not shared:
+        actions.append(_button("Share in channel", "share_answer", share_value(kind, result.query, result.offset)))
+    if actions:
+        blocks.append({"type": "actions", "elements": actions})
+    return limit(blocks)
+
+
+def check_report(report: CheckReport, text: str = "", shared: bool = False) -> list[dict]:
+    """Blocks for a pairing check: verdict, then findings grouped by severity, each with its basis."""
+    px = ", ".join(f"`{escape(p.code)}`" + "".join(f"-{escape(m)}" for m in p.modifiers)
+                   + (f" ×{p.units}" if p.units != 1 else "") for p in report.procedures)
+    dx = ", ".join(f"`{escape(d)}`" for d in report.diagnoses)
+    blocks = [_section(f"{VERDICTS[report.verdict]}\nDiagnoses: {dx or '—'}   Procedures: {px or '—'}")]
+    for severity in ("error", "warning", "info"):
+        for finding in (f for f in report.findings if f.severity == severity):
+            text_ = f"{SEVERITY_ICONS[severity]} {escape(finding.message)}"
+            if finding.suggestions:
+                text_ += "\nConsider: " + ", ".join(_ref(s) for s in finding.suggestions[:5])
+            blocks += [_section(text_), _context(f"Basis: {escape(finding.basis)}")]
+    if not report.findings:
+        blocks.append(_section("No problems found with these codes."))
+    blocks.append(_context("Data: " + "; ".join(escape(r.title) for r in report.releases)))
+    if not shared and text:
+        blocks.append({"type": "actions", "elements": [_button("Share in channel", "share_answer",
+                                                               share_value("pair", text))]})
+    return limit(blocks)
+
+
+def fallback_text(blocks: list[dict]) -> str:
+    """Plain text for notifications: the first section's text."""
+    first = next((b["text"]["text"] for b in blocks if b.get("type") == "section"), "medcode")
+    return first[:300]
+
+
+def message(text: str) -> list[dict]:
+    """A plain one-section message (help, errors, reminders)."""
+    return [_section(text)]
+
+
+HELP = """*medcode* — code answers for billing teams
+• `/icd E11.9` look up an ICD-10-CM code · `/icd rt knee pain` search by words
+• `/cpt 99213` CPT/HCPCS code or modifier (`/cpt 25`, `/cpt -59`) · `/cpt knee x-ray 3 views` search
+• `/pair E11.9 I10 99213 83036` check a claim: codes by shape; `dx:`/`px:` to force, `age:67 sex:F dos:2026-03-01`, units `97110x4`, modifiers `97140-59`
+• `/pair` alone opens the *Check a claim* form · mention @medcode with codes in a channel to get an answer in the thread
+Please do not paste patient names, dates of birth or record numbers: medcode needs codes only."""
+
+
+def claim_modal() -> dict:
+    """The "Check a claim" modal: typeahead code pickers fed by search, age, sex and date of service."""
+    def picker(block_id: str, label: str, action_id: str, placeholder: str) -> dict:
+        return {"type": "input", "block_id": block_id, "label": {"type": "plain_text", "text": label},
+                "optional": block_id == "px",
+                "element": {"type": "multi_external_select", "action_id": action_id, "min_query_length": 2,
+                            "placeholder": {"type": "plain_text", "text": placeholder}}}
+
+    return {
+        "type": "modal", "callback_id": "check_claim",
+        "title": {"type": "plain_text", "text": "Check a claim"},
+        "submit": {"type": "plain_text", "text": "Check"},
+        "blocks": [
+            picker("dx", "Diagnoses (first = primary)", "dx_options", "Type a code or words"),
+            picker("px", "Procedures", "px_options", "Type a code or words"),
+            {"type": "input", "block_id": "age", "optional": True, "label": {"type": "plain_text", "text": "Age"},
+             "element": {"type": "number_input", "action_id": "age", "is_decimal_allowed": False,
+                         "min_value": "0", "max_value": "130"}},
+            {"type": "input", "block_id": "sex", "optional": True, "label": {"type": "plain_text", "text": "Sex"},
+             "element": {"type": "static_select", "action_id": "sex", "options": [
+                 {"text": {"type": "plain_text", "text": "Female"}, "value": "F"},
+                 {"text": {"type": "plain_text", "text": "Male"}, "value": "M"}]}},
+            {"type": "input", "block_id": "dos", "optional": True,
+             "label": {"type": "plain_text", "text": "Date of service"},
+             "element": {"type": "datepicker", "action_id": "dos"}},
+        ],
+    }
+
+
+def options(result: SearchResult | CodeAnswer) -> list[dict]:
+    """external_select options for a typeahead query (max 100; text at most 75 characters)."""
+    if isinstance(result, CodeAnswer):
+        if result.status != "valid":
+            return []
+        hits = [(result.code, result.description or "")]
+    else:
+        hits = [(h.code, h.description) for h in result.results]
+    return [{"text": {"type": "plain_text", "text": f"{code} {description}"[:75]}, "value": code}
+            for code, description in hits[:100]]
+
+
+def home(releases: list[dict], recent: list[dict]) -> dict:
+    """The App Home tab: what medcode does, the vintage of each code system, recent imports."""
+    vintages = "\n".join(f"• *{escape(r['system'])}*: {escape(r['title'] or r['label'])}" for r in releases)
+    imports = "\n".join(f"• {escape(r['system'])} {escape(r['label'])} — imported {escape(r['imported_at'])}"
+                        for r in recent)
+    return {"type": "home", "blocks": [
+        {"type": "header", "text": {"type": "plain_text", "text": "medcode"}},
+        _section("Look up and search ICD-10-CM, CPT and HCPCS codes (`/icd`, `/cpt`), and check a claim's "
+                 "codes for likely denials (`/pair`, or mention @medcode with codes in a channel)."),
+        {"type": "actions", "elements": [_button("Check a claim", "open_claim_modal", "home", "primary")]},
+        _section(f"*Data in use*\n{vintages or 'No code data imported yet.'}"),
+        _section(f"*Recent releases*\n{imports or '—'}"),
+        _context("Please do not paste patient details: medcode needs codes only."),
+    ]}
