@@ -1,0 +1,107 @@
+"""Socket Mode end to end: a loopback websocket server speaking Slack's Socket Mode protocol (hello, envelopes
+with envelope_id, acks, disconnect and reconnect) delivers a slash command and an app mention."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from websockets.sync.server import serve
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.run import socket_handler
+from handlers import Services
+
+from .slack_mock import SlackMock, all_text
+
+
+class SocketModeServer:
+    """Accepts the bot's websocket connections, says hello, sends envelopes, records what comes back."""
+
+    def __init__(self):
+        self.connections = []
+        self.received: list[dict] = []
+        self.server = serve(self._handle, "127.0.0.1", 0)
+        self.url = f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}/link"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handle(self, websocket):
+        self.connections.append(websocket)
+        websocket.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"},
+                                   "debug_info": {"host": "loopback"}}))
+        try:
+            for message in websocket:
+                self.received.append(json.loads(message))
+        except Exception:
+            pass
+
+    def wait(self, predicate, timeout: float = 10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.02)
+        raise AssertionError("timed out")
+
+    def send(self, envelope: dict) -> None:
+        self.connections[-1].send(json.dumps(envelope))
+
+    def acked(self, envelope_id: str) -> bool:
+        return any(m.get("envelope_id") == envelope_id for m in self.received)
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def socket_mode(icd_db_path):
+    server = SocketModeServer()
+    mock = SlackMock(socket_url=server.url)
+    settings = Settings(_env_file=None, slack_bot_token="xoxb-test", slack_app_token="xapp-test",
+                        medcode_slack_api_url=mock.url + "/api/")
+    app = create_app(settings, Services(db_path=icd_db_path), socket_mode=True)
+    handler = socket_handler(app, "xapp-test")
+    handler.connect()
+    server.wait(lambda: server.connections)
+    yield server, mock
+    handler.close()
+    mock.close()
+    server.close()
+
+
+def slash_envelope(envelope_id: str, mock: SlackMock, text: str) -> dict:
+    return {"envelope_id": envelope_id, "type": "slash_commands", "accepts_response_payload": True,
+            "payload": {"command": "/icd", "text": text, "team_id": "T1", "user_id": "U1", "channel_id": "C1",
+                        "trigger_id": "t1", "response_url": f"{mock.url}/respond/{envelope_id}"}}
+
+
+def test_slash_command_is_acked_and_answered(socket_mode):
+    server, mock = socket_mode
+    server.send(slash_envelope("env-1", mock, "S72.001A"))
+    server.wait(lambda: server.acked("env-1"))
+    reply = mock.wait_for("/respond/env-1")[0]
+    assert "initial encounter for closed fracture" in all_text(reply["blocks"])
+
+
+def test_app_mention_is_acked_and_answered_in_thread(socket_mode):
+    server, mock = socket_mode
+    server.send({"envelope_id": "env-2", "type": "events_api", "accepts_response_payload": False,
+                 "payload": {"type": "event_callback", "team_id": "T1", "event_id": "Ev2",
+                             "event": {"type": "app_mention", "user": "U1", "channel": "C5", "ts": "9.1",
+                                       "text": "<@UBOT> what's the code for rt knee pain"}}})
+    server.wait(lambda: server.acked("env-2"))
+    posted = mock.wait_for("chat.postMessage", channel="C5")[0]
+    assert posted["thread_ts"] == "9.1" and "`M25.561`" in all_text(posted["blocks"])
+
+
+def test_disconnect_then_reconnect_keeps_answering(socket_mode):
+    server, mock = socket_mode
+    opened = len(mock.wait_for("apps.connections.open"))
+    server.send({"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "loopback"}})
+    server.wait(lambda: len(server.connections) >= 2)
+    assert len(mock.wait_for("apps.connections.open", count=opened + 1)) == opened + 1
+    server.send(slash_envelope("env-3", mock, "E11.9"))
+    server.wait(lambda: server.acked("env-3"))
+    assert "Type 2 diabetes" in all_text(mock.wait_for("/respond/env-3")[0]["blocks"])
