@@ -6,6 +6,8 @@ from typing import Callable, TextIO
 import sqlite_utils
 
 from codedata import search
+from codedata.checks import check_claim
+from handlers.parsing import parse_pair
 from codedata.errors import MedcodeError
 
 from . import render
@@ -15,6 +17,8 @@ HELP = """medcode console — type a slash command as you would in Slack:
   /icd rt knee pain search ICD-10-CM by words (abbreviations and typos welcome)
   /cpt 99213        look up a CPT or HCPCS code (J1745) or a modifier (25, -59, RT)
   /cpt flu shot     search CPT and HCPCS by words
+  /pair E11.9 I10 99213 83036 age:67 sex:F   check codes for likely denials
+                    (dx:/px: force a kind, 97110x4 units, 97140-59 modifiers)
   help              this text
   quit              leave (or Ctrl-D)"""
 
@@ -23,6 +27,7 @@ def _commands(db: sqlite_utils.Database) -> dict[str, Callable[[str], str]]:
     return {
         "icd": lambda text: render.answer(search.resolve(db, text, "icd"), "icd"),
         "cpt": lambda text: render.answer(search.resolve(db, text, "cpt"), "cpt"),
+        "pair": lambda text: render.check_report(check_claim(db, parse_pair(text))),
     }
 
 

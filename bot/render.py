@@ -129,7 +129,7 @@ VERDICTS = {"ok": "OK", "review": "REVIEW", "likely_denial": "LIKELY DENIAL"}
 def check_report(report: CheckReport) -> str:
     """Return the verdict, then each finding with its reason, basis and suggestions."""
     counts = {s: sum(1 for f in report.findings if f.severity == s) for s in ("error", "warning", "info")}
-    summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n) or "no findings"
+    summary = ", ".join(f"{n} {s}{'s' if n != 1 and s != 'info' else ''}" for s, n in counts.items() if n) or "no findings"
     px = ", ".join(p.code + "".join(f"-{m}" for m in p.modifiers) + (f" x{p.units}" if p.units != 1 else "")
                    for p in report.procedures)
     lines = [f"Verdict: {VERDICTS[report.verdict]} ({summary})",

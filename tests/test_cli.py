@@ -143,9 +143,10 @@ def test_import_cpt_descriptor_file_via_cli(db_copy):
 
 
 def test_console_answers_piped_lines(db_copy):
-    result = run(db_copy, "serve", stdin="/icd E11.9\n/icd !!!\n/cpt 97110\n/nope x\nquit\n")
+    result = run(db_copy, "serve", stdin="/icd E11.9\n/icd !!!\n/cpt 97110\n/pair M54.5 97140\n/nope x\nquit\n")
     assert result.returncode == 0
     assert "E11.9  Type 2 diabetes mellitus without complications" in result.stdout
     assert "type some words to search for" in result.stdout
     assert "97110  Therapeutic exercise for strength, endurance, motion or flexibility" in result.stdout
+    assert "Verdict: LIKELY DENIAL" in result.stdout and "M54.5 is a header" in result.stdout
     assert "Unknown command 'nope'" in result.stdout
