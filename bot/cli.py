@@ -13,7 +13,9 @@ from codedata.db import open_db, releases
 from codedata.defaults import ensure_defaults
 from codedata.errors import MedcodeError
 from codedata.importers import SYSTEMS, import_release
+from codedata import watches
 from codedata.checks import check_claim
+from codedata.releases import changes_between, diff_pair
 from codedata.models import ClaimRequest, ProcedureLine, SearchResult
 
 from . import render
@@ -189,6 +191,81 @@ def check(obj: Context, dx, px, units, mods, age, sex, dos, policy_dir, as_json)
     _emit(as_json, report.model_dump(mode="json"), render.check_report(report))
 
 
+@main.command()
+@click.argument("system")
+@click.argument("labels", nargs=-1)
+@click.option("--code", help="Only changes of this code or codes under it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@click.pass_obj
+def diff(obj: Context, system: str, labels: tuple[str, ...], code: str | None, as_json: bool) -> None:
+    """Show what changed between two releases of SYSTEM (FROM TO labels, default previous -> current)."""
+    if len(labels) not in (0, 2):
+        raise MedcodeError("give both release labels (FROM TO) or neither")
+    db = obj.db()
+    old, new = diff_pair(db, system, *(labels or (None, None)))
+    rows = changes_between(db, old, new, code.upper().replace(".", "") if code else None)
+    payload = {"system": system, "from": old["label"], "to": new["label"], "changes": rows}
+    _emit(as_json, payload, render.diff(payload))
+
+
+@main.group()
+def watch() -> None:
+    """Channel watches (administrators): add, remove, list."""
+
+
+@watch.command("add")
+@click.argument("channel")
+@click.argument("pattern")
+@click.option("--system", default="icd10cm", show_default=True, help="Code system of the pattern.")
+@click.pass_obj
+def watch_add(obj: Context, channel: str, pattern: str, system: str) -> None:
+    """Watch PATTERN in CHANNEL: a code (E11.9), a prefix (E11*), a subtree (E11) or a system (icd10cm)."""
+    added = watches.add_watch(obj.db(), channel, pattern, system, "cli")
+    click.echo(f"{channel} watches {added['system']} {added['kind']} {added['pattern']}")
+
+
+@watch.command("remove")
+@click.argument("channel")
+@click.argument("pattern")
+@click.option("--system", default="icd10cm", show_default=True)
+@click.pass_obj
+def watch_remove(obj: Context, channel: str, pattern: str, system: str) -> None:
+    """Stop watching PATTERN in CHANNEL."""
+    removed = watches.remove_watch(obj.db(), channel, pattern, system)
+    click.echo(f"removed {removed} watch{'es' if removed != 1 else ''}")
+
+
+@watch.command("list")
+@click.argument("channel", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def watch_list(obj: Context, channel: str | None, as_json: bool) -> None:
+    """List watches (of one channel, or all)."""
+    rows = watches.list_watches(obj.db(), channel)
+    _emit(as_json, rows, "\n".join(f"{r['channel']}  {r['system']}  {r['kind']}  {r['pattern']}" for r in rows)
+          or "No watches.")
+
+
+@main.group()
+def alerts() -> None:
+    """Change alerts."""
+
+
+@alerts.command("deliver")
+@click.pass_obj
+def alerts_deliver(obj: Context) -> None:
+    """Post pending change alerts to Slack once (the serve worker does this every 30 s)."""
+    from .alerts import alert_client, deliver_pending
+
+    if not obj.settings.slack_bot_token:
+        raise MedcodeError("set SLACK_BOT_TOKEN to deliver alerts")
+    client = alert_client(obj.settings.slack_bot_token.get_secret_value(), obj.settings.medcode_slack_api_url)
+    result = deliver_pending(obj.db(), client)
+    click.echo(f"delivered {result['delivered']}, not yet delivered {result['failed']}")
+    if result["failed"]:
+        raise SystemExit(1)
+
+
 @main.command("import")
 @click.argument("system", type=click.Choice(sorted(SYSTEMS)))
 @click.argument("path", type=click.Path(path_type=Path))
@@ -200,7 +277,8 @@ def import_(obj: Context, system: str, path: Path, label: str | None, effective:
             as_json: bool) -> None:
     """Import an official release file of SYSTEM (the previous release stays current if it fails)."""
     bar = _ProgressBar(f"importing {path.name}")
-    result = import_release(obj.db(), system, path, label=label, effective=effective, progress=bar)
+    result = import_release(obj.db(), system, path, label=label, effective=effective, progress=bar,
+                            announce_channel=obj.settings.medcode_announce_channel)
     bar.close()
     _emit(as_json, result.model_dump(mode="json"), render.import_result(result))
 
@@ -251,7 +329,12 @@ def serve(obj: Context, mode: str | None, port: int | None) -> None:
     from .run import run_http, run_socket
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    services = Services(db_path=obj.db_path, policy_dirs=tuple(p for p in (settings.medcode_policy_dir,) if p))
+    services = Services(db_path=obj.db_path, policy_dirs=tuple(p for p in (settings.medcode_policy_dir,) if p),
+                        admins=frozenset(a.strip() for a in settings.medcode_admins.split(",") if a.strip()))
+    from .alerts import alert_client, start_worker
+
+    start_worker(services.db, alert_client(settings.slack_bot_token.get_secret_value(),
+                                           settings.medcode_slack_api_url))
     if mode == "socket":
         if not settings.slack_app_token:
             raise MedcodeError("Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token)")

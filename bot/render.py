@@ -123,6 +123,25 @@ def _vintage(answer: CodeAnswer) -> str:
     return answer.release.title if answer.release else answer.system
 
 
+def diff(payload: dict) -> str:
+    """Return a release diff as text: counts, then one line per change."""
+    rows = payload["changes"]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["change"]] = counts.get(row["change"], 0) + 1
+    lines = [f"{payload['system']} {payload['from']} -> {payload['to']}: "
+             + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no changes")]
+    for row in rows[:200]:
+        text = row["new_description"] or row["old_description"] or row["detail"] or ""
+        line = f"  {row['change']:<17} {row['display']:<14} {text}"
+        if row["successors"]:
+            line += "  -> " + ", ".join(s["code"] for s in row["successors"][:6])
+        lines.append(line)
+    if len(rows) > 200:
+        lines.append(f"  … {len(rows) - 200} more (use --json for all)")
+    return "\n".join(lines)
+
+
 VERDICTS = {"ok": "OK", "review": "REVIEW", "likely_denial": "LIKELY DENIAL"}
 
 

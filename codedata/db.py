@@ -89,10 +89,26 @@ def _m003_edits_and_policies(db: sqlite_utils.Database) -> None:
     db["policy_diagnoses"].create_index(["release_id", "article_id", "code"])
 
 
+def _m004_changes_watches_outbox(db: sqlite_utils.Database) -> None:
+    db["release_changes"].create({"id": int, "system": str, "from_release": int, "to_release": int, "change": str,
+                                  "code": str, "display": str, "old_description": str, "new_description": str,
+                                  "detail": str, "successors": str}, pk="id")
+    db["release_changes"].create_index(["from_release", "to_release", "code"])
+    db["watches"].create({"id": int, "channel": str, "system": str, "kind": str, "pattern": str,
+                          "created_by": str, "created_at": str}, pk="id")
+    db["watches"].create_index(["channel", "system", "pattern"], unique=True)
+    # One row per (channel, release): delivery state moves pending -> summary_posted -> delivered.
+    db["outbox"].create({"id": int, "channel": str, "release_id": int, "system": str, "change_ids": str,
+                         "status": str, "attempts": int, "summary_ts": str, "last_error": str,
+                         "created_at": str, "delivered_at": str}, pk="id")
+    db["outbox"].create_index(["channel", "release_id"], unique=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_releases_codes_notes", _m001_releases_codes_notes),
     ("002_search_index", _m002_search_index),
     ("003_edits_and_policies", _m003_edits_and_policies),
+    ("004_changes_watches_outbox", _m004_changes_watches_outbox),
 ]
 
 

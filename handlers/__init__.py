@@ -16,6 +16,7 @@ class Services:
 
     db_path: Path
     policy_dirs: tuple[Path, ...] = ()
+    admins: frozenset[str] = frozenset()  # Slack user ids allowed to run admin actions (MEDCODE_ADMINS)
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     def db(self) -> sqlite_utils.Database:

@@ -186,6 +186,7 @@ HELP = """*medcode* — code answers for billing teams
 • `/cpt 99213` CPT/HCPCS code or modifier (`/cpt 25`, `/cpt -59`) · `/cpt knee x-ray 3 views` search
 • `/pair E11.9 I10 99213 83036` check a claim: codes by shape; `dx:`/`px:` to force, `age:67 sex:F dos:2026-03-01`, units `97110x4`, modifiers `97140-59`
 • `/pair` alone opens the *Check a claim* form · mention @medcode with codes in a channel to get an answer in the thread
+• `/icd watch E11` (subtree), `/icd watch E11*` (prefix), `/cpt watch J1745`: this channel hears when a new release changes them · `/icd unwatch E11` · `/icd watches` · `/icd changes [CODE]` the latest release's changes
 Please do not paste patient names, dates of birth or record numbers: medcode needs codes only."""
 
 
@@ -244,3 +245,50 @@ def home(releases: list[dict], recent: list[dict]) -> dict:
         _section(f"*Recent releases*\n{imports or '—'}"),
         _context("Please do not paste patient details: medcode needs codes only."),
     ]}
+
+
+CHANGE_WORDS = {"added": ":new: added", "deleted": ":no_entry: no longer billable", "revised": ":pencil2: revised",
+                "pair_added": ":new: new edit", "pair_ended": ":no_entry: edit ended",
+                "indicator_changed": ":arrows_counterclockwise: modifier indicator changed"}
+
+
+def alert_summary(release: dict, previous: str | None, changes: list[dict], total: int) -> list[dict]:
+    """The channel message for a new release: how many watched codes changed, by kind."""
+    counts: dict[str, int] = {}
+    for change in changes:
+        counts[change["change"]] = counts.get(change["change"], 0) + 1
+    kinds = ", ".join(f"{n} {CHANGE_WORDS[k].split(' ', 1)[1]}" for k, n in counts.items())
+    since = f" (since {escape(previous)})" if previous else ""
+    if changes:
+        text = f"*{escape(release['title'])}*{since}: {len(changes)} change{'s' if len(changes) != 1 else ''} to codes this channel watches — {kinds}. Details in the thread."
+    else:
+        text = f"*{escape(release['title'])}* is now current{since}: {total} changes in all."
+    return [_section(text)]
+
+
+def alert_details(changes: list[dict], release: dict, previous: str | None) -> list[dict]:
+    """The thread: each change with what to use instead, within Slack's block limit."""
+    lines = []
+    for change in changes:
+        line = f"{CHANGE_WORDS[change['change']]} `{escape(change['display'])}` {escape(change['new_description'] or change['old_description'] or '')}"
+        if change["change"] == "revised":
+            line += f" _(was: {escape(change['old_description'])})_"
+        if change.get("detail"):
+            line += f" — {escape(change['detail'])}"
+        if change["successors"]:
+            line += "\n    use instead: " + ", ".join(f"`{escape(s['code'])}` {escape(s['description'])}"
+                                                   for s in change["successors"][:6])
+        lines.append(line)
+    sections, current = [], ""
+    for line in lines:
+        if len(current) + len(line) > MAX_TEXT - 100:
+            sections.append(_section(current))
+            current = ""
+        current += line + "\n"
+    if current:
+        sections.append(_section(current))
+    if len(sections) > MAX_BLOCKS - 1:
+        shown = sections[:MAX_BLOCKS - 1]
+        return shown + [_context(f"More changes than fit here: run `medcode diff {escape(release['system'])}`"
+                                 f"{' ' + escape(previous) + ' ' + escape(release['label']) if previous else ''}")]
+    return sections

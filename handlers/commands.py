@@ -1,10 +1,14 @@
 """/icd, /cpt and /pair: ack at once, answer ephemerally with a Share button; /pair alone opens the form."""
 from __future__ import annotations
 
+from codedata import watches
 from codedata.errors import MedcodeError
+from codedata.releases import changes_between, diff_pair
 
 from . import Services, blocks
 from .answers import answer
+
+SUBCOMMANDS = ("watch", "unwatch", "watches", "changes")
 
 COMMANDS = {"/icd": "icd", "/cpt": "cpt", "/pair": "pair"}
 
@@ -25,10 +29,42 @@ def _listener(services: Services, kind: str):
             respond(response_type="ephemeral", blocks=blocks.message(blocks.HELP), text="medcode help")
             return
         try:
-            reply = answer(services, kind, text)
+            reply = subcommand(services, kind, text, command) or answer(services, kind, text)
         except MedcodeError as exc:
             reply = blocks.message(f":warning: {blocks.escape(str(exc))}\nType `/{kind} help` for examples.")
         respond(response_type="ephemeral", blocks=reply, text=blocks.fallback_text(reply))
 
     handle_command.__name__ = f"handle_{kind}"
     return handle_command
+
+
+def subcommand(services: Services, kind: str, text: str, command: dict) -> list[dict] | None:
+    """watch / unwatch / watches / changes; None when the text is an ordinary lookup or search."""
+    word, _, rest = text.partition(" ")
+    word, rest = word.lower(), rest.strip()
+    if kind == "pair" or word not in SUBCOMMANDS:
+        return None
+    db, channel = services.db(), command.get("channel_id", "")
+    system = "icd10cm" if kind == "icd" else ("hcpcs" if rest[:1].isalpha() else "cpt")
+    if word == "watches":
+        rows = watches.list_watches(db, channel)
+        lines = "\n".join(f"• {r['system']} {r['kind']} `{r['pattern']}`" for r in rows)
+        return blocks.message(f"*Watches in this channel*\n{lines}" if rows else "This channel watches no codes.")
+    if word == "changes":
+        old, new = diff_pair(db, system)
+        rows = changes_between(db, old, new, rest.upper().replace(".", "") or None)
+        if not rows:
+            return blocks.message(f"No changes{' to ' + blocks.escape(rest) if rest else ''} from {old['label']} to {new['label']}.")
+        return blocks.alert_details(rows, new, old["label"])
+    if not rest:
+        return blocks.message(f"Say what to {word}: a code (E11.9), a prefix (E11*), a subtree (E11) or a system.")
+    if word == "unwatch":
+        removed = watches.remove_watch(db, channel, rest, system)
+        return blocks.message(f"Stopped watching `{blocks.escape(rest)}`." if removed else
+                              f"This channel was not watching `{blocks.escape(rest)}`.")
+    target_system, target_kind, _ = watches.parse_pattern(rest, system)
+    if target_kind == "system" and command.get("user_id") not in services.admins:
+        return blocks.message(":lock: Watching a whole code system is for administrators (MEDCODE_ADMINS).")
+    added = watches.add_watch(db, channel, rest, system, command.get("user_id"))
+    return blocks.message(f":eyes: This channel now watches {added['system']} {added['kind']} `{added['pattern']}`: "
+                          "when a new release changes it, medcode posts here.")

@@ -7,6 +7,8 @@ from pathlib import Path
 import sqlite_utils
 
 from ..errors import UnknownSystem
+from ..releases import store_diff, stored_changes
+from ..watches import queue_alerts
 from ..models import ImportResult
 from . import cpt, hcpcs, icd10cm, mcd, ncci
 from .common import Progress, store_release
@@ -21,8 +23,13 @@ def import_release(
     label: str | None = None,
     effective: str | None = None,
     progress: Progress | None = None,
+    announce_channel: str | None = None,
 ) -> ImportResult:
-    """Import one official release file of `system`; a file already imported is a no-op."""
+    """Import one official release file of `system`; a file already imported is a no-op.
+
+    When the release becomes current, its diff against the previous current release is stored and alerts
+    are queued for the channels watching changed codes, in the same transaction.
+    """
     module = SYSTEMS.get(system)
     if module is None:
         raise UnknownSystem(f"unknown code system {system!r}; choose one of: {', '.join(SYSTEMS)}")
@@ -30,5 +37,9 @@ def import_release(
     release, source = module.load(path, label=label, effective=effective)
     if hasattr(module, "prepare"):  # steps that need the database, e.g. expanding code ranges
         module.prepare(db, release)
-    result = store_release(db, release, source, progress=progress)
+    def diff_and_alert(db_, previous: dict, new: dict) -> None:
+        store_diff(db_, previous, new)
+        queue_alerts(db_, new, stored_changes(db_, previous["id"], new["id"]), announce_channel)
+
+    result = store_release(db, release, source, progress=progress, on_new_current=diff_and_alert)
     return result.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})

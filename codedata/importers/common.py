@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 import sqlite_utils
 
 from .. import search_index
-from ..db import transaction
+from ..db import current_release, transaction
 from ..errors import BadReleaseFile
 from ..models import ImportResult
 
@@ -128,7 +128,7 @@ def store_release(
     release: ReleaseData,
     source: SourceFile,
     progress: Progress | None = None,
-    after_store: Callable[[sqlite_utils.Database, int], None] | None = None,
+    on_new_current: Callable[[sqlite_utils.Database, dict, dict], None] | None = None,
 ) -> ImportResult:
     """Write a release in one transaction; it becomes current if it is the newest of its system."""
     started = time.perf_counter()
@@ -138,6 +138,7 @@ def store_release(
     if not release.tables and not any(c["billable"] for c in release.codes):
         raise BadReleaseFile(f"{source.name} holds no billable {release.system} codes")
     with transaction(db) as conn:
+        previous = current_release(db, release.system)
         release_id = _insert_release_row(conn, release, source)
         rows = _insert_rows(conn, release_id, release, progress)
         if release.tables:
@@ -146,11 +147,12 @@ def store_release(
             # Releases of edits or policies count their rows where code releases count billable codes.
             conn.execute("UPDATE releases SET billable_count = ?, code_count = ? WHERE id = ?",
                          [rows, rows, release_id])
-        if after_store:
-            after_store(db, release_id)
         _flip_current(conn, release.system)
         if release.system in search_index.SYSTEMS and not search_index.is_current(db, release.system):
             search_index.rebuild(db, release.system)
+        new = db["releases"].get(release_id)
+        if on_new_current and previous and new["current"]:
+            on_new_current(db, previous, new)  # diff and alerts commit with the release, or not at all
     row = db["releases"].get(release_id)
     return _result(row, "imported", started)
 

@@ -1,0 +1,103 @@
+"""Alert delivery: post each outbox row as one summary message per channel, details in its thread.
+
+A row moves pending -> summary_posted (the summary's ts is stored the moment Slack accepts it) -> delivered
+(after the thread is posted). A restart resumes from the stored state, so nothing is posted twice, and a row
+is marked delivered only after Slack accepted it. 429 (Retry-After), 5xx and dropped connections are retried
+by slack_sdk's retry handlers with backoff; a row that still fails stays pending for the next pass.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime, timezone
+from urllib.error import URLError
+
+import sqlite_utils
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+
+from codedata.watches import mark, pending
+from handlers import blocks
+
+log = logging.getLogger("medcode.alerts")
+
+
+def alert_client(token: str, base_url: str | None, retries: int = 4, backoff: float = 0.5) -> WebClient:
+    """A Web API client that retries rate limits (honouring Retry-After), server errors and dropped connections."""
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff)
+    return WebClient(token=token, base_url=base_url or WebClient.BASE_URL, timeout=15, retry_handlers=[
+        RateLimitErrorRetryHandler(max_retry_count=retries),
+        ServerErrorRetryHandler(max_retry_count=retries, interval_calculator=interval),
+        ConnectionErrorRetryHandler(max_retry_count=retries, interval_calculator=interval),
+    ])
+
+
+def deliver_pending(db: sqlite_utils.Database, client: WebClient) -> dict:
+    """Deliver every pending outbox row once; return counts of delivered and failed rows."""
+    delivered = failed = 0
+    for row in pending(db):
+        try:
+            _deliver(db, client, row)
+            delivered += 1
+        except (SlackApiError, URLError, OSError) as exc:
+            failed += 1
+            mark(db, row["id"], attempts=row["attempts"] + 1, last_error=type(exc).__name__)
+            log.warning("alert %s to %s not delivered yet: %s", row["id"], row["channel"], type(exc).__name__)
+    return {"delivered": delivered, "failed": failed}
+
+
+def _deliver(db: sqlite_utils.Database, client: WebClient, row: dict) -> None:
+    release = db["releases"].get(row["release_id"])
+    changes = _changes(db, json.loads(row["change_ids"] or "[]"))
+    previous = db.execute("SELECT label FROM releases WHERE id = (SELECT from_release FROM release_changes"
+                          " WHERE to_release = ? LIMIT 1)", [release["id"]]).fetchone()
+    summary_ts = row["summary_ts"]
+    if row["status"] == "pending":
+        total = db.execute("SELECT count(*) FROM release_changes WHERE to_release = ?", [release["id"]]).fetchone()[0]
+        summary = blocks.alert_summary(release, previous[0] if previous else None, changes, total)
+        response = client.chat_postMessage(channel=row["channel"], blocks=summary, text=blocks.fallback_text(summary))
+        summary_ts = response["ts"]
+        mark(db, row["id"], status="summary_posted", summary_ts=summary_ts, attempts=row["attempts"] + 1)
+    if changes:
+        details = blocks.alert_details(changes, release, previous[0] if previous else None)
+        client.chat_postMessage(channel=row["channel"], thread_ts=summary_ts, blocks=details,
+                                text=blocks.fallback_text(details))
+    mark(db, row["id"], status="delivered", delivered_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    log.info("alert %s delivered to %s (%d changes)", row["id"], row["channel"], len(changes))
+
+
+def _changes(db: sqlite_utils.Database, ids: list[int]) -> list[dict]:
+    if not ids:
+        return []
+    rows = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows += db.query(f"SELECT * FROM release_changes WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY change, code",
+                         chunk)
+    for row in rows:
+        row["successors"] = json.loads(row["successors"] or "[]")
+    return rows
+
+
+def start_worker(db_factory, client: WebClient, interval: float = 30.0) -> threading.Event:
+    """Deliver pending alerts every `interval` seconds in a daemon thread (inside `medcode serve`)."""
+    stop = threading.Event()
+
+    def loop():
+        db = db_factory()
+        while not stop.is_set():
+            try:
+                deliver_pending(db, client)
+            except Exception as exc:  # keep the worker alive; the row stays pending
+                log.error("alert worker pass failed: %s", type(exc).__name__)
+            stop.wait(interval)
+
+    threading.Thread(target=loop, name="medcode-alerts", daemon=True).start()
+    return stop

@@ -1,0 +1,99 @@
+"""Watches (which channel tracks which codes) and the alert outbox (one row per channel and release)."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+
+import sqlite_utils
+
+from .errors import BadInput
+
+SYSTEM_NAMES = {"icd10cm", "hcpcs", "cpt", "ncci_ptp_practitioner", "ncci_ptp_outpatient"}
+PATTERN = re.compile(r"^[A-Z0-9]{2,7}\*?$")
+
+
+def parse_pattern(text: str, default_system: str) -> tuple[str, str, str]:
+    """Return (system, kind, pattern) for E11 (subtree), E11* (prefix), E11.9 (exact) or a system name."""
+    cleaned = (text or "").strip()
+    if cleaned.lower() in SYSTEM_NAMES:
+        return cleaned.lower(), "system", cleaned.lower()
+    code = cleaned.upper().replace(".", "").replace(" ", "")
+    if not PATTERN.match(code):
+        raise BadInput(f"watch a code (E11.9), a prefix (E11*), a subtree (E11) or a system ({', '.join(sorted(SYSTEM_NAMES))})")
+    if code.endswith("*"):
+        return default_system, "prefix", code[:-1]
+    # An ICD-10-CM category or subcategory is a subtree; a complete code is exact (its own changes).
+    kind = "subtree" if default_system == "icd10cm" and len(code) < 7 else "exact"
+    return default_system, kind, code
+
+
+def add_watch(db: sqlite_utils.Database, channel: str, text: str, default_system: str, user: str | None) -> dict:
+    """Add (or keep) a watch; return it."""
+    system, kind, pattern = parse_pattern(text, default_system)
+    db.conn.execute(
+        "INSERT OR IGNORE INTO watches (channel, system, kind, pattern, created_by, created_at) VALUES (?,?,?,?,?,?)",
+        [channel, system, kind, pattern, user, _now()])
+    db.conn.commit()
+    return {"channel": channel, "system": system, "kind": kind, "pattern": pattern}
+
+
+def remove_watch(db: sqlite_utils.Database, channel: str, text: str, default_system: str) -> int:
+    """Remove a watch; return how many were removed (0 when the channel did not watch it)."""
+    system, kind, pattern = parse_pattern(text, default_system)
+    cursor = db.conn.execute("DELETE FROM watches WHERE channel = ? AND system = ? AND pattern = ?",
+                             [channel, system, pattern])
+    db.conn.commit()
+    return cursor.rowcount
+
+
+def list_watches(db: sqlite_utils.Database, channel: str | None = None) -> list[dict]:
+    """Return watches, of one channel or all."""
+    sql = "SELECT channel, system, kind, pattern, created_by, created_at FROM watches"
+    params = [channel] if channel else []
+    return list(db.query(sql + (" WHERE channel = ?" if channel else "") + " ORDER BY channel, system, pattern", params))
+
+
+def watch_matches(watch: dict, change: dict) -> bool:
+    """True when a change (code or NCCI pair) falls under a watch."""
+    if watch["system"] != change["system"]:
+        return False
+    if watch["kind"] == "system":
+        return True
+    codes = change["display"].replace(".", "").split("/")  # an NCCI pair matches on either code
+    if watch["kind"] == "exact":
+        return watch["pattern"] in codes
+    return any(c.startswith(watch["pattern"]) for c in codes)
+
+
+def queue_alerts(db: sqlite_utils.Database, release: dict, changes: list[dict], announce_channel: str | None) -> int:
+    """Queue one outbox row per channel with matching changes (inside the import transaction)."""
+    by_channel: dict[str, list[int]] = {}
+    for watch in db.query("SELECT * FROM watches WHERE system = ?", [release["system"]]):
+        matched = [c["id"] for c in changes if watch_matches(watch, c)]
+        if matched:
+            by_channel.setdefault(watch["channel"], [])
+            by_channel[watch["channel"]] += [i for i in matched if i not in by_channel[watch["channel"]]]
+    if announce_channel and changes:
+        by_channel.setdefault(announce_channel, [])  # the release summary; no per-code details
+    for channel, ids in by_channel.items():
+        db.conn.execute(
+            "INSERT OR IGNORE INTO outbox (channel, release_id, system, change_ids, status, attempts, created_at)"
+            " VALUES (?,?,?,?, 'pending', 0, ?)", [channel, release["id"], release["system"], json.dumps(ids), _now()])
+    return len(by_channel)
+
+
+def pending(db: sqlite_utils.Database) -> list[dict]:
+    """Outbox rows not yet delivered, oldest first."""
+    return list(db.query("SELECT * FROM outbox WHERE status != 'delivered' ORDER BY id"))
+
+
+def mark(db: sqlite_utils.Database, outbox_id: int, **fields) -> None:
+    """Record delivery progress at once (committed): a restart resumes from here."""
+    sets = ", ".join(f"{k} = ?" for k in fields)
+    db.conn.execute(f"UPDATE outbox SET {sets} WHERE id = ?", [*fields.values(), outbox_id])
+    db.conn.commit()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
