@@ -194,3 +194,18 @@ def test_every_manifest_command_has_a_listener_and_a_readme_entry(slack):
 
 def test_every_setting_is_described():
     assert all(field.description for field in Settings.model_fields.values())
+
+
+def test_watch_subcommands(slack):
+    mock = slack[0]
+    command(slack, "/icd", "watch E11", "w1")
+    assert "now watches icd10cm subtree `E11`" in all_text(mock.wait_for("/respond/w1")[0]["blocks"])
+    command(slack, "/icd", "watches", "w2")
+    assert "`E11`" in all_text(mock.wait_for("/respond/w2")[0]["blocks"])
+    command(slack, "/icd", "watch icd10cm", "w3")
+    assert "for administrators" in all_text(mock.wait_for("/respond/w3")[0]["blocks"])
+    command(slack, "/icd", "changes G35", "w4")
+    text = all_text(mock.wait_for("/respond/w4")[0]["blocks"])
+    assert "`G35`" in text and "use instead" in text and "`G35.A`" in text
+    command(slack, "/icd", "unwatch E11", "w5")
+    assert "Stopped watching" in all_text(mock.wait_for("/respond/w5")[0]["blocks"])
