@@ -3,6 +3,8 @@ clients sending signed slash commands and block actions, while an ICD-10-CM impo
 
 Reports throughput, p50/p99 answer latency (request sent -> answer received on the response_url), ack latency,
 errors, and whether any answer came from a half-imported release (each answer must name one complete release).
+The bot starts on the bundled data (ICD-10-CM 2026 current); during the run the 2025 tabular file is imported
+labelled as a newer release (--effective 2027-01-01), so the current release switches under load.
 
 Run: python bench/load.py [--seconds 60] [--clients 8] [--shared ../shared]
 """
@@ -31,8 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from codedata.db import open_db  # noqa: E402
-from codedata.defaults import BUNDLED  # noqa: E402
-from codedata.importers import import_release  # noqa: E402
+from codedata.defaults import ensure_defaults  # noqa: E402
 
 SECRET = "bench-signing-secret"
 REQUESTS = [("command", "/icd", "E11.9"), ("command", "/icd", "S72.001A"), ("command", "/cpt", "99213"),
@@ -101,10 +102,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     db_path = Path(tmp) / "load.db"
     db = open_db(db_path)
-    import_release(db, "icd10cm", args.shared / "data" / "icd10cm" / "icd10cm-tabular-2025-04.xml.xz")
-    for bundled in BUNDLED:
-        if bundled.system != "icd10cm":
-            import_release(db, bundled.system, bundled.locate())
+    ensure_defaults(db)
     db.conn.close()
     sink, port = Sink(), free_port()
     env = {**os.environ, "MEDCODE_DB": str(db_path), "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
@@ -144,8 +142,9 @@ def main() -> None:
     for thread in threads:
         thread.start()
     time.sleep(min(5.0, args.seconds / 4))
-    importer = subprocess.Popen([sys.executable, "-m", "bot", "import", "icd10cm",
-                                 str(next(b for b in BUNDLED if b.system == "icd10cm").locate())],
+    newer = args.shared / "data" / "icd10cm" / "icd10cm-tabular-2025-04.xml.xz"
+    importer = subprocess.Popen([sys.executable, "-m", "bot", "import", "icd10cm", str(newer), "--label", "load-test",
+                                 "--effective", "2027-01-01"],
                                 env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(max(0.0, args.seconds - (time.perf_counter() - started)))
     stop.set()
@@ -180,7 +179,8 @@ def _report(sent, sink, acks, errors, elapsed, import_code, args) -> None:
     print(f"{'answer latency p50 / p99 (ms), code lookups':<52} {statistics.median(lookups):.1f} / {p(lookups, 99):.1f}")
     print(f"{'ack latency p50 / p99 (ms)':<52} {statistics.median(acks):.1f} / {p(acks, 99):.1f}")
     print(f"{'errors (non-200 or no answer)':<52} {len(errors)}")
-    print(f"{'answers from a half release (not exactly one vintage)':<52} {half} (vintages seen: {len(vintages)})")
+    seen = ", ".join(sorted(vintages))
+    print(f"{'answers from a half release (not exactly one vintage)':<52} {half} (vintages seen: {seen})")
 
 
 def _wait_for_port(port: int, timeout: float = 60.0) -> None:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from handlers import Services, register_all
@@ -34,6 +35,8 @@ def create_app(settings: Settings, services: Services, socket_mode: bool = False
         raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET")
     app = App(client=client, signing_secret=secret, request_verification_enabled=not socket_mode,
               token_verification_enabled=False, logger=log)
+    if not socket_mode:
+        app.use(ReplayGuard())
     app.use(log_request)
 
     @app.error
@@ -43,6 +46,35 @@ def create_app(settings: Settings, services: Services, socket_mode: bool = False
 
     register_all(app, services)
     return app
+
+
+class ReplayGuard:
+    """Refuse a signed request seen before (same timestamp and signature) with 401.
+
+    Bolt's signature check accepts any correctly signed request younger than 5 minutes, so an attacker who
+    captured one could replay it; Slack signs its own retries afresh, so they pass.
+    """
+
+    WINDOW = 5 * 60
+
+    def __init__(self) -> None:
+        self.seen: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, request, next):
+        signature = (request.headers.get("x-slack-signature") or [""])[0]
+        timestamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
+        key = f"{timestamp}:{signature}"
+        now = time.time()
+        with self.lock:
+            for old, when in list(self.seen.items()):
+                if now - when > self.WINDOW:
+                    del self.seen[old]
+            if signature and key in self.seen:
+                log.warning("refused a replayed request")
+                return BoltResponse(status=401, body="")
+            self.seen[key] = now
+        return next()
 
 
 def _kind(body: dict) -> str:

@@ -8,14 +8,20 @@ from codedata.codes import looks_like_icd
 from codedata.errors import BadInput
 from codedata.models import ClaimRequest, ProcedureLine
 
-# Things in a message that look like codes but are not: dates, phone numbers, money, record numbers.
+# Things in a message that look like codes but are not, and that may identify a patient: record numbers and
+# dates after their labels, dates, phone and social-security numbers, emails, money, a name after "patient",
+# and long numbers (codes have at most 5 digits). Labels go first so "DOB 03/04/1955" takes its date along.
 NOT_CODES = [
-    re.compile(r"\b\d{1,2}[/-]\d{1,2}[/-]\d{2,4}\b"),                     # 01/02/1960, 1-2-60
-    re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),                                 # 2026-03-01
-    re.compile(r"\(?\b\d{3}\)?[-.\s]\d{3}[-.\s]\d{4}\b"),                 # 555-123-4567, (555) 123 4567
-    re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),                                 # SSN shape
+    re.compile(r"\b(?:mrn|mr#|acct|account|member|id|ssn|claim|dob|d\.o\.b\.?|birth(?:date|day)?)\s*"
+               r"(?:#|no\.?|number)?\s*[:#]?\s*(?=[\w/.-]*\d)[\w/.-]+", re.I),
+    re.compile(r"\b\d{1,2}[/-]\d{1,2}[/-]\d{2,4}\b"),                      # 01/02/1960, 1-2-60
+    re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),                                  # 2026-03-01
+    re.compile(r"\(?\b\d{3}\)?[-.\s]\d{3}[-.\s]\d{4}\b"),                  # 555-123-4567, (555) 123 4567
+    re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),                                  # SSN shape
+    re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"),                                  # email
     re.compile(r"[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d{2})\s?(?:usd|dollars)\b", re.I),
-    re.compile(r"\b(?:mrn|mr#|acct|account|member|id|dob|ssn|claim)\s*(?:#|no\.?|number)?\s*[:#]?\s*[\w-]+", re.I),
+    re.compile(r"\b(?:[Pp]atient|[Pp]t\.?|[Nn]ame)\s*[:#]?\s*(?:[A-Z][a-z'-]+(?:\s+|$)){1,3}"),
+    re.compile(r"\b\d{6,}\b"),
 ]
 PROCEDURE = re.compile(r"^(\d{5}|\d{4}[FTUftu]|[A-Va-v]\d{4})$")
 UNITS = re.compile(r"^(.+?)[x*](\d{1,4})$", re.I)

@@ -209,3 +209,35 @@ def test_watch_subcommands(slack):
     assert "`G35`" in text and "use instead" in text and "`G35.A`" in text
     command(slack, "/icd", "unwatch E11", "w5")
     assert "Stopped watching" in all_text(mock.wait_for("/respond/w5")[0]["blocks"])
+
+
+def test_missing_signature_and_replayed_request_are_refused(slack):
+    mock, url = slack
+    unsigned = urllib.request.Request(url, data=b"command=%2Ficd&text=E11.9", method="POST",
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(unsigned, timeout=10)
+    assert refused.value.code == 401
+    form = urlencode({"command": "/icd", "text": "I10", "team_id": "T1", "user_id": "U1", "channel_id": "C1",
+                      "trigger_id": "t", "response_url": f"{mock.url}/respond/replay"})
+    timestamp = int(time.time())
+    assert post(url, form, "application/x-www-form-urlencoded", timestamp=timestamp) == 200
+    assert post(url, form, "application/x-www-form-urlencoded", timestamp=timestamp) == 401
+    time.sleep(0.5)
+    assert len(mock.wait_for("/respond/replay")) == 1  # done once, not twice
+
+
+def test_patient_details_are_never_logged_or_echoed(slack, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    text = "J1745 for patient Jane Roe DOB 03/04/1955 MRN 884422 phone 555-867-5309 jane@example.com"
+    command(slack, "/cpt", text, "phi")
+    reply = all_text(slack[0].wait_for("/respond/phi")[0]["blocks"])
+    assert "Please don't paste patient details" in reply
+    for secret in ("03/04/1955", "884422", "555-867-5309", "jane@example.com"):
+        assert secret not in reply
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("Jane", "1955", "884422", "867-5309", "jane@example.com", "J1745"):
+        assert secret not in logged
+    assert "/cpt" in logged  # the request was logged, by kind and ids only

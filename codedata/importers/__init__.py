@@ -1,12 +1,14 @@
 """Importers for official code-release files, one module per format family; `import_release` dispatches."""
 from __future__ import annotations
 
+import csv
 import time
+import zipfile
 from pathlib import Path
 
 import sqlite_utils
 
-from ..errors import UnknownSystem
+from ..errors import BadReleaseFile, UnknownSystem
 from ..releases import store_diff, stored_changes
 from ..watches import queue_alerts
 from ..models import ImportResult
@@ -34,12 +36,18 @@ def import_release(
     if module is None:
         raise UnknownSystem(f"unknown code system {system!r}; choose one of: {', '.join(SYSTEMS)}")
     started = time.perf_counter()
-    release, source = module.load(path, label=label, effective=effective)
-    if hasattr(module, "prepare"):  # steps that need the database, e.g. expanding code ranges
-        module.prepare(db, release)
+
     def diff_and_alert(db_, previous: dict, new: dict) -> None:
         store_diff(db_, previous, new)
         queue_alerts(db_, new, stored_changes(db_, previous["id"], new["id"]), announce_channel)
 
-    result = store_release(db, release, source, progress=progress, on_new_current=diff_and_alert)
+    try:
+        release, source = module.load(path, label=label, effective=effective)
+        if hasattr(module, "prepare"):  # steps that need the database, e.g. expanding code ranges
+            module.prepare(db, release)
+        # Rows may stream from the file into the insert: a reader error there rolls the transaction back.
+        result = store_release(db, release, source, progress=progress, on_new_current=diff_and_alert)
+    except (csv.Error, zipfile.BadZipFile, UnicodeError) as exc:
+        # Format errors deep in a reader (an enormous field, a damaged zip): one line, nothing changed.
+        raise BadReleaseFile(f"{Path(path).name} is not a readable {system} file ({type(exc).__name__})") from exc
     return result.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
