@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from codedata.db import open_db
-from codedata.defaults import ensure_defaults
+from codedata.defaults import default_icd10cm_path, ensure_defaults
+from codedata.watches import add_watch
 from codedata.importers import import_release
 
 SHARED = Path(os.environ.get("MEDCODE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -96,3 +97,14 @@ def ncci_db(ncci_db_path):
     db = open_db(ncci_db_path)
     yield db
     db.conn.close()
+
+
+@pytest.fixture(scope="session")
+def watched_db(tmp_path_factory):
+    """2025-04 imported, channels watching, then the 2026-04 default imported: alerts queued by the import."""
+    db = open_db(tmp_path_factory.mktemp("watch") / "w.db")
+    import_release(db, "icd10cm", shared_file("icd10cm", "icd10cm-tabular-2025-04.xml.xz"))
+    for channel, pattern in [("C_E11", "E11"), ("C_G35", "G35"), ("C_I10", "I10"), ("C_S62", "S62.90*")]:
+        add_watch(db, channel, pattern, "icd10cm", "U1")
+    import_release(db, "icd10cm", default_icd10cm_path(), announce_channel="C_ANNOUNCE")
+    return db

@@ -19,7 +19,6 @@ import pytest
 from bot.alerts import alert_client, deliver_pending
 from codedata.db import open_db
 
-from .test_releases import watched_db  # noqa: F401 - the module fixture with queued alerts
 
 
 class FlakyWebAPI:
@@ -97,7 +96,7 @@ EXPECTED = {"C_E11": {"summary": 1, "thread": 1}, "C_G35": {"summary": 1, "threa
             "C_S62": {"summary": 1, "thread": 1}, "C_ANNOUNCE": {"summary": 1, "thread": 0}}
 
 
-def test_retries_429_500_and_dropped_connection_then_delivers_once(watched_db, tmp_path):  # noqa: F811
+def test_retries_429_500_and_dropped_connection_then_delivers_once(watched_db, tmp_path):
     db = open_db(copy_db(watched_db, tmp_path / "alerts.db"))
     api = FlakyWebAPI(["429", "500", "drop"])
     result = deliver_pending(db, alert_client("xoxb-test", api.url, backoff=0.05))
@@ -112,7 +111,7 @@ def test_retries_429_500_and_dropped_connection_then_delivers_once(watched_db, t
     assert api.per_channel() == EXPECTED  # a second pass posts nothing
 
 
-def test_a_row_that_keeps_failing_stays_pending(watched_db, tmp_path):  # noqa: F811
+def test_a_row_that_keeps_failing_stays_pending(watched_db, tmp_path):
     db = open_db(copy_db(watched_db, tmp_path / "failing.db"))
     api = FlakyWebAPI(["500"] * 40)
     result = deliver_pending(db, alert_client("xoxb-test", api.url, retries=1, backoff=0.01))
@@ -121,7 +120,7 @@ def test_a_row_that_keeps_failing_stays_pending(watched_db, tmp_path):  # noqa: 
 
 
 @pytest.mark.parametrize("kill_after", [1, 3, 6])
-def test_killed_worker_restarts_without_doubling(watched_db, tmp_path, kill_after):  # noqa: F811
+def test_killed_worker_restarts_without_doubling(watched_db, tmp_path, kill_after):
     path = copy_db(watched_db, tmp_path / f"killed{kill_after}.db")
     api = FlakyWebAPI([], delay=0.4)
     env = {**os.environ, "MEDCODE_DB": str(path), "SLACK_BOT_TOKEN": "xoxb-test", "MEDCODE_SLACK_API_URL": api.url}

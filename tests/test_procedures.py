@@ -3,7 +3,6 @@ code shapes and modifiers."""
 from __future__ import annotations
 
 import csv
-import io
 import warnings
 from pathlib import Path
 

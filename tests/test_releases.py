@@ -21,17 +21,6 @@ from codedata.watches import add_watch, list_watches, parse_pattern, remove_watc
 from .conftest import shared_file
 
 
-@pytest.fixture(scope="module")
-def watched_db(tmp_path_factory):
-    """2025-04 imported, channels watching, then the 2026-04 default imported: alerts queued by the import."""
-    db = open_db(tmp_path_factory.mktemp("watch") / "w.db")
-    import_release(db, "icd10cm", shared_file("icd10cm", "icd10cm-tabular-2025-04.xml.xz"))
-    for channel, pattern in [("C_E11", "E11"), ("C_G35", "G35"), ("C_I10", "I10"), ("C_S62", "S62.90*")]:
-        add_watch(db, channel, pattern, "icd10cm", "U1")
-    import_release(db, "icd10cm", default_icd10cm_path(), announce_channel="C_ANNOUNCE")
-    return db
-
-
 def test_fy2026_diff_matches_the_official_addenda(icd_db):
     old, new = diff_pair(icd_db, "icd10cm")
     assert (old["label"], new["label"]) == ("2025-04", "2026-04")

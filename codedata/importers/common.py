@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import json
 import hashlib
+import io
 import lzma
 import re
 import time
@@ -11,7 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import sqlite_utils
 
@@ -80,8 +81,6 @@ def _strip_suffix(name: str, suffix: str) -> str:
 
 def _is_xlsx(raw: bytes) -> bool:
     """True for an Excel workbook (itself a zip) rather than a release zip that holds files."""
-    import io
-
     try:
         return "xl/workbook.xml" in zipfile.ZipFile(io.BytesIO(raw)).namelist()
     except zipfile.BadZipFile:
@@ -89,8 +88,6 @@ def _is_xlsx(raw: bytes) -> bool:
 
 
 def _zip_member(raw: bytes, zip_name: str, pattern: str | None) -> tuple[str, bytes]:
-    import io
-
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         names = [n for n in archive.namelist() if not n.endswith("/")]
@@ -103,6 +100,22 @@ def _zip_member(raw: bytes, zip_name: str, pattern: str | None) -> tuple[str, by
         return Path(best).name, archive.read(best)
     except zipfile.BadZipFile as exc:
         raise BadReleaseFile(f"{zip_name} is a damaged zip file") from exc
+
+
+def xlsx_rows(source: SourceFile) -> Iterator[list[str]]:
+    """Yield the first worksheet's rows as strings ("" for empty cells), or raise BadReleaseFile."""
+    import warnings
+
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # CMS workbooks carry page headers openpyxl cannot parse
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(source.data), read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            raise BadReleaseFile(f"{source.name} is not a readable xlsx workbook") from exc
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            yield ["" if c is None else str(c) for c in row]
 
 
 def decode_text(source: SourceFile) -> str:

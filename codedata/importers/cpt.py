@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from ..errors import BadReleaseFile
-from .common import ReleaseData, SourceFile, decode_text, read_source
+from .common import ReleaseData, SourceFile, decode_text, read_source, xlsx_rows
 
 SYSTEM = "cpt"
 STARTER_HEADER = ["code", "category", "section", "add_on", "description"]
@@ -39,7 +39,7 @@ def load(path: str | Path, label: str | None = None, effective: str | None = Non
 def parse(source: SourceFile, label: str | None = None, effective: str | None = None) -> ReleaseData:
     """Return the CPT descriptors a file holds, whatever its accepted format."""
     if source.data[:4] == b"PK\x03\x04":
-        rows = _xlsx_rows(source)
+        rows = list(xlsx_rows(source))
         return _release(_cms_descriptors(rows, source.name), source.name, "short", label, effective)
     text = decode_text(source)
     first = text.split("\n", 1)[0].rstrip("\r").split("\t")
@@ -114,21 +114,6 @@ def _cms_descriptors(rows: list[list], name: str) -> dict[str, str]:
     if not found:
         raise BadReleaseFile(f"{name} lists no CPT codes with short descriptors")
     return found
-
-
-def _xlsx_rows(source: SourceFile) -> list[list]:
-    import warnings
-    import zipfile
-
-    import openpyxl
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(source.data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise BadReleaseFile(f"{source.name} is not a readable xlsx workbook") from exc
-        return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
 
 
 def _release(descriptors: dict[str, str], name: str, kind: str, label: str | None,

@@ -2,13 +2,12 @@
 compact bundled form (a TSV written from a CMS release, see codedata/data/README.md)."""
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BadReleaseFile
-from .common import ReleaseData, SourceFile, decode_text, read_source
+from .common import ReleaseData, SourceFile, decode_text, read_source, xlsx_rows
 
 SYSTEM = "hcpcs"
 COMPACT_MAGIC = "# medcode compact HCPCS Level II release"
@@ -86,26 +85,9 @@ def _txt_records(text: str, name: str) -> list[dict]:
 
 
 def _xlsx_records(source: SourceFile) -> list[dict]:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # CMS workbooks carry page headers openpyxl cannot parse
-        return _xlsx_rows(source)
-
-
-def _xlsx_rows(source: SourceFile) -> list[dict]:
-    import zipfile
-
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(source.data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise BadReleaseFile(f"{source.name} is not a readable xlsx workbook") from exc
     columns = None
     records = []
-    for row in book.worksheets[0].iter_rows(values_only=True):
-        cells = ["" if c is None else str(c) for c in row]
+    for cells in xlsx_rows(source):
         if columns is None:
             # Some quarterly workbooks start with a notice paragraph before the header row.
             if "HCPC" in cells and "RECID" in cells:

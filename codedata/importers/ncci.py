@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import BadReleaseFile
-from .common import ReleaseData, SourceFile, decode_text, read_source
+from .common import ReleaseData, SourceFile, decode_text, read_source, xlsx_rows
 
 ACTIVE = "9999-12-31"
 CODE = re.compile(r"^[A-Z0-9]{4,5}$")
@@ -43,7 +43,7 @@ def load(path: str | Path, label: str | None = None, effective: str | None = Non
 
 def parse(source: SourceFile, label: str | None = None, effective: str | None = None) -> ReleaseData:
     """Return the edits a file holds as a release of ncci_ptp_*, ncci_mue_* or ncci_aoc."""
-    rows = _xlsx_rows(source) if source.data[:4] == b"PK\x03\x04" else _text_rows(source)
+    rows = xlsx_rows(source) if source.data[:4] == b"PK\x03\x04" else _text_rows(source)
     kind, header_at, fields = _find_header(rows, source.name)
     setting = _setting(source.name)
     system = "ncci_aoc" if kind == "aoc" else f"ncci_{kind}_{setting}"
@@ -62,22 +62,6 @@ def _text_rows(source: SourceFile) -> Iterator[list[str]]:
     text = decode_text(source)
     delimiter = "\t" if text[:20000].count("\t") > text[:20000].count(",") else ","
     return csv.reader(io.StringIO(text), delimiter=delimiter)
-
-
-def _xlsx_rows(source: SourceFile) -> Iterator[list[str]]:
-    import warnings
-    import zipfile
-
-    import openpyxl
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(source.data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise BadReleaseFile(f"{source.name} is not a readable xlsx workbook") from exc
-        for row in book.worksheets[0].iter_rows(values_only=True):
-            yield ["" if c is None else str(c) for c in row]
 
 
 def _find_header(rows, name: str) -> tuple[str, int, dict[str, int]]:
