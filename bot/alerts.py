@@ -7,7 +7,6 @@ by slack_sdk's retry handlers with backoff; a row that still fails stays pending
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from datetime import datetime, timezone
@@ -23,7 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
-from codedata.watches import mark, pending
+from codedata.watches import alert_content, mark, pending
 from handlers import blocks
 
 log = logging.getLogger("medcode.alerts")
@@ -54,36 +53,20 @@ def deliver_pending(db: sqlite_utils.Database, client: WebClient) -> dict:
 
 
 def _deliver(db: sqlite_utils.Database, client: WebClient, row: dict) -> None:
-    release = db["releases"].get(row["release_id"])
-    changes = _changes(db, json.loads(row["change_ids"] or "[]"))
-    previous = db.execute("SELECT label FROM releases WHERE id = (SELECT from_release FROM release_changes"
-                          " WHERE to_release = ? LIMIT 1)", [release["id"]]).fetchone()
+    content = alert_content(db, row)
+    release, previous, changes = content["release"], content["previous"], content["changes"]
     summary_ts = row["summary_ts"]
     if row["status"] == "pending":
-        total = db.execute("SELECT count(*) FROM release_changes WHERE to_release = ?", [release["id"]]).fetchone()[0]
-        summary = blocks.alert_summary(release, previous[0] if previous else None, changes, total)
+        summary = blocks.alert_summary(release, previous, changes, content["total"])
         response = client.chat_postMessage(channel=row["channel"], blocks=summary, text=blocks.fallback_text(summary))
         summary_ts = response["ts"]
         mark(db, row["id"], status="summary_posted", summary_ts=summary_ts, attempts=row["attempts"] + 1)
     if changes:
-        details = blocks.alert_details(changes, release, previous[0] if previous else None)
+        details = blocks.alert_details(changes, release, previous)
         client.chat_postMessage(channel=row["channel"], thread_ts=summary_ts, blocks=details,
                                 text=blocks.fallback_text(details))
     mark(db, row["id"], status="delivered", delivered_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     log.info("alert %s delivered to %s (%d changes)", row["id"], row["channel"], len(changes))
-
-
-def _changes(db: sqlite_utils.Database, ids: list[int]) -> list[dict]:
-    if not ids:
-        return []
-    rows = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        rows += db.query(f"SELECT * FROM release_changes WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY change, code",
-                         chunk)
-    for row in rows:
-        row["successors"] = json.loads(row["successors"] or "[]")
-    return rows
 
 
 def start_worker(db_factory, client: WebClient, interval: float = 30.0) -> threading.Event:

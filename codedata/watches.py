@@ -88,6 +88,23 @@ def pending(db: sqlite_utils.Database) -> list[dict]:
     return list(db.query("SELECT * FROM outbox WHERE status != 'delivered' ORDER BY id"))
 
 
+def alert_content(db: sqlite_utils.Database, row: dict) -> dict:
+    """What an outbox row announces: the release, the label it follows, its matching changes, all changes."""
+    release = db["releases"].get(row["release_id"])
+    previous = db.execute("SELECT label FROM releases WHERE id = (SELECT from_release FROM release_changes"
+                          " WHERE to_release = ? LIMIT 1)", [release["id"]]).fetchone()
+    total = db.execute("SELECT count(*) FROM release_changes WHERE to_release = ?", [release["id"]]).fetchone()[0]
+    ids = json.loads(row["change_ids"] or "[]")
+    changes = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        changes += db.query(f"SELECT * FROM release_changes WHERE id IN ({','.join('?' * len(chunk))})"
+                            " ORDER BY change, code", chunk)
+    for change in changes:
+        change["successors"] = json.loads(change["successors"] or "[]")
+    return {"release": release, "previous": previous[0] if previous else None, "changes": changes, "total": total}
+
+
 def mark(db: sqlite_utils.Database, outbox_id: int, **fields) -> None:
     """Record delivery progress at once (committed): a restart resumes from here."""
     sets = ", ".join(f"{k} = ?" for k in fields)
