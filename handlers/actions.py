@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from codedata import watches
 from codedata.codes import lookup_icd
 from codedata.checks import check_claim
 from codedata.errors import MedcodeError
@@ -40,6 +41,16 @@ def register(app, services: Services) -> None:
         reply = blocks.message(f"*Billable codes under `{result.code}`*\n{lines}" + (f"\n… {more} more" if more > 0 else ""))
         respond(response_type="ephemeral", replace_original=False, blocks=reply, text=f"Codes under {result.code}")
 
+    def watch_code(ack, body, respond):
+        ack()
+        value = _value(body)
+        channel = (body.get("channel") or {}).get("id") or body["user"]["id"]
+        added = watches.add_watch(services.db(), channel, value["c"], value["s"], body["user"]["id"])
+        respond(response_type="ephemeral", replace_original=False, text=f"Watching {added['pattern']}",
+                blocks=blocks.message(f":eyes: This channel now watches {added['system']} {added['kind']} "
+                                      f"`{blocks.escape(added['pattern'])}`: when a new release changes it, "
+                                      "medcode posts here."))
+
     def open_claim_modal(ack, body, client):
         ack()
         client.views_open(trigger_id=body["trigger_id"], view=blocks.claim_modal())
@@ -75,6 +86,7 @@ def register(app, services: Services) -> None:
     app.action("more_results")(more_results)
     app.action("show_children")(show_children)
     app.action("open_claim_modal")(open_claim_modal)
+    app.action("watch_code")(watch_code)
     app.view("check_claim")(submit_claim)
     app.options("dx_options")(typeahead("icd"))
     app.options("px_options")(typeahead("cpt"))

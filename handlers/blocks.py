@@ -64,6 +64,8 @@ def code_answer(answer: CodeAnswer, kind: str, text: str, shared: bool = False) 
     source = f" · text: {escape(answer.source)}" if answer.source else ""
     blocks.append(_context(f"{escape(vintage)}{source}"))
     actions = [] if shared else [_button("Share in channel", "share_answer", share_value(kind, text))]
+    if answer.status in ("valid", "no_longer_valid") and answer.system in ("icd10cm", "hcpcs", "cpt"):
+        actions.append(_button("Watch this code", "watch_code", json.dumps({"s": answer.system, "c": answer.code})))
     if answer.children_count > len(answer.children):
         actions.append(_button(f"Show all {answer.children_count} codes", "show_children",
                                share_value(kind, answer.code)))

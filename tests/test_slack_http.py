@@ -196,6 +196,17 @@ def test_every_setting_is_described():
     assert all(field.description for field in Settings.model_fields.values())
 
 
+def test_watch_this_code_button(slack):
+    reply_blocks = None
+    command(slack, "/icd", "G35", "g35")
+    reply_blocks = slack[0].wait_for("/respond/g35")[0]["blocks"]
+    button = [e for b in reply_blocks for e in b.get("elements", []) if e.get("action_id") == "watch_code"][0]
+    interaction(slack, {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"}, "channel": {"id": "C40"},
+                        "trigger_id": "t", "response_url": f"{slack[0].url}/respond/watchbtn",
+                        "actions": [{"action_id": "watch_code", "value": button["value"], "type": "button"}]})
+    assert "now watches icd10cm subtree `G35`" in all_text(slack[0].wait_for("/respond/watchbtn")[0]["blocks"])
+
+
 def test_watch_subcommands(slack):
     mock = slack[0]
     command(slack, "/icd", "watch E11", "w1")
