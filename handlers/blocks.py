@@ -233,7 +233,7 @@ def options(result: SearchResult | CodeAnswer) -> list[dict]:
             for code, description in hits[:100]]
 
 
-def home(releases: list[dict], recent: list[dict]) -> dict:
+def home(releases: list[dict], recent: list[dict], watched: list[dict] = ()) -> dict:
     """The App Home tab: what medcode does, the vintage of each code system, recent imports."""
     vintages = "\n".join(f"• *{escape(r['system'])}*: {escape(r['title'] or r['label'])}" for r in releases)
     imports = "\n".join(f"• {escape(r['system'])} {escape(r['label'])} — imported {escape(r['imported_at'])}"
@@ -245,6 +245,9 @@ def home(releases: list[dict], recent: list[dict]) -> dict:
         {"type": "actions", "elements": [_button("Check a claim", "open_claim_modal", "home", "primary")]},
         _section(f"*Data in use*\n{vintages or 'No code data imported yet.'}"),
         _section(f"*Recent releases*\n{imports or '—'}"),
+        _section("*Watches in your channels*\n" + ("\n".join(
+            f"• <#{escape(w['channel'])}> {escape(w['system'])} {escape(w['kind'])} `{escape(w['pattern'])}`"
+            for w in watched[:40]) or "None yet: `/icd watch E11` in a channel.")),
         _context("Please do not paste patient details: medcode needs codes only."),
     ]}
 

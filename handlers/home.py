@@ -1,7 +1,10 @@
 """App Home: what medcode does, the vintage of every loaded code system, recent releases."""
 from __future__ import annotations
 
+from slack_sdk.errors import SlackApiError
+
 from codedata.db import releases
+from codedata.watches import list_watches
 
 from . import Services, blocks
 
@@ -11,6 +14,16 @@ def register(app, services: Services) -> None:
         rows = releases(services.db())
         current = [r for r in rows if r["current"]]
         recent = sorted(rows, key=lambda r: r["imported_at"] or "", reverse=True)[:5]
-        client.views_publish(user_id=event["user"], view=blocks.home(current, recent))
+        watched = [w for channel in _channels_of(client, event["user"]) for w in list_watches(services.db(), channel)]
+        client.views_publish(user_id=event["user"], view=blocks.home(current, recent, watched))
 
     app.event("app_home_opened")(publish_home)
+
+
+def _channels_of(client, user: str) -> list[str]:
+    """Ids of the channels the user is in (users.conversations; needs channels:read and groups:read)."""
+    try:
+        response = client.users_conversations(user=user, types="public_channel,private_channel", limit=200)
+    except SlackApiError:
+        return []
+    return [c["id"] for c in response.get("channels") or []]

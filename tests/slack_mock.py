@@ -30,6 +30,8 @@ class SlackMock:
                 reply = {"ok": True, "ts": "1700000000.000100", "channel": body.get("channel", "C1")}
                 if self.path.endswith("apps.connections.open"):
                     reply["url"] = mock.socket_url
+                if self.path.endswith("users.conversations"):
+                    reply["channels"] = [{"id": "C_HOME"}]
                 payload = json.dumps(reply).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

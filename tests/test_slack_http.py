@@ -50,9 +50,9 @@ def post(url: str, body: str, content_type: str, timestamp: int | None = None, s
         return exc.code
 
 
-def command(slack, name: str, text: str, tag: str, **kw) -> int:
+def command(slack, name: str, text: str, tag: str, channel: str = "C1", **kw) -> int:
     mock, url = slack
-    form = {"command": name, "text": text, "team_id": "T1", "user_id": "U1", "channel_id": "C1",
+    form = {"command": name, "text": text, "team_id": "T1", "user_id": "U1", "channel_id": channel,
             "trigger_id": f"trigger-{tag}", "response_url": f"{mock.url}/respond/{tag}"}
     return post(url, urlencode(form), "application/x-www-form-urlencoded", **kw)
 
@@ -172,11 +172,14 @@ def test_message_shortcut_checks_the_message_in_thread(slack):
     assert posted[0]["thread_ts"] == "555.666" and ":white_check_mark: *OK*" in all_text(posted[0]["blocks"])
 
 
-def test_app_home_shows_the_data_vintage(slack):
+def test_app_home_shows_the_data_vintage_and_channel_watches(slack):
+    command(slack, "/icd", "watch J45*", "home-watch", channel="C_HOME")
+    slack[0].wait_for("/respond/home-watch")
     event(slack, {"type": "app_home_opened", "user": "U2", "channel": "D1", "tab": "home"})
     view = slack[0].wait_for("views.publish", user_id="U2")[0]["view"]
     text = all_text(view["blocks"])
     assert "ICD-10-CM 2026 tabular" in text and "HCPCS Level II, July 2024 release" in text
+    assert "<#C_HOME> icd10cm prefix `J45`" in text
 
 
 def test_every_manifest_command_has_a_listener_and_a_readme_entry(slack):
