@@ -172,8 +172,9 @@ def fts_expression(concepts: list[Concept], require_all: bool) -> str:
 
 def _fts_term(word: str) -> str:
     base = stem(word)
-    # At most 6 letters: the root ranking accepts (diabet-es / diabet-ic), served by the FTS prefix index.
-    base = base[:6]
+    # The root ranking accepts as the same word (diabet-es / diabet-ic: all but the last two letters, at least
+    # six), so candidates include derived forms without reaching unrelated words (hypert-rophy).
+    base = base[:max(6, len(base) - 2)]
     safe = base.replace('"', "")
     return f'"{safe}"*' if len(base) >= 3 and not base.isdigit() else f'"{safe}"'
 
