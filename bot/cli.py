@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -276,6 +277,8 @@ def alerts_deliver(obj: Context) -> None:
 def import_(obj: Context, system: str, path: Path, label: str | None, effective: str | None,
             as_json: bool) -> None:
     """Import an official release file of SYSTEM (the previous release stays current if it fails)."""
+    if hasattr(os, "nice"):
+        os.nice(10)  # batch work: a bot serving from the same machine keeps the CPU it needs to answer fast
     bar = _ProgressBar(f"importing {path.name}")
     result = import_release(obj.db(), system, path, label=label, effective=effective, progress=bar,
                             announce_channel=obj.settings.medcode_announce_channel)
