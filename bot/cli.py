@@ -50,11 +50,10 @@ class Context:
         self.db_path = db_path or self.settings.medcode_db
         self._db = None
 
-    def db(self, with_defaults: bool = True):
+    def db(self):
         if self._db is None:
             self._db = open_db(self.db_path)
-            if with_defaults:
-                _import_defaults(self._db)
+            _import_defaults(self._db)
         return self._db
 
 

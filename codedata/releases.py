@@ -10,6 +10,7 @@ import json
 import sqlite_utils
 
 from .codes import get_code, successors
+from .db import transaction
 from .errors import MedcodeError
 from .models import CodeRef
 
@@ -33,14 +34,17 @@ def _codes(db, release_id: int) -> dict[str, dict]:
     return {r["code"]: r for r in rows}
 
 
-def _is_billable(row: dict | None, system: str, since: str | None) -> bool:
-    """Billable in its release; for HCPCS a code terminated before `since` was already gone (CMS keeps it)."""
+def _terminated(row: dict | None) -> str | None:
+    return json.loads(row["extra"] or "{}").get("terminated") if row else None
+
+
+def _billable_at(row: dict | None, system: str, when: str | None, terminated: str | None) -> bool:
+    """Billable on `when`: present, and for HCPCS not terminated before then (CMS keeps ended codes listed)."""
     if row is None:
         return False
     if system != "hcpcs":
         return bool(row["billable"])
-    terminated = json.loads(row["extra"] or "{}").get("terminated")
-    return not terminated or (since is not None and terminated >= since)
+    return not terminated or (when is not None and terminated >= when)
 
 
 def _code_changes(db, old: dict, new: dict) -> list[dict]:
@@ -48,13 +52,11 @@ def _code_changes(db, old: dict, new: dict) -> list[dict]:
     before, after = _codes(db, old["id"]), _codes(db, new["id"])
     changes = []
     for code in sorted(set(before) | set(after)):
-        was = _is_billable(before.get(code), system, old["effective_date"])
-        now = _is_billable(after.get(code), system, new["effective_date"]) if after.get(code) else False
-        if system == "hcpcs" and after.get(code) and was and not now:
-            # Terminated before the old release took effect: the old file just did not say so.
-            terminated = json.loads(after[code]["extra"] or "{}").get("terminated")
-            if terminated and old["effective_date"] and terminated < old["effective_date"]:
-                continue
+        # An older table may not carry terminations the newer file knows; the newer file alone says what is
+        # true now (a re-activated code has no termination date any more).
+        was = _billable_at(before.get(code), system, old["effective_date"],
+                           _terminated(before.get(code)) or _terminated(after.get(code)))
+        now = _billable_at(after.get(code), system, new["effective_date"], _terminated(after.get(code)))
         if now and not was:
             changes.append(_change(system, old, new, "added", after[code], None, after[code]["description"]))
         elif was and not now:
@@ -145,8 +147,6 @@ def diff_pair(db: sqlite_utils.Database, system: str, from_label: str | None = N
 
 def changes_between(db: sqlite_utils.Database, old: dict, new: dict, code: str | None = None) -> list[dict]:
     """Stored changes old -> new, computing and storing them first when this pair was never diffed."""
-    from .db import transaction
-
     seen = db.execute("SELECT count(*) FROM release_changes WHERE from_release = ? AND to_release = ?",
                       [old["id"], new["id"]]).fetchone()[0]
     if not seen:

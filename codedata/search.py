@@ -15,7 +15,9 @@ import sqlite_utils
 from rapidfuzz import fuzz, process
 
 from . import search_index
-from .codes import looks_like_icd
+from .codes import looks_like_icd, lookup_icd
+from .db import transaction
+from .procedures import classify_procedure, lookup_procedure, modifier_explanations
 from .errors import BadInput
 from .models import SearchHit, SearchResult
 from .text import numbers_in, stem, words
@@ -312,8 +314,6 @@ _checked: dict[tuple[int, tuple[str, ...]], int] = {}
 
 def ensure_index(db: sqlite_utils.Database, systems: tuple[str, ...]) -> None:
     """Rebuild the index of any system whose current release it does not reflect (e.g. after an upgrade)."""
-    from .db import transaction
-
     # PRAGMA data_version changes only when another connection commits: no need to look again until then.
     version = db.execute("PRAGMA data_version").fetchone()[0]
     if _checked.get((id(db.conn), systems)) == version:
@@ -401,8 +401,6 @@ def _hit(score: float, row: dict) -> SearchHit:
 
 def looks_like_code(text: str, systems: tuple[str, ...]) -> bool:
     """True when typed text should take the exact-code path rather than search."""
-    from .procedures import classify_procedure
-
     stripped = (text or "").strip()
     if "icd10cm" in systems:
         return looks_like_icd(stripped) and any(ch.isdigit() for ch in stripped)
@@ -415,8 +413,6 @@ def looks_like_code(text: str, systems: tuple[str, ...]) -> bool:
 
 @lru_cache(maxsize=1)
 def _modifier_keys() -> frozenset[str]:
-    from .procedures import modifier_explanations
-
     return frozenset(modifier_explanations())
 
 
@@ -440,9 +436,6 @@ def code_prefix(db: sqlite_utils.Database, text: str, systems: tuple[str, ...], 
 
 def resolve(db: sqlite_utils.Database, text: str, kind: str, limit: int = 10, offset: int = 0):
     """Answer what was typed after /icd or /cpt: a code lookup, a prefix listing, or a ranked search."""
-    from .codes import lookup_icd
-    from .procedures import lookup_procedure
-
     systems = ("icd10cm",) if kind == "icd" else ("cpt", "hcpcs")
     if looks_like_code(text, systems):
         return lookup_icd(db, text) if kind == "icd" else lookup_procedure(db, text)

@@ -200,7 +200,6 @@ def test_every_setting_is_described():
 
 
 def test_watch_this_code_button(slack):
-    reply_blocks = None
     command(slack, "/icd", "G35", "g35")
     reply_blocks = slack[0].wait_for("/respond/g35")[0]["blocks"]
     button = [e for b in reply_blocks for e in b.get("elements", []) if e.get("action_id") == "watch_code"][0]

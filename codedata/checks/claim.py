@@ -49,9 +49,6 @@ class Claim:
     procedures: list[Procedure]
     policy_dirs: tuple[Path, ...] = ()  # an organisation's own TOML policy packs
 
-    def release(self, system: str) -> dict | None:
-        return current_release(self.db, system)
-
     def icd_basis(self, detail: str) -> str:
         title = self.icd["title"].split(",")[0] if self.icd else "ICD-10-CM"
         return f"{title} (release {self.icd['label']}), {detail}" if self.icd else detail

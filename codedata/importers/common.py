@@ -10,7 +10,7 @@ import re
 import time
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -100,6 +100,42 @@ def _zip_member(raw: bytes, zip_name: str, pattern: str | None) -> tuple[str, by
         return Path(best).name, archive.read(best)
     except zipfile.BadZipFile as exc:
         raise BadReleaseFile(f"{zip_name} is a damaged zip file") from exc
+
+
+MONTH_NAMES = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+               "october", "november", "december"]
+_MONTHS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)}
+_MONTHS.update({name[:3]: number for name, number in list(_MONTHS.items())})
+
+
+def effective_from_name(name: str) -> str | None:
+    """The date a release file's name states, as YYYY-MM-DD, or None.
+
+    Official names say it as April-1-2026 (CDC tabular), 2024-07 or 2020_04 (tables, CMS quarterly files),
+    2024_JUL (CMS HCPCS) or 2024Q3 (NCCI quarters).
+    """
+    lowered = name.lower()
+    match = re.search(r"(" + "|".join(MONTH_NAMES) + r")[-_ ]?(\d{1,2})[-_ ,]+(20\d\d)", lowered)
+    if match:
+        return date(int(match.group(3)), _MONTHS[match.group(1)], int(match.group(2))).isoformat()
+    match = re.search(r"(20\d\d)[-_](0[1-9]|1[0-2])(?!\d)", lowered)
+    if match:
+        return f"{match.group(1)}-{match.group(2)}-01"
+    match = re.search(r"(20\d\d)[-_]?(" + "|".join(n[:3] for n in MONTH_NAMES) + r")", lowered)
+    if match:
+        return f"{match.group(1)}-{_MONTHS[match.group(2)]:02d}-01"
+    match = re.search(r"(20\d\d)[-_]?q([1-4])", lowered)
+    if match:
+        return f"{match.group(1)}-{(int(match.group(2)) - 1) * 3 + 1:02d}-01"
+    return None
+
+
+def iso_date(text: str) -> str | None:
+    """YYYYMMDD or YYYY-MM-DD in a data field -> YYYY-MM-DD; None for '*', blanks and other text."""
+    digits = re.sub(r"\D", "", text or "")
+    if len(digits) == 8 and digits[:2] in ("19", "20", "99"):
+        return f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}"
+    return None
 
 
 def xlsx_rows(source: SourceFile) -> Iterator[list[str]]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BadReleaseFile
-from .common import ReleaseData, SourceFile, decode_text, read_source, xlsx_rows
+from .common import (MONTH_NAMES, ReleaseData, SourceFile, decode_text, effective_from_name, iso_date, read_source,
+                     xlsx_rows)
 
 SYSTEM = "hcpcs"
 COMPACT_MAGIC = "# medcode compact HCPCS Level II release"
@@ -27,10 +28,6 @@ XLSX_COLUMNS = {
     "COV": "coverage", "BETOS": "betos", "ADD DT": "added", "ACT EFF DT": "action_effective",
     "TERM DT": "terminated", "ACTION CD": "action", "XREF1": "xref",
 }
-MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
-MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August",
-               "September", "October", "November", "December"]
 RECORD_LINE = re.compile(r"^[ A-Z0-9]{5}\d{4,5}[3478]")
 
 
@@ -119,9 +116,9 @@ def _release(entries: list[_Entry], label: str, effective: str) -> ReleaseData:
     cutoff = effective.replace("-", "")
     for entry in entries:
         f = entry.fields
-        terminated = _date(f.get("terminated", ""))
+        terminated = iso_date(f.get("terminated", ""))
         extra = {k: f.get(k) or None for k in ("coverage", "betos", "action", "xref")}
-        extra.update(added=_date(f.get("added", "")), action_effective=_date(f.get("action_effective", "")),
+        extra.update(added=iso_date(f.get("added", "")), action_effective=iso_date(f.get("action_effective", "")),
                      terminated=terminated)
         billable = not entry.modifier and (not terminated or terminated.replace("-", "") >= cutoff)
         codes.append({
@@ -137,23 +134,14 @@ def _release(entries: list[_Entry], label: str, effective: str) -> ReleaseData:
 
 def _title(effective: str) -> str:
     year, month = int(effective[:4]), int(effective[5:7])
-    return f"HCPCS Level II, {MONTH_NAMES[month - 1]} {year} release"
-
-
-def _date(value: str) -> str | None:
-    digits = re.sub(r"\D", "", value or "")[:8]
-    return f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}" if len(digits) == 8 else None
+    return f"HCPCS Level II, {MONTH_NAMES[month - 1].title()} {year} release"
 
 
 def _effective_from_name(name: str) -> str:
-    lowered = name.lower()
-    match = re.search(r"(20\d\d)[_-](0[1-9]|1[0-2])(?!\d)", lowered)
-    if match:
-        return f"{match.group(1)}-{match.group(2)}-01"
-    match = re.search(r"(20\d\d)[_-]?(" + "|".join(MONTHS) + r")", lowered)
-    if match:
-        return f"{match.group(1)}-{MONTHS[match.group(2)]:02d}-01"
-    match = re.search(r"hcpc(20\d\d)", lowered)
+    stated = effective_from_name(name)
+    if stated:
+        return stated
+    match = re.search(r"hcpc(20\d\d)", name.lower())
     if match:  # the annual file (HCPC2020_ANWEB) takes effect on January 1
         return f"{match.group(1)}-01-01"
     raise BadReleaseFile(f"cannot tell the release date from the name {name!r}: pass --effective YYYY-MM-DD")

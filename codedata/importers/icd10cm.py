@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..codes import display_icd
 from ..errors import BadReleaseFile
-from .common import ReleaseData, SourceFile, decode_text, read_source
+from .common import ReleaseData, SourceFile, decode_text, effective_from_name, read_source
 
 SYSTEM = "icd10cm"
 
@@ -25,11 +25,6 @@ NOTE_KINDS = {
     "sevenChrNote": "seventh_character_note",
 }
 
-MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august",
-     "september", "october", "november", "december"], start=1)}
-
-# CMS order file: order number (5), code (7), billable flag (1), short description (60), long description.
 ORDER_LINE = re.compile(r"^\d{5} [A-Z0-9]{3,7} *[01] \S")
 
 
@@ -175,7 +170,7 @@ def parse_tabular(source: SourceFile, label: str | None = None, effective: str |
     for chapter in root.findall("chapter"):
         walker.chapter(chapter)
     version = _text(root, "version")
-    effective = effective or _effective_from_name(source.name) or _fiscal_year_start(version)
+    effective = effective or effective_from_name(source.name) or _fiscal_year_start(version)
     return ReleaseData(
         system=SYSTEM,
         label=label or effective[:7],
@@ -211,7 +206,7 @@ def parse_order_file(text: str, name: str, label: str | None = None, effective: 
         })
         known.add(code)
     year = _year_from_name(name)
-    effective = effective or _effective_from_name(name) or _fiscal_year_start(year)
+    effective = effective or effective_from_name(name) or _fiscal_year_start(year)
     return ReleaseData(
         system=SYSTEM,
         label=label or effective[:7],
@@ -230,17 +225,6 @@ def parse_order_line(line: str) -> tuple[str, bool, str, str] | None:
 
 
 # --- release dates -------------------------------------------------------------------------
-
-
-def _effective_from_name(name: str) -> str | None:
-    lowered = name.lower()
-    match = re.search(r"(20\d\d)[-_](0[1-9]|1[0-2])(?!\d)", lowered)
-    if match:
-        return f"{match.group(1)}-{match.group(2)}-01"
-    match = re.search(r"(" + "|".join(MONTHS) + r")[-_ ]?(\d{1,2})[-_ ,]+(20\d\d)", lowered)
-    if match:
-        return date(int(match.group(3)), MONTHS[match.group(1)], int(match.group(2))).isoformat()
-    return None
 
 
 def _year_from_name(name: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import BadReleaseFile
-from .common import ReleaseData, SourceFile, decode_text, read_source, xlsx_rows
+from .common import ReleaseData, SourceFile, decode_text, effective_from_name, iso_date, read_source, xlsx_rows
 
 ACTIVE = "9999-12-31"
 CODE = re.compile(r"^[A-Z0-9]{4,5}$")
@@ -96,21 +96,14 @@ def _edits(kind: str, rows, start: int, fields: dict[str, int], name: str) -> It
 
 def _edit(kind: str, value: dict, first: str) -> tuple:
     if kind == "ptp":
-        return (first, value["column2"].upper(), _date(value.get("effective", "")),
-                _date(value.get("deletion", "")) or ACTIVE, value.get("modifier_indicator", "")[:1],
+        return (first, value["column2"].upper(), iso_date(value.get("effective", "")),
+                iso_date(value.get("deletion", "")) or ACTIVE, value.get("modifier_indicator", "")[:1],
                 value.get("rationale") or None)
     if kind == "mue":
         units = re.match(r"\d+", value["units"])
         return (first, int(units.group()) if units else None, value.get("mai", "")[:1],
                 value.get("rationale") or None, value.get("service") or None)
     return (value["primary_code"].upper(), value["add_on_code"].upper(), value.get("edit_type", "")[:1])
-
-
-def _date(text: str) -> str | None:
-    digits = re.sub(r"\D", "", text or "")
-    if len(digits) == 8:
-        return f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}" if digits[:2] in ("19", "20", "99") else None
-    return None
 
 
 def _setting(name: str) -> str:
@@ -123,13 +116,10 @@ def _setting(name: str) -> str:
 
 
 def _effective_from_name(name: str) -> str:
-    match = re.search(r"(20\d\d)[-_]?(0[1-9]|1[0-2])(?!\d)", name)
-    if match:
-        return f"{match.group(1)}-{match.group(2)}-01"
-    match = re.search(r"(20\d\d)[-_]?q([1-4])", name.lower())
-    if match:
-        return f"{match.group(1)}-{(int(match.group(2)) - 1) * 3 + 1:02d}-01"
-    match = re.search(r"(20\d\d)", name)
+    stated = effective_from_name(name)
+    if stated:
+        return stated
+    match = re.search(r"(20\d\d)", name)  # an annual file: January 1
     if match:
         return f"{match.group(1)}-01-01"
     raise BadReleaseFile(f"cannot tell the quarter from the name {name!r}: pass --effective YYYY-MM-DD")
