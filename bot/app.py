@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
@@ -58,22 +59,23 @@ class ReplayGuard:
     WINDOW = 5 * 60
 
     def __init__(self) -> None:
-        self.seen: dict[str, float] = {}
+        self.seen: set[str] = set()
+        self.arrivals: deque[tuple[float, str]] = deque()  # (arrival time, key), oldest first
         self.lock = threading.Lock()
 
-    def __call__(self, request, next):
+    def __call__(self, request, next):  # noqa: A002 - Bolt passes the rest of the chain as `next`
         signature = (request.headers.get("x-slack-signature") or [""])[0]
         timestamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
         key = f"{timestamp}:{signature}"
         now = time.time()
         with self.lock:
-            for old, when in list(self.seen.items()):
-                if now - when > self.WINDOW:
-                    del self.seen[old]
+            while self.arrivals and now - self.arrivals[0][0] > self.WINDOW:
+                self.seen.discard(self.arrivals.popleft()[1])
             if signature and key in self.seen:
                 log.warning("refused a replayed request")
                 return BoltResponse(status=401, body="")
-            self.seen[key] = now
+            self.seen.add(key)
+            self.arrivals.append((now, key))
         return next()
 
 

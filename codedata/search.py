@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -101,17 +102,31 @@ class Vocabulary:
         return max(found, key=lambda f: (f[1], self.df[f[0]]))[0] if found else word
 
 
-_vocabularies: dict[tuple[int, str], Vocabulary] = {}
+_vocabularies: dict[tuple[str, str], Vocabulary] = {}
+_vocabulary_lock = threading.Lock()
+_VOCABULARY_KEY = """
+    SELECT (SELECT file FROM pragma_database_list WHERE name = 'main'),
+           (SELECT group_concat(system || '=' || release_key, ';')
+              FROM (SELECT system, release_key FROM search_state ORDER BY system))"""
 
 
 def vocabulary(db: sqlite_utils.Database) -> Vocabulary:
-    """Return the vocabulary of the index as built now (cached per connection and index state)."""
-    state = ";".join(f"{s}={k}" for s, k in db.execute("SELECT system, release_key FROM search_state ORDER BY system"))
-    key = (id(db.conn), state)
-    if key not in _vocabularies:
-        _vocabularies.clear()
-        _vocabularies[key] = Vocabulary(db)
-    return _vocabularies[key]
+    """Return the vocabulary of the index as built now, shared by every connection to the same database file.
+
+    Built once per index state (≈35 ms for 19,000 words); a new release rebuilds it on the first search after.
+    """
+    path, state = db.execute(_VOCABULARY_KEY).fetchone()
+    key = (path or f"memory:{id(db.conn)}", state or "")
+    found = _vocabularies.get(key)
+    if found is None:
+        with _vocabulary_lock:  # one thread builds it; the others wait for it instead of building their own
+            found = _vocabularies.get(key)
+            if found is None:
+                found = Vocabulary(db)
+                if len(_vocabularies) >= 4:  # old index states and other databases (tests, benchmarks)
+                    _vocabularies.pop(next(iter(_vocabularies)))
+                _vocabularies[key] = found
+    return found
 
 
 # --- query parsing -----------------------------------------------------------------------------------------

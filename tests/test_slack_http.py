@@ -240,6 +240,26 @@ def test_missing_signature_and_replayed_request_are_refused(slack):
     assert len(mock.wait_for("/respond/replay")) == 1  # done once, not twice
 
 
+def test_replay_memory_forgets_requests_older_than_the_signature_window(monkeypatch):
+    """A bot running for weeks keeps only five minutes of signatures, and still refuses a replay inside them."""
+    from slack_bolt import BoltRequest, BoltResponse
+
+    from bot.app import ReplayGuard
+
+    guard, clock = ReplayGuard(), [1_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+
+    def send(n: int) -> int:
+        request = BoltRequest(body="", headers={"x-slack-signature": f"v0={n}", "x-slack-request-timestamp": str(n)})
+        return guard(request, lambda: BoltResponse(status=200, body="")).status
+
+    assert [send(n) for n in range(1000)] == [200] * 1000
+    assert send(999) == 401
+    clock[0] += ReplayGuard.WINDOW + 1
+    assert send(5000) == 200
+    assert len(guard.seen) == 1 and len(guard.arrivals) == 1
+
+
 def test_patient_details_are_never_logged_or_echoed(slack, caplog):
     import logging
 
