@@ -331,6 +331,7 @@ def serve(obj: Context, mode: str | None, port: int | None) -> None:
     from .run import run_http, run_socket
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    search.warm(db)
     services = Services(db_path=obj.db_path, policy_dirs=tuple(p for p in (settings.medcode_policy_dir,) if p),
                         admins=frozenset(a.strip() for a in settings.medcode_admins.split(",") if a.strip()))
     from .alerts import alert_client, start_worker

@@ -14,6 +14,9 @@ log = logging.getLogger("medcode.run")
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of requests, or a short pause (a release switch), overflowed it
+    # and the dropped connections were retried by the client's TCP a whole second later.
+    request_queue_size = 128
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -104,11 +104,18 @@ def _m004_changes_watches_outbox(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["channel", "release_id"], unique=True)
 
 
+def _m005_search_words(db: sqlite_utils.Database) -> None:
+    from .search_index import create_word_table
+
+    create_word_table(db)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_releases_codes_notes", _m001_releases_codes_notes),
     ("002_search_index", _m002_search_index),
     ("003_edits_and_policies", _m003_edits_and_policies),
     ("004_changes_watches_outbox", _m004_changes_watches_outbox),
+    ("005_search_words", _m005_search_words),
 ]
 
 

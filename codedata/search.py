@@ -86,7 +86,7 @@ class Vocabulary:
     """Index words with document counts: typo correction and word weights (idf)."""
 
     def __init__(self, db: sqlite_utils.Database):
-        self.df = {term: doc for term, doc in db.execute("SELECT term, doc FROM search_vocab")}
+        self.df = {term: doc for term, doc in db.execute("SELECT term, doc FROM search_words")}
         self.total = max(self.df.values(), default=1)
         self.choices = [t for t in self.df if len(t) >= 4 and not t.isdigit()]
 
@@ -339,6 +339,13 @@ def ensure_index(db: sqlite_utils.Database, systems: tuple[str, ...]) -> None:
             for system in stale:
                 search_index.rebuild(db, system)
     _checked[(id(db.conn), systems)] = db.execute("PRAGMA data_version").fetchone()[0]
+
+
+def warm(db: sqlite_utils.Database) -> None:
+    """Do the first search's one-time work now (index check, word list, synonyms): a bot calls it on start."""
+    ensure_index(db, search_index.SYSTEMS)
+    vocabulary(db)
+    synonyms()
 
 
 def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...]) -> list[dict]:
