@@ -72,5 +72,9 @@ def _check(path) -> str:
     assert db.execute("SELECT count(*) FROM codes WHERE release_id NOT IN (SELECT id FROM releases)").fetchone()[0] == 0
     indexed = db.execute("SELECT release_key FROM search_state WHERE system = 'icd10cm'").fetchone()[0]
     assert indexed == str(release_id)
+    # The word list typo correction reads is the index's own, word for word.
+    for a, b in (("search_vocab", "search_words"), ("search_words", "search_vocab")):
+        assert db.execute(f"SELECT count(*) FROM (SELECT term, doc FROM {a} EXCEPT SELECT term, doc FROM {b})"
+                          ).fetchone()[0] == 0
     db.close()
     return label

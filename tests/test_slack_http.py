@@ -240,6 +240,30 @@ def test_missing_signature_and_replayed_request_are_refused(slack):
     assert len(mock.wait_for("/respond/replay")) == 1  # done once, not twice
 
 
+def test_a_burst_of_connections_is_queued_not_dropped(icd_db_path):
+    """100 connections arriving at once all complete their handshake at once (a backlog of 5 dropped the rest,
+    and their clients' TCP retried a whole second later)."""
+    import socket
+
+    settings = Settings(_env_file=None, slack_bot_token="xoxb-test", slack_signing_secret=SECRET)
+    server = http_server(create_app(settings, Services(db_path=icd_db_path)), 0, host="127.0.0.1")
+    connections = []
+    try:
+        for _ in range(100):  # the server is not accepting yet: every connection waits in the backlog
+            connections.append(socket.create_connection(("127.0.0.1", server.server_port), timeout=0.5))
+    finally:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for connection in connections:
+            connection.sendall(b"POST /slack/events HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+        assert all(c.recv(64).startswith(b"HTTP/1.0 401") for c in connections)  # unsigned: refused, answered
+    finally:
+        for connection in connections:
+            connection.close()
+        server.shutdown()
+        server.server_close()
+
+
 def test_replay_memory_forgets_requests_older_than_the_signature_window(monkeypatch):
     """A bot running for weeks keeps only five minutes of signatures, and still refuses a replay inside them."""
     from slack_bolt import BoltRequest, BoltResponse
