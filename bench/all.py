@@ -37,8 +37,10 @@ def main() -> None:
         ("Imports and lookups", "lookup.py", []),
         ("Pairing check and NCCI import", "check.py", ["--shared", args.shared]),
         ("Release diff", "diff.py", ["--shared", args.shared]),
-        ("Load: HTTP mode, signed requests, import running", "load.py", ["--seconds", args.load_seconds,
-                                                                        "--shared", args.shared]),
+        ("Load: HTTP mode, signed requests, import running, 350 requests/s offered", "load.py",
+         ["--seconds", args.load_seconds, "--shared", args.shared]),
+        ("Load: the same, 8 clients flat out", "load.py",
+         ["--seconds", args.load_seconds, "--rate", "0", "--clients", "8", "--shared", args.shared]),
     ]:
         print(f"## {title} (bench/{script})\n{run(script, *extra)}\n")
 

@@ -5,6 +5,7 @@ import json
 import os
 import sqlite3
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ from codedata.db import open_db, releases
 from codedata.defaults import ensure_defaults
 from codedata.errors import MedcodeError
 from codedata.importers import SYSTEMS, import_release
+from codedata.importers.fetch import fetch, is_address
 from codedata import watches
 from codedata.checks import check_claim
 from codedata.releases import changes_between, diff_pair
@@ -268,20 +270,23 @@ def alerts_deliver(obj: Context) -> None:
 
 @main.command("import")
 @click.argument("system", type=click.Choice(sorted(SYSTEMS)))
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("source", metavar="FILE_OR_URL")
 @click.option("--label", help="Release label (default: from the file, e.g. 2026-04).")
 @click.option("--effective", help="Effective date YYYY-MM-DD (default: from the file).")
 @click.option("--json", "as_json", is_flag=True, help="Print the import result as JSON.")
 @click.pass_obj
-def import_(obj: Context, system: str, path: Path, label: str | None, effective: str | None,
+def import_(obj: Context, system: str, source: str, label: str | None, effective: str | None,
             as_json: bool) -> None:
-    """Import an official release file of SYSTEM (the previous release stays current if it fails)."""
+    """Import an official release file of SYSTEM, from disk or an http(s) address (the previous release stays
+    current if it fails)."""
     if hasattr(os, "nice"):
         os.nice(10)  # batch work: a bot serving from the same machine keeps the CPU it needs to answer fast
-    bar = _ProgressBar(f"importing {path.name}")
-    result = import_release(obj.db(), system, path, label=label, effective=effective, progress=bar,
-                            announce_channel=obj.settings.medcode_announce_channel)
-    bar.close()
+    with tempfile.TemporaryDirectory(prefix="medcode-") as folder:
+        path = fetch(source, Path(folder)) if is_address(source) else Path(source)
+        bar = _ProgressBar(f"importing {path.name}")
+        result = import_release(obj.db(), system, path, label=label, effective=effective, progress=bar,
+                                announce_channel=obj.settings.medcode_announce_channel)
+        bar.close()
     _emit(as_json, result.model_dump(mode="json"), render.import_result(result))
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import sqlite_utils
 
+from .db import transaction
 from .errors import BadInput
 
 SYSTEM_NAMES = {"icd10cm", "hcpcs", "cpt", "ncci_ptp_practitioner", "ncci_ptp_outpatient"}
@@ -81,6 +82,20 @@ def queue_alerts(db: sqlite_utils.Database, release: dict, changes: list[dict], 
             "INSERT OR IGNORE INTO outbox (channel, release_id, system, change_ids, status, attempts, created_at)"
             " VALUES (?,?,?,?, 'pending', 0, ?)", [channel, release["id"], release["system"], json.dumps(ids), _now()])
     return len(by_channel)
+
+
+def queue_announcement(db: sqlite_utils.Database, channel: str, system: str) -> tuple[dict, bool] | None:
+    """Queue the summary of `system`'s current release for `channel`; return (release, newly queued), or None
+    when no release is imported. A release is announced once per channel (the outbox row is unique)."""
+    release = db.execute("SELECT id, system, label FROM releases WHERE system = ? AND current = 1",
+                         [system]).fetchone()
+    if release is None:
+        return None
+    with transaction(db):
+        added = db.conn.execute(
+            "INSERT OR IGNORE INTO outbox (channel, release_id, system, change_ids, status, attempts, created_at)"
+            " VALUES (?,?,?, '[]', 'pending', 0, ?)", [channel, release[0], system, _now()]).rowcount
+    return {"id": release[0], "system": release[1], "label": release[2]}, bool(added)
 
 
 def pending(db: sqlite_utils.Database) -> list[dict]:

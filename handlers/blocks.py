@@ -189,6 +189,7 @@ HELP = """*medcode* — code answers for billing teams
 • `/pair E11.9 I10 99213 83036` check a claim: codes by shape; `dx:`/`px:` to force, `age:67 sex:F dos:2026-03-01`, units `97110x4`, modifiers `97140-59`
 • `/pair` alone opens the *Check a claim* form · mention @medcode with codes in a channel to get an answer in the thread
 • `/icd watch E11` (subtree), `/icd watch E11*` (prefix), `/cpt watch J1745`: this channel hears when a new release changes them · `/icd unwatch E11` · `/icd watches` · `/icd changes [CODE]` the latest release's changes
+• Administrators: `/icd import https://…` (or `/cpt import hcpcs|cpt|ncci|mcd https://…`) imports an official release file · `/icd announce` posts the current release's summary here
 Please do not paste patient names, dates of birth or record numbers: medcode needs codes only."""
 
 

@@ -5,10 +5,10 @@ from codedata import watches
 from codedata.errors import MedcodeError
 from codedata.releases import changes_between, diff_pair
 
-from . import Services, blocks
+from . import Services, admin, blocks
 from .answers import answer
 
-SUBCOMMANDS = ("watch", "unwatch", "watches", "changes")
+SUBCOMMANDS = ("watch", "unwatch", "watches", "changes", "import", "announce")
 
 COMMANDS = {"/icd": "icd", "/cpt": "cpt", "/pair": "pair"}
 
@@ -29,7 +29,7 @@ def _listener(services: Services, kind: str):
             respond(response_type="ephemeral", blocks=blocks.message(blocks.HELP), text="medcode help")
             return
         try:
-            reply = subcommand(services, kind, text, command) or answer(services, kind, text)
+            reply = subcommand(services, kind, text, command, respond) or answer(services, kind, text)
         except MedcodeError as exc:
             reply = blocks.message(f":warning: {blocks.escape(str(exc))}\nType `/{kind} help` for examples.")
         respond(response_type="ephemeral", blocks=reply, text=blocks.fallback_text(reply))
@@ -38,12 +38,17 @@ def _listener(services: Services, kind: str):
     return handle_command
 
 
-def subcommand(services: Services, kind: str, text: str, command: dict) -> list[dict] | None:
-    """watch / unwatch / watches / changes; None when the text is an ordinary lookup or search."""
+def subcommand(services: Services, kind: str, text: str, command: dict, respond) -> list[dict] | None:
+    """watch / unwatch / watches / changes, and the administrators' import / announce; None when the text is an
+    ordinary lookup or search."""
     word, _, rest = text.partition(" ")
     word, rest = word.lower(), rest.strip()
     if kind == "pair" or word not in SUBCOMMANDS:
         return None
+    if word == "import":
+        return admin.start_import(services, kind, rest, command, respond)
+    if word == "announce":
+        return admin.announce(services, kind, rest, command)
     db, channel = services.db(), command.get("channel_id", "")
     system = "icd10cm" if kind == "icd" else ("hcpcs" if rest[:1].isalpha() else "cpt")
     if word == "watches":

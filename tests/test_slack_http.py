@@ -50,9 +50,9 @@ def post(url: str, body: str, content_type: str, timestamp: int | None = None, s
         return exc.code
 
 
-def command(slack, name: str, text: str, tag: str, channel: str = "C1", **kw) -> int:
+def command(slack, name: str, text: str, tag: str, channel: str = "C1", user_id: str = "U1", **kw) -> int:
     mock, url = slack
-    form = {"command": name, "text": text, "team_id": "T1", "user_id": "U1", "channel_id": channel,
+    form = {"command": name, "text": text, "team_id": "T1", "user_id": user_id, "channel_id": channel,
             "trigger_id": f"trigger-{tag}", "response_url": f"{mock.url}/respond/{tag}"}
     return post(url, urlencode(form), "application/x-www-form-urlencoded", **kw)
 
