@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -127,6 +128,7 @@ def main() -> None:
                         help="requests offered per second (open loop); 0 = every client sends flat out")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--dump", type=Path, help="also write every request (due s, latency ms, text) as TSV")
+    parser.add_argument("--server-log", type=Path, help="keep the bot's own log (request kinds and times) here")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp()
     db_path = Path(tmp) / "load.db"
@@ -137,8 +139,9 @@ def main() -> None:
     env = {**os.environ, "MEDCODE_DB": str(db_path), "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
            "MEDCODE_SLACK_API_URL": sink.url + "/api/", "PORT": str(port)}
     env.pop("SLACK_APP_TOKEN", None)
+    server_log = args.server_log.open("w") if args.server_log else subprocess.DEVNULL
     server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--http"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=server_log)
     url = f"http://127.0.0.1:{port}/slack/events"
     _wait_for_port(port)
     sent: dict[str, tuple[float, str]] = {}
@@ -202,6 +205,7 @@ def main() -> None:
     import_code = importer.wait(timeout=120)
     server.terminate()
     server.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
     _report(sent, sink.arrived(), acks, errors, begin, elapsed, import_code, import_window, args)
 
 
