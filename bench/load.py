@@ -203,13 +203,30 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     time.sleep(2.0)  # the last answers
     import_code = importer.wait(timeout=120)
+    cpu_seconds = _cpu_seconds(server.pid)
     server.terminate()
     server.wait()
     shutil.rmtree(tmp, ignore_errors=True)
-    _report(sent, sink.arrived(), acks, errors, begin, elapsed, import_code, import_window, args)
+    _report(sent, sink.arrived(), acks, errors, begin, elapsed, import_code, import_window, cpu_seconds, args)
 
 
-def _report(sent, arrived, acks, errors, begin, elapsed, import_code, import_window, args) -> None:
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time the bot process has used (user + system), from /proc; None where there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _calibration() -> str:
+    """How fast this machine is right now: shared machines vary, and every figure above scales with it."""
+    started = time.perf_counter()
+    sum(range(10_000_000))
+    return f"{time.perf_counter() - started:.2f} s"
+
+
+def _report(sent, arrived, acks, errors, begin, elapsed, import_code, import_window, cpu_seconds, args) -> None:
     latencies, half, lookups, during, vintages = [], 0, [], [], set()
     import_start, import_end = import_window[0], import_window[1] or float("inf")
     for key, (started, text) in sent.items():
@@ -245,6 +262,9 @@ def _report(sent, arrived, acks, errors, begin, elapsed, import_code, import_win
     print(f"{'errors (non-200 or no answer)':<52} {len(errors)}")
     seen = ", ".join(sorted(vintages))
     print(f"{'answers from a half release (not exactly one vintage)':<52} {half} (vintages seen: {seen})")
+    if cpu_seconds is not None:
+        print(f"{'bot CPU per answered request (ms, incl. start-up)':<52} {cpu_seconds * 1000 / len(latencies):.2f}")
+    print(f"{'machine speed: sum(range(10**7)) in Python':<52} {_calibration()}")
 
 
 def _wait_for_port(port: int, timeout: float = 60.0) -> None:
