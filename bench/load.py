@@ -1,18 +1,21 @@
-"""Load benchmark: the HTTP-mode bot (a `medcode serve --http` process on loopback) under several concurrent
-clients sending signed slash commands and block actions, while an ICD-10-CM import runs in another process.
+"""Load benchmark: the HTTP-mode bot (a `medcode serve --http` process on loopback) under concurrent signed slash
+commands and block actions, while an ICD-10-CM import runs in another process.
 
-By default the clients offer a fixed rate (open loop: latency counts from when each request was due, so a queue
-in the server shows); --rate 0 makes every client send flat out to find the most the bot answers.
+By default requests are offered at a fixed rate (open loop: each is sent when due, however many are still
+waiting, and its latency counts from then, so a queue in the bot shows); --rate 0 makes --clients clients send
+flat out, one request after another, to find the most the bot answers. The generator and the answer sink use
+asyncio in two processes of their own, so they take as little as possible of the CPU the bot is measured on.
 Reports throughput, p50/p99 answer latency (request due -> answer received on the response_url), ack latency,
 errors, and whether any answer came from a half-imported release (each answer must name one complete release).
 The bot starts on the bundled data (ICD-10-CM 2026 current); during the run the 2025 tabular file is imported
 labelled as a newer release (--effective 2027-01-01), so the current release switches under load.
 
-Run: python bench/load.py [--seconds 60] [--rate 350] [--clients 16] [--shared ../shared]
+Run: python bench/load.py [--seconds 60] [--rate 350 | --rate 0 --clients 8] [--shared ../shared]
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -20,6 +23,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -27,11 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -50,10 +50,11 @@ VINTAGES = ("ICD-10-CM 2025 tabular", "ICD-10-CM 2026 tabular")
 
 class Sink:
     """Receives response_url posts and Web API calls in a process of its own (so the clients' work never delays
-    an arrival time); records when each answer arrived and which release vintages it named."""
+    an arrival time); records when each answer arrived and which release vintages it named. asyncio keeps its
+    CPU use small: on 2 cores the load generator competes with the bot it measures."""
 
     def __init__(self):
-        self.count = multiprocessing.Value("i", 0)
+        self.count = multiprocessing.Value("i", 0, lock=False)
         self.results, child = multiprocessing.Pipe(duplex=False)
         ready, self._ready = multiprocessing.Pipe(duplex=False)
         self.process = multiprocessing.Process(target=self._serve, args=(child,), daemon=True)
@@ -68,40 +69,48 @@ class Sink:
     def _serve(self, results) -> None:
         arrived: dict[str, tuple[float, list[str]]] = {}
         count = self.count
+        reply = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 25\r\n"
+                 b"Connection: close\r\n\r\n{\"ok\": true, \"ts\": \"1.0\"}")
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                if self.path.startswith("/respond/"):
-                    arrived[self.path.rsplit("/", 1)[1]] = (time.perf_counter(), [v for v in VINTAGES if v in raw])
-                    with count.get_lock():
-                        count.value += 1
-                payload = b'{"ok": true, "ts": "1.0"}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
+        async def handle(reader, writer) -> None:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                body = await reader.readexactly(length)
+                path = head.split(b" ", 2)[1].decode()
+                if path.startswith("/respond/"):
+                    text = body.decode()
+                    arrived[path.rsplit("/", 1)[1]] = (time.perf_counter(), [v for v in VINTAGES if v in text])
+                    count.value += 1
+                writer.write(reply)
+                await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError, AttributeError):
                 pass
+            finally:
+                writer.close()
+
+        async def main() -> None:
+            server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+            self._ready.send(server.sockets[0].getsockname()[1])
+            await asyncio.Event().wait()
 
         def finish(*_):
             results.send(arrived)
             os._exit(0)
 
         signal.signal(signal.SIGTERM, finish)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._ready.send(server.server_port)
-        server.serve_forever()
+        asyncio.run(main())
 
 
-def signed(url: str, body: str) -> urllib.request.Request:
+def signed(port: int, body: str) -> bytes:
+    """A signed POST to the bot's /slack/events, as raw HTTP (what Slack sends)."""
     timestamp = str(int(time.time()))
     signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    return urllib.request.Request(url, data=body.encode(), method="POST", headers={
-        "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": signature})
+    data = body.encode()
+    return (f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nX-Slack-Request-Timestamp: {timestamp}\r\n"
+            f"X-Slack-Signature: {signature}\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+            ).encode() + data
 
 
 def request_body(kind: str, name: str, text: str, response_url: str) -> str:
@@ -123,7 +132,7 @@ def free_port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=8, help="with --rate 0: clients sending flat out")
     parser.add_argument("--rate", type=float, default=350.0,
                         help="requests offered per second (open loop); 0 = every client sends flat out")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -142,67 +151,76 @@ def main() -> None:
     server_log = args.server_log.open("w") if args.server_log else subprocess.DEVNULL
     server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--http"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=server_log)
-    url = f"http://127.0.0.1:{port}/slack/events"
     _wait_for_port(port)
     sent: dict[str, tuple[float, str]] = {}
-    acks, errors, lock, stop = [], [], threading.Lock(), threading.Event()
-
-    tickets = itertools.count()
+    acks, errors = [], []
+    newer = args.shared / "data" / "icd10cm" / "icd10cm-tabular-2025-04.xml.xz"
+    import_window: list = [None, None]
     begin = time.perf_counter()
 
-    def client(number: int) -> None:
-        count = 0
-        while not stop.is_set():
-            kind, name, text = random.choice(REQUESTS)
-            key = f"{number}-{count}"
-            count += 1
-            if args.rate:
-                # Open loop: request i is due at begin + i/rate whoever sends it; a late send still counts from its
-                # due time, so a slow server cannot hide its queue by slowing the clients down.
-                due = begin + next(tickets) / args.rate
-                if due - begin > args.seconds:
-                    return
-                time.sleep(max(0.0, due - time.perf_counter()))
-            sent_at = time.perf_counter()
-            due = due if args.rate else sent_at
-            try:
-                with urllib.request.urlopen(signed(url, request_body(kind, name, text, f"{sink.url}/respond/{key}")),
-                                            timeout=10) as response:
-                    ok = response.status == 200
-            except (urllib.error.URLError, OSError):
-                ok = False
-            with lock:
-                acks.append((time.perf_counter() - sent_at) * 1000)
-                sent[key] = (due, text)
-                if not ok:
-                    errors.append(key)
-            while not args.rate and len(sent) - sink.count.value > args.clients * 4 and not stop.is_set():
-                time.sleep(0.001)  # flat out: keep a bounded number of answers in flight
+    async def send(key: str, due: float) -> None:
+        kind, name, text = random.choice(REQUESTS)
+        sent_at = time.perf_counter()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(signed(port, request_body(kind, name, text, f"{sink.url}/respond/{key}")))
+            status = (await asyncio.wait_for(reader.read(), timeout=10)).split(b" ", 2)[1]
+            writer.close()
+            ok = status == b"200"
+        except (OSError, asyncio.TimeoutError, IndexError):
+            ok = False
+        acks.append((time.perf_counter() - sent_at) * 1000)
+        sent[key] = (due, text)
+        if not ok:
+            errors.append(key)
 
-    importer = None
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(args.clients)]
-    started = begin
-    for thread in threads:
-        thread.start()
-    time.sleep(min(5.0, args.seconds / 4))
-    newer = args.shared / "data" / "icd10cm" / "icd10cm-tabular-2025-04.xml.xz"
-    import_window = [time.perf_counter(), None]
-    importer = subprocess.Popen([sys.executable, "-m", "bot", "import", "icd10cm", str(newer), "--label", "load-test",
-                                 "--effective", "2027-01-01"],
-                                env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    async def open_loop() -> None:
+        # Request i is due at begin + i/rate and is sent then, however many are still waiting for the bot; its
+        # latency counts from that moment, so a queue in the bot shows instead of slowing the clients down.
+        tasks = []
+        for i in itertools.count():
+            due = begin + i / args.rate
+            if due - begin > args.seconds:
+                break
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(send(f"r{i}", due)))
+        await asyncio.gather(*tasks)
 
-    def watch_import() -> None:
-        importer.wait()
+    async def flat_out(number: int) -> None:
+        for i in itertools.count():
+            if time.perf_counter() - begin > args.seconds:
+                return
+            await send(f"{number}-{i}", time.perf_counter())
+            while len(sent) - sink.count.value > args.clients * 4 and time.perf_counter() - begin < args.seconds:
+                await asyncio.sleep(0.001)  # keep a bounded number of answers in flight
+
+    async def start_import() -> int:
+        await asyncio.sleep(min(5.0, args.seconds / 4))
+        import_window[0] = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "import", "icd10cm", str(newer), "--label", "load-test",
+            "--effective", "2027-01-01", env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        code = await process.wait()
         import_window[1] = time.perf_counter()
+        return code
 
-    threading.Thread(target=watch_import, daemon=True).start()
-    time.sleep(max(0.0, args.seconds - (time.perf_counter() - started)))
-    stop.set()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    time.sleep(2.0)  # the last answers
-    import_code = importer.wait(timeout=120)
+    async def drive():
+        importer = asyncio.create_task(start_import())
+        if args.rate:
+            await open_loop()
+        else:
+            await asyncio.gather(*(flat_out(n) for n in range(args.clients)))
+        return importer
+
+    async def run():
+        importer = await drive()
+        finished = time.perf_counter()
+        await asyncio.sleep(2.0)  # the last answers
+        return finished, await asyncio.wait_for(importer, timeout=120)
+
+    finished, import_code = asyncio.run(run())
+    started = begin
+    elapsed = finished - started
     cpu_seconds = _cpu_seconds(server.pid)
     server.terminate()
     server.wait()
@@ -248,7 +266,7 @@ def _report(sent, arrived, acks, errors, begin, elapsed, import_code, import_win
                 latency = (arrived[key][0] - due) * 1000 if key in arrived else float("nan")
                 out.write(f"{due - begin:.4f}\t{latency:.2f}\t{text}\n")
     p = lambda values, q: sorted(values)[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))] if values else 0
-    load = f"{args.rate:.0f} requests/s offered by {args.clients} clients" if args.rate else \
+    load = f"{args.rate:.0f} requests/s offered" if args.rate else \
         f"{args.clients} clients sending flat out"
     print(f"# {load} for {elapsed:.0f} s; an ICD-10-CM import ran {import_end - import_start:.1f} s of it "
           f"(exit {import_code})")
