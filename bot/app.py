@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections import deque
+from pathlib import Path
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
@@ -26,8 +28,10 @@ def quiet_sdk_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def create_app(settings: Settings, services: Services, socket_mode: bool = False) -> App:
-    """Return the Bolt app; HTTP mode verifies every request with the signing secret."""
+def create_app(settings: Settings, services: Services, socket_mode: bool = False,
+               replay_store: Path | None = None) -> App:
+    """Return the Bolt app; HTTP mode verifies every request with the signing secret (and refuses replays,
+    remembered in `replay_store` when several processes serve)."""
     quiet_sdk_logs()
     client = WebClient(token=_secret(settings.slack_bot_token),
                        base_url=settings.medcode_slack_api_url or WebClient.BASE_URL)
@@ -37,7 +41,7 @@ def create_app(settings: Settings, services: Services, socket_mode: bool = False
     app = App(client=client, signing_secret=secret, request_verification_enabled=not socket_mode,
               token_verification_enabled=False, logger=log)
     if not socket_mode:
-        app.use(ReplayGuard())
+        app.use(ReplayGuard(replay_store))
     app.use(log_request)
 
     @app.error
@@ -53,30 +57,61 @@ class ReplayGuard:
     """Refuse a signed request seen before (same timestamp and signature) with 401.
 
     Bolt's signature check accepts any correctly signed request younger than 5 minutes, so an attacker who
-    captured one could replay it; Slack signs its own retries afresh, so they pass.
+    captured one could replay it; Slack signs its own retries afresh, so they pass. With several HTTP worker
+    processes the signatures seen are kept in a small SQLite file all of them share (`shared_path`), so a replay
+    is refused whichever process it reaches; otherwise in memory.
     """
 
     WINDOW = 5 * 60
 
-    def __init__(self) -> None:
+    def __init__(self, shared_path: Path | None = None) -> None:
         self.seen: set[str] = set()
         self.arrivals: deque[tuple[float, str]] = deque()  # (arrival time, key), oldest first
         self.lock = threading.Lock()
+        self.shared_path = shared_path
+        self._local = threading.local()
+        self._added = 0
+        if shared_path is not None:
+            self._shared().execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at REAL NOT NULL)")
 
     def __call__(self, request, next):  # noqa: A002 - Bolt passes the rest of the chain as `next`
         signature = (request.headers.get("x-slack-signature") or [""])[0]
         timestamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
-        key = f"{timestamp}:{signature}"
-        now = time.time()
+        if signature and not self.first_time(f"{timestamp}:{signature}", time.time()):
+            log.warning("refused a replayed request")
+            return BoltResponse(status=401, body="")
+        return next()
+
+    def first_time(self, key: str, now: float) -> bool:
+        """Record `key`; False when it was seen within the window."""
+        if self.shared_path is not None:
+            return self._first_time_shared(key, now)
         with self.lock:
             while self.arrivals and now - self.arrivals[0][0] > self.WINDOW:
                 self.seen.discard(self.arrivals.popleft()[1])
-            if signature and key in self.seen:
-                log.warning("refused a replayed request")
-                return BoltResponse(status=401, body="")
+            if key in self.seen:
+                return False
             self.seen.add(key)
             self.arrivals.append((now, key))
-        return next()
+            return True
+
+    def _first_time_shared(self, key: str, now: float) -> bool:
+        conn = self._shared()
+        with conn:
+            added = conn.execute("INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)", [key, now]).rowcount
+            self._added += 1
+            if self._added % 1000 == 0:
+                conn.execute("DELETE FROM seen WHERE at < ?", [now - self.WINDOW])
+        return bool(added)
+
+    def _shared(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:  # one connection per thread, opened in the process that uses it (never across a fork)
+            conn = self._local.conn = sqlite3.connect(self.shared_path, timeout=10, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=OFF")  # a lost replay record after a power cut costs nothing
+            conn.isolation_level = "DEFERRED"
+        return conn
 
 
 def _kind(body: dict) -> str:

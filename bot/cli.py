@@ -313,8 +313,10 @@ def console(obj: Context) -> None:
 @click.option("--http", "mode", flag_value="http", help="HTTP mode (needs SLACK_SIGNING_SECRET; PORT).")
 @click.option("--socket", "mode", flag_value="socket", help="Socket Mode (needs SLACK_APP_TOKEN).")
 @click.option("--port", type=int, help="HTTP port (default $PORT or 3000).")
+@click.option("--processes", type=click.IntRange(min=1),
+              help="HTTP mode: processes answering on the port (default: one per core).")
 @click.pass_obj
-def serve(obj: Context, mode: str | None, port: int | None) -> None:
+def serve(obj: Context, mode: str | None, port: int | None, processes: int | None) -> None:
     """Run the bot: Socket Mode with SLACK_APP_TOKEN, HTTP mode otherwise; with no tokens, the console."""
     settings = obj.settings
     db = obj.db()
@@ -341,13 +343,19 @@ def serve(obj: Context, mode: str | None, port: int | None) -> None:
                         admins=frozenset(a.strip() for a in settings.medcode_admins.split(",") if a.strip()))
     from .alerts import alert_client, start_worker
 
-    start_worker(services.db, alert_client(settings.slack_bot_token.get_secret_value(),
-                                           settings.medcode_slack_api_url))
+    def start_alerts() -> None:
+        start_worker(services.db, alert_client(settings.slack_bot_token.get_secret_value(),
+                                               settings.medcode_slack_api_url))
+
     if mode == "socket":
         if not settings.slack_app_token:
             raise MedcodeError("Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token)")
+        start_alerts()
         run_socket(create_app(settings, services, socket_mode=True), settings.slack_app_token.get_secret_value())
     else:
         if not settings.slack_signing_secret:
             raise MedcodeError("HTTP mode needs SLACK_SIGNING_SECRET")
-        run_http(create_app(settings, services), port or settings.port)
+        processes = processes or os.cpu_count() or 1
+        replay_store = Path(f"{obj.db_path}.replay") if processes > 1 else None
+        run_http(create_app(settings, services, replay_store=replay_store), port or settings.port, processes,
+                 after_fork=start_alerts)

@@ -1,9 +1,13 @@
 """Run modes: Socket Mode (the default with an app token), HTTP behind a load balancer, and the console."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import queue
+import signal
 import threading
+from typing import Callable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
@@ -26,11 +30,12 @@ class _PooledServer(WSGIServer):
     request_queue_size = 128
     workers = 16
 
-    def server_activate(self) -> None:
-        super().server_activate()
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        # Threads start here, not when the socket opens: a process forked to serve the same socket needs its own.
         self._connections: queue.SimpleQueue = queue.SimpleQueue()
         for number in range(self.workers):
             threading.Thread(target=self._work, name=f"medcode-http-{number}", daemon=True).start()
+        super().serve_forever(poll_interval)
 
     def process_request(self, request, client_address) -> None:
         self._connections.put((request, client_address))
@@ -57,10 +62,40 @@ def http_server(app: App, port: int, host: str = "0.0.0.0"):
     return make_server(host, port, handler, server_class=_PooledServer, handler_class=_QuietHandler)
 
 
-def run_http(app: App, port: int) -> None:
+def run_http(app: App, port: int, processes: int = 1, after_fork: Callable[[], None] | None = None) -> None:
+    """Serve HTTP on `port`; with processes > 1, forked copies of this process accept on the same socket.
+
+    Python runs one thread at a time per process, so one process answers with at most one core; the copies
+    share the listening socket, the database (SQLite, read-only here) and the replay store (create_app's
+    replay_store). `after_fork` runs in this first process only, once the copies exist (the alert worker: one
+    process delivers alerts, and no thread is running while the process forks).
+    """
     server = http_server(app, port)
-    log.info("HTTP mode on port %d", port)
-    server.serve_forever()
+    children = []
+    for _ in range(processes - 1):
+        pid = os.fork()
+        if pid == 0:  # a copy: serve until the first process stops us
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            server.serve_forever()
+            os._exit(0)
+        children.append(pid)
+
+    def stop(*_):
+        for pid in children:
+            os.kill(pid, signal.SIGTERM)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    if after_fork is not None:
+        after_fork()
+    log.info("HTTP mode on port %d, %d process(es)", port, processes)
+    try:
+        server.serve_forever()
+    finally:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
 
 
 def socket_handler(app: App, app_token: str) -> SocketModeHandler:
