@@ -1,16 +1,18 @@
 """Administrators' commands in Slack: `import` a release from its official address, `announce` a release here.
 
 Only user ids in MEDCODE_ADMINS may run them. An import runs `medcode import` in a child process at lower CPU
-priority (the bot keeps answering at full speed; a crash of the import cannot take the bot down), one at a time,
-and its one-line outcome is sent to whoever asked; change alerts follow through the outbox as for any import.
+priority (the bot keeps answering at full speed; a crash of the import cannot take the bot down), one at a time
+(a lock file next to the database, so across every bot process), and its one-line outcome is sent to whoever
+asked; change alerts follow through the outbox as for any import.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import subprocess
 import sys
 import threading
-from typing import Callable
+from typing import IO, Callable
 
 from codedata import watches
 from codedata.importers import SYSTEMS
@@ -23,7 +25,6 @@ log = logging.getLogger("medcode.admin")
 IMPORT_SECONDS = 3600
 DEFAULT_SYSTEM = {"icd": "icd10cm", "cpt": "cpt"}
 LOCKED = ":lock: {what} is for administrators (MEDCODE_ADMINS)."
-_import_running = threading.Lock()
 
 
 def is_admin(services: Services, command: dict) -> bool:
@@ -42,17 +43,29 @@ def start_import(services: Services, kind: str, rest: str, command: dict,
         return blocks.message(
             f"Say which release to import: `/{kind} import [{'|'.join(SYSTEMS)}] https://…` with the address of "
             "the official file (for example the CMS ICD-10-CM or HCPCS zip).")
-    if not _import_running.acquire(blocking=False):
+    running = _claim_import(services)
+    if running is None:
         return blocks.message(":hourglass: An import is already running; try again when it has finished.")
     address = addresses[0]
     log.info("import of %s started by user=%s", system, command.get("user_id"))
-    threading.Thread(target=_run_import, args=(services, system, address, respond), daemon=True,
+    threading.Thread(target=_run_import, args=(services, system, address, respond, running), daemon=True,
                      name="medcode-import").start()
     return blocks.message(f":inbox_tray: Importing {system} from `{blocks.escape(address)}`. I'll reply here when "
                           "it is done; channels watching changed codes get their alerts as usual.")
 
 
-def _run_import(services: Services, system: str, address: str, respond: Callable[..., object]) -> None:
+def _claim_import(services: Services) -> IO | None:
+    """Hold the import lock file next to the database (every bot process sees it), or None when taken."""
+    handle = open(f"{services.db_path}.import-lock", "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _run_import(services: Services, system: str, address: str, respond: Callable[..., object], lock: IO) -> None:
     try:
         done = subprocess.run([sys.executable, "-m", "bot", "--db", str(services.db_path), "import", system, address],
                               capture_output=True, text=True, timeout=IMPORT_SECONDS)
@@ -62,7 +75,7 @@ def _run_import(services: Services, system: str, address: str, respond: Callable
     except subprocess.TimeoutExpired:
         ok, outcome = False, f"the import took longer than {IMPORT_SECONDS // 60} minutes and was stopped"
     finally:
-        _import_running.release()
+        lock.close()  # closing the file releases the lock
     log.info("import of %s %s", system, "finished" if ok else "failed")
     text = (f":white_check_mark: {blocks.escape(outcome)}" if ok else
             f":warning: Import failed: {blocks.escape(outcome)}\nThe previous release is still current.")

@@ -82,6 +82,17 @@ def test_an_administrator_imports_an_official_file_from_its_address(admin_slack)
     assert files.requested == [f"/{HCPCS_2020}"]
 
 
+def test_one_import_at_a_time_across_processes(admin_slack, db_copy):
+    import fcntl
+
+    slack, files, db = admin_slack
+    with open(f"{db_copy}.import-lock", "a") as held:  # as another bot process does while it imports
+        fcntl.flock(held, fcntl.LOCK_EX)
+        command(slack, "/cpt", f"import hcpcs {files.url}/{HCPCS_2020}", "busy", user_id=ADMIN)
+        assert "already running" in replies(slack, "busy", 1)[0]
+    assert files.requested == []
+
+
 def test_everyone_else_is_refused_and_nothing_is_downloaded_or_stored(admin_slack):
     slack, files, db = admin_slack
     before = hcpcs_releases(db)
