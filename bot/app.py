@@ -1,6 +1,7 @@
 """The Bolt app: create_app(settings, services) wires the listeners of handlers/ and one error handler."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -71,8 +72,9 @@ class ReplayGuard:
         self.shared_path = shared_path
         self._local = threading.local()
         self._added = 0
-        if shared_path is not None:
-            self._shared().execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at REAL NOT NULL)")
+        if shared_path is not None:  # created now, on a connection closed at once: none may cross a fork
+            with contextlib.closing(self._connect()) as conn:
+                conn.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at REAL NOT NULL)")
 
     def __call__(self, request, next):  # noqa: A002 - Bolt passes the rest of the chain as `next`
         signature = (request.headers.get("x-slack-signature") or [""])[0]
@@ -106,11 +108,15 @@ class ReplayGuard:
 
     def _shared(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None:  # one connection per thread, opened in the process that uses it (never across a fork)
-            conn = self._local.conn = sqlite3.connect(self.shared_path, timeout=10, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=OFF")  # a lost replay record after a power cut costs nothing
-            conn.isolation_level = "DEFERRED"
+        if conn is None:  # one connection per thread, opened by the process that uses it
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.shared_path, timeout=10, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=OFF")  # a lost replay record after a power cut costs nothing
+        conn.isolation_level = "DEFERRED"
         return conn
 
 

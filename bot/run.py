@@ -57,7 +57,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def http_server(app: App, port: int, host: str = "0.0.0.0"):
-    """Return a threading WSGI server running the Bolt app through the real Bolt WSGI adapter."""
+    """Return a WSGI server (a pool of threads) running the Bolt app through the real Bolt WSGI adapter."""
     handler = SlackRequestHandler(app)
     return make_server(host, port, handler, server_class=_PooledServer, handler_class=_QuietHandler)
 
@@ -66,8 +66,8 @@ def run_http(app: App, port: int, processes: int = 1, after_fork: Callable[[], N
     """Serve HTTP on `port`; with processes > 1, forked copies of this process accept on the same socket.
 
     Python runs one thread at a time per process, so one process answers with at most one core; the copies
-    share the listening socket, the database (SQLite, read-only here) and the replay store (create_app's
-    replay_store). `after_fork` runs in this first process only, once the copies exist (the alert worker: one
+    share the listening socket, the database (SQLite serialises the few writes: watches, announcements) and the
+    replay store (create_app's replay_store). `after_fork` runs in this first process only, once the copies exist (the alert worker: one
     process delivers alerts, and no thread is running while the process forks).
     """
     server = http_server(app, port)
@@ -82,9 +82,7 @@ def run_http(app: App, port: int, processes: int = 1, after_fork: Callable[[], N
         children.append(pid)
 
     def stop(*_):
-        for pid in children:
-            os.kill(pid, signal.SIGTERM)
-        raise SystemExit(0)
+        raise SystemExit(0)  # the copies are stopped below
 
     signal.signal(signal.SIGTERM, stop)
     if after_fork is not None:
