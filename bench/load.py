@@ -219,8 +219,7 @@ def main() -> None:
         return finished, await asyncio.wait_for(importer, timeout=120)
 
     finished, import_code = asyncio.run(run())
-    started = begin
-    elapsed = finished - started
+    elapsed = finished - begin
     cpu_seconds = _cpu_seconds(server.pid)
     server.terminate()
     server.wait()

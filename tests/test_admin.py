@@ -14,6 +14,8 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.run import http_server
 from codedata.db import open_db
+from codedata.errors import BadReleaseFile
+from codedata.importers.fetch import fetch
 from handlers import Services
 
 from .conftest import shared_file
@@ -121,6 +123,18 @@ def test_a_bad_file_or_address_gets_one_line_and_the_current_release_stays(admin
         assert "previous release is still current" in answers[-1]
         assert "Traceback" not in answers[-1] and len(answers[-1].splitlines()) == 2
     assert hcpcs_releases(db) == before
+
+
+def test_a_download_over_the_size_cap_is_refused_and_not_kept(admin_slack, tmp_path):
+    _, files, _ = admin_slack
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    with pytest.raises(BadReleaseFile, match="is larger than"):
+        fetch(f"{files.url}/{HCPCS_2020}", folder, max_bytes=100_000)  # the real file is 231 kB
+    assert list(folder.iterdir()) == []
+    whole = fetch(f"{files.url}/{HCPCS_2020}", folder)  # under the default cap, kept under the publisher's name
+    assert whole.name == HCPCS_2020
+    assert whole.read_bytes() == shared_file("hcpcs", "2020", HCPCS_2020).read_bytes()
 
 
 def test_an_administrator_announces_the_current_release_once_per_channel(admin_slack):
