@@ -67,8 +67,8 @@ def run_http(app: App, port: int, processes: int = 1, after_fork: Callable[[], N
 
     Python runs one thread at a time per process, so one process answers with at most one core; the copies
     share the listening socket, the database (SQLite serialises the few writes: watches, announcements) and the
-    replay store (create_app's replay_store). `after_fork` runs in this first process only, once the copies exist (the alert worker: one
-    process delivers alerts, and no thread is running while the process forks).
+    replay store (create_app's replay_store). `after_fork` runs in this first process only, once the copies
+    exist (the alert worker: one process delivers alerts, and no thread is running while the process forks).
     """
     server = http_server(app, port)
     children = []
