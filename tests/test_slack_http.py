@@ -304,3 +304,4 @@ def test_patient_details_are_never_logged_or_echoed(slack, caplog):
     for secret in ("Jane", "1955", "884422", "867-5309", "jane@example.com", "J1745"):
         assert secret not in logged
     assert "/cpt" in logged  # the request was logged, by kind and ids only
+    assert "xoxb-test" not in logged and SECRET not in logged  # nor the bot token or the signing secret
