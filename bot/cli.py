@@ -20,6 +20,7 @@ from codedata import watches
 from codedata.checks import check_claim
 from codedata.releases import changes_between, diff_pair
 from codedata.models import ClaimRequest, ProcedureLine, SearchResult
+from codedata.windows import parse_dos, windows
 
 from . import render
 from .config import Settings
@@ -104,6 +105,8 @@ def main(ctx: click.Context, db_path: Path | None) -> None:
 
 def _lookup_options(command):
     command = click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")(command)
+    command = click.option("--dos", help="Date of service for a code lookup, YYYY-MM-DD (default today): the "
+                                         "release in force on that date answers.")(command)
     command = click.option("--offset", default=0, show_default=True, type=click.IntRange(0, 10_000),
                            help="Skip this many search results (the next page).")(command)
     command = click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100),
@@ -111,8 +114,10 @@ def _lookup_options(command):
     return click.argument("query", nargs=-1, required=True)(command)
 
 
-def _answer(obj: Context, kind: str, query: tuple[str, ...], limit: int, offset: int, as_json: bool) -> None:
-    answer = search.resolve(obj.db(), " ".join(query), kind, limit=limit, offset=offset)
+def _answer(obj: Context, kind: str, query: tuple[str, ...], limit: int, offset: int, as_json: bool,
+            dos: str | None = None) -> None:
+    day = parse_dos(dos)  # a bad date is one line and exit 2, before anything is read
+    answer = search.resolve(obj.db(), " ".join(query), kind, limit=limit, offset=offset, dos=day)
     nothing = isinstance(answer, SearchResult) and not answer.results
     if nothing and not as_json:
         # Like grep: a search that finds nothing exits 1, with one line on stderr.
@@ -126,17 +131,17 @@ def _answer(obj: Context, kind: str, query: tuple[str, ...], limit: int, offset:
 @main.command(context_settings={"ignore_unknown_options": True})
 @_lookup_options
 @click.pass_obj
-def icd(obj: Context, query: tuple[str, ...], limit: int, offset: int, as_json: bool) -> None:
+def icd(obj: Context, query: tuple[str, ...], limit: int, offset: int, as_json: bool, dos: str | None) -> None:
     """Look up an ICD-10-CM code (E11.9, e119, S72.001A) or search by words ("rt knee pain")."""
-    _answer(obj, "icd", query, limit, offset, as_json)
+    _answer(obj, "icd", query, limit, offset, as_json, dos)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
 @_lookup_options
 @click.pass_obj
-def cpt(obj: Context, query: tuple[str, ...], limit: int, offset: int, as_json: bool) -> None:
+def cpt(obj: Context, query: tuple[str, ...], limit: int, offset: int, as_json: bool, dos: str | None) -> None:
     """Look up a CPT/HCPCS code (99213, J1745), a modifier (25, -59, RT), or search ("knee x-ray 3 views")."""
-    _answer(obj, "cpt", query, limit, offset, as_json)
+    _answer(obj, "cpt", query, limit, offset, as_json, dos)
 
 
 def _codes(value: str | None) -> list[str]:
@@ -179,7 +184,7 @@ def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: 
 @click.option("--mod", "mods", multiple=True, help="Modifiers per procedure: 97140=59 or 97140=59+GP.")
 @click.option("--age", type=click.IntRange(0, 130), help="Patient age in years.")
 @click.option("--sex", type=click.Choice(["F", "M"], case_sensitive=False), help="Patient sex.")
-@click.option("--dos", type=click.DateTime(["%Y-%m-%d"]), help="Date of service (default today).")
+@click.option("--dos", help="Date of service, YYYY-MM-DD (default today).")
 @click.option("--policies", "policy_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Folder of local TOML policy packs (default: $MEDCODE_POLICY_DIR).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -187,7 +192,7 @@ def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: 
 def check(obj: Context, dx, px, units, mods, age, sex, dos, policy_dir, as_json) -> None:
     """Check diagnosis and procedure codes for likely denials: verdict plus findings with their basis."""
     request = claim_request(dx, px, units, mods, age, sex.upper() if sex else None,
-                            dos.date().isoformat() if dos else None)
+                            parse_dos(dos).isoformat() if dos else None)
     folders = tuple(p for p in (policy_dir or obj.settings.medcode_policy_dir,) if p)
     report = check_claim(obj.db(), request, policy_dirs=folders)
     _emit(as_json, report.model_dump(mode="json"), render.check_report(report))
@@ -295,7 +300,11 @@ def import_(obj: Context, system: str, source: str, label: str | None, effective
 @click.pass_obj
 def releases_(obj: Context, as_json: bool) -> None:
     """List every imported release, oldest first per system."""
-    rows = releases(obj.db())
+    db = obj.db()
+    spans = {w.release["id"]: w for system in {r["system"] for r in releases(db)} for w in windows(db, system)}
+    rows = [dict(r, valid_from=spans[r["id"]].start and spans[r["id"]].start.isoformat(),
+                 valid_through=spans[r["id"]].end and spans[r["id"]].end.isoformat(),
+                 window=spans[r["id"]].text()) for r in releases(db)]
     payload = [{k: (bool(v) if k == "current" else v) for k, v in r.items()} for r in rows]
     _emit(as_json, payload, render.releases_table(rows))
 

@@ -46,6 +46,12 @@ def code_answer(answer: CodeAnswer) -> str:
             lines.append("Nearest existing codes:")
             lines += [_ref_line(r) for r in answer.nearest]
         return "\n".join(lines)
+    if answer.status == "not_yet_valid":
+        lines = [f"{answer.code}: not yet a code on {answer.date_of_service} — {answer.description}",
+                 f"  It took effect {answer.took_effect} (first in release {answer.first_release})."]
+        lines += [f"  ! {h}" for h in answer.history]
+        lines += _notice_lines(answer) + [f"({_vintage(answer)})"]
+        return "\n".join(lines)
     if answer.status == "no_longer_valid":
         lines = [
             f"{answer.code}: no longer valid — {answer.description}",
@@ -54,6 +60,7 @@ def code_answer(answer: CodeAnswer) -> str:
         if answer.successors:
             lines.append("Use instead:")
             lines += [_ref_line(r) for r in answer.successors]
+        lines += _notice_lines(answer)
         lines.append(f"({_vintage(answer)})")
         return "\n".join(lines)
     return "\n".join(_valid_lines(answer))
@@ -85,9 +92,14 @@ def _valid_lines(answer: CodeAnswer) -> list[str]:
     lines += _notes_lines(answer)
     if answer.source:
         lines.append(f"  Text: {answer.source}")
+    lines += _notice_lines(answer)
     if answer.release:
         lines.append(f"({_vintage(answer)})")
     return lines
+
+
+def _notice_lines(answer: CodeAnswer) -> list[str]:
+    return [f"  Note: {answer.notice}"] if answer.notice else []
 
 
 def _badge(answer: CodeAnswer) -> str:
@@ -179,10 +191,11 @@ def releases_table(rows: list[dict]) -> str:
     """Return the releases as an aligned text table."""
     if not rows:
         return "No releases imported yet."
-    lines = [f"{'system':<9} {'label':<9} {'effective':<10} {'billable':>8}  current  source"]
+    lines = [f"{'system':<21} {'label':<9} {'dates of service covered':<26} {'billable':>8}  current  source"]
     for r in rows:
+        span = f"{r['valid_from']} to {r['valid_through'] or 'open'}" if r.get("valid_from") else "undated"
         lines.append(
-            f"{r['system']:<9} {r['label']:<9} {r['effective_date'] or '':<10} {r['billable_count']:>8}  "
+            f"{r['system']:<21} {r['label']:<9} {span:<26} {r['billable_count']:>8}  "
             f"{'yes' if r['current'] else '':<7}  {r['source_name']}"
         )
     return "\n".join(lines)

@@ -6,11 +6,16 @@ import re
 
 import sqlite_utils
 
+from datetime import date
+
 from .db import current_release
+from .windows import Resolution, parse_dos, resolve
 from .errors import BadInput, MedcodeError
 from .models import CodeAnswer, CodeRef, Note, ReleaseInfo, SeventhCharacter
 
-ICD_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$")
+# A letter, then a digit in second or third place (A00, QA0: the FY2026 QA0 block has a letter second), then up to
+# four more characters.
+ICD_SHAPE = re.compile(r"^[A-Z](?:[0-9][0-9A-Z]|[A-Z][0-9])[0-9A-Z]{0,4}$")
 CHILDREN_SHOWN = 25
 # Notes inherited from ancestors: the tabular says they apply to every code below the entry.
 INHERITED_NOTE_KINDS = ("excludes1", "excludes2", "code_first", "use_additional_code", "code_also", "note")
@@ -93,36 +98,48 @@ def _ref(row: dict) -> CodeRef:
 
 def billable_descendants(db: sqlite_utils.Database, release_id: int, row: dict,
                          limit: int = CHILDREN_SHOWN) -> tuple[list[CodeRef], int]:
-    """Return the first billable codes under `row` (in tabular order) and how many there are."""
+    """Return the first billable codes under `row` (in tabular order) and how many there are.
+
+    Chapters and blocks list their categories. Codes follow the tabular's nesting (parent links), not the code
+    prefix: a file may nest a code under a sibling (FY2021 nests H54.512A under H54.511).
+    """
     if row["kind"] in ("chapter", "block"):
-        where, params = "parent = ?", [row["code"]]
-    else:
-        # Undotted ICD codes sort under their parent: the range code..code~ is exactly the subtree.
-        where, params = "code > ? AND code < ? AND billable = 1", [row["code"], row["code"] + "~"]
-    base = f"FROM codes WHERE release_id = ? AND {where}"
-    total = db.execute(f"SELECT count(*) {base}", [release_id, *params]).fetchone()[0]
-    rows = db.query(f"SELECT * {base} ORDER BY seq LIMIT ?", [release_id, *params, limit])
+        base = "FROM codes WHERE release_id = ? AND parent = ?"
+        params: list = [release_id, row["code"]]
+        total = db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+        rows = db.query(f"SELECT * {base} ORDER BY seq LIMIT ?", [*params, limit])
+        return [_ref(r) for r in rows], total
+    subtree = ("WITH RECURSIVE below(code) AS (SELECT code FROM codes WHERE release_id = :r AND parent = :c"
+               " UNION ALL SELECT codes.code FROM codes JOIN below ON codes.parent = below.code"
+               " WHERE codes.release_id = :r)")
+    where = "FROM codes WHERE release_id = :r AND billable = 1 AND code IN (SELECT code FROM below)"
+    params = {"r": release_id, "c": row["code"]}
+    total = db.execute(f"{subtree} SELECT count(*) {where}", params).fetchone()[0]
+    rows = db.query(f"{subtree} SELECT * {where} ORDER BY seq LIMIT :limit", {**params, "limit": limit})
     return [_ref(r) for r in rows], total
 
 
 def notes_for(db: sqlite_utils.Database, release_id: int, row: dict, chain: list[dict]) -> list[Note]:
-    """Return the row's own notes, then those inherited from its category and subcategories."""
-    own = [row["code"]]
-    inherited = [a["code"] for a in chain if a["kind"] in ("category", "subcategory")]
+    """Return the row's own notes, then those inherited from every level above it up to the chapter.
+
+    The tabular says notes at a chapter, block or category apply to every code below it; each inherited note
+    is labelled with the entry that carries it (a category, a block such as E08-E13, or Chapter 4).
+    """
     notes = []
-    for code in own + list(reversed(inherited)):
-        kinds_clause = "" if code in own else f" AND kind IN ({','.join('?' * len(INHERITED_NOTE_KINDS))})"
-        params = [release_id, code] + ([] if code in own else list(INHERITED_NOTE_KINDS))
+    kinds = ",".join("?" * len(INHERITED_NOTE_KINDS))
+    for owner in [row] + list(reversed(chain)):
+        own = owner is row
+        clause = "" if own else f" AND kind IN ({kinds})"
+        params = [release_id, owner["code"]] + ([] if own else list(INHERITED_NOTE_KINDS))
         for n in db.query(
-            f"SELECT kind, text FROM notes WHERE release_id = ? AND code = ?{kinds_clause} ORDER BY kind, seq",
-            params,
+            f"SELECT kind, text FROM notes WHERE release_id = ? AND code = ?{clause} ORDER BY kind, seq", params,
         ):
-            notes.append(Note(kind=n["kind"], text=n["text"], at=display_icd(code)))
+            notes.append(Note(kind=n["kind"], text=n["text"], at=owner["display"]))
     return notes
 
 
 def seventh_character_rule(db: sqlite_utils.Database, release_id: int, codes: list[str]) -> list[SeventhCharacter]:
-    """Return the 7th-character choices defined at the nearest of `codes` (innermost first)."""
+    """Return the 7th-character choices defined by a sevenChrDef at the nearest of `codes` (innermost first)."""
     for code in codes:
         rows = list(db.query(
             "SELECT character, meaning FROM seventh_characters WHERE release_id = ? AND code = ?"
@@ -132,13 +149,50 @@ def seventh_character_rule(db: sqlite_utils.Database, release_id: int, codes: li
     return []
 
 
-# --- release history -----------------------------------------------------------------------------
+def seventh_character_choices(db: sqlite_utils.Database, release_id: int, row: dict,
+                              chain: list[dict]) -> list[SeventhCharacter]:
+    """The 7th characters that make a billable code of `row`: a sevenChrDef applies to it and the full code
+    exists (S06.1X7 takes only A: the tabular bars D and S after a 6th character 7)."""
+    if row["billable"] or len(row["code"]) >= 7:
+        return []
+    rule = seventh_character_rule(db, release_id, [row["code"]] + [a["code"] for a in reversed(chain)])
+    if not rule:
+        return []
+    stem = row["code"].ljust(6, "X")
+    existing = {r[0] for r in db.execute(
+        "SELECT code FROM codes WHERE release_id = ? AND parent = ?", [release_id, row["code"]])}
+    if not existing or any(len(c) != 7 or not c.startswith(stem) for c in existing):
+        return []
+    return [c for c in rule if stem + c.character in existing]
 
 
-def other_releases(db: sqlite_utils.Database, system: str) -> list[dict]:
-    """Return every release of `system`, newest effective date first."""
+def needs_seventh_character(db, release_id: int, row: dict, chain: list[dict] | None = None) -> bool:
+    """True when the code is billable only with a 7th character (S72.001 -> S72.001A)."""
+    if chain is None:
+        chain = ancestors(db, release_id, row)
+    return bool(seventh_character_choices(db, release_id, row, chain))
+
+
+# --- releases for a date of service and code history --------------------------------------------
+
+
+def releases_newest_first(db: sqlite_utils.Database, system: str) -> list[dict]:
+    """Return every release of `system`, newest effective date first (undated releases last)."""
     return list(db.query(
-        "SELECT * FROM releases WHERE system = ? ORDER BY effective_date DESC, id DESC", [system]))
+        "SELECT * FROM releases WHERE system = ? ORDER BY effective_date IS NULL, effective_date DESC, id DESC",
+        [system]))
+
+
+other_releases = releases_newest_first
+
+
+def release_for(db: sqlite_utils.Database, system: str, dos: str | date | None) -> Resolution:
+    """The release that answers for a date of service (today when None), or raise when none is imported."""
+    day = dos if isinstance(dos, date) else parse_dos(dos)
+    resolution = resolve(db, system, day)
+    if resolution.release is None:
+        raise MedcodeError(f"no {system} release is imported yet: run `medcode import {system} FILE`")
+    return resolution
 
 
 def previous_release(db: sqlite_utils.Database, current: dict) -> dict | None:
@@ -149,90 +203,149 @@ def previous_release(db: sqlite_utils.Database, current: dict) -> dict | None:
     return ordered[index + 1] if index + 1 < len(ordered) else None
 
 
-def history(db: sqlite_utils.Database, current: dict, row: dict) -> list[str]:
-    """Return plain sentences on how the code changed since the previous imported release."""
-    before = previous_release(db, current)
-    if before is None:
-        return []
-    old = get_code(db, before["id"], row["code"])
-    if old is None:
-        return [f"New in release {current['label']} (not in {before['label']})."]
+def _state(row: dict | None) -> str:
+    return "absent" if row is None else "billable" if row["billable"] else "header"
+
+
+def history(db: sqlite_utils.Database, used: dict, code: str) -> list[str]:
+    """Plain sentences on how a code changed across every imported release of its system.
+
+    A change took effect at a scheduled update after the last release that shows the old state and no later
+    than the first that shows the new one; when releases in between are not loaded, both dates are named.
+    """
+    from .windows import windows
+
+    ordered = [w for w in windows(db, used["system"]) if w.start is not None]
+    states = [(w, get_code(db, w.release["id"], code)) for w in ordered]
     lines = []
-    if old["billable"] and not row["billable"]:
-        lines.append(
-            f"Billable in release {before['label']}; stopped being billable in release "
-            f"{current['label']}, where it became a header: use a code under it."
-        )
-    elif row["billable"] and not old["billable"]:
-        lines.append(f"Became billable in release {current['label']} (a header in {before['label']}).")
-    if (old["description"] or "") != (row["description"] or ""):
-        lines.append(f"Description revised in release {current['label']} (was: {old['description']}).")
+    for (before, old), (after, new) in zip(states, states[1:]):
+        was, now = _state(old), _state(new)
+        when = _change_date(before, after)
+        if was == now:
+            if old and new and (old["description"] or "") != (new["description"] or ""):
+                lines.append(f"Description revised {when} (release {after.release['label']}; "
+                             f"was: {old['description']}).")
+            continue
+        if now == "absent":
+            instead = _use(successors(db, after.release["id"], before.release["id"], old))
+            lines.append(f"{'Billable' if was == 'billable' else 'A header'} in release {before.release['label']}"
+                         f" (through {before.end}); deleted {when}: not in release {after.release['label']}"
+                         f"{instead}.")
+        elif was == "absent":
+            lines.append(f"New {when}: first in release {after.release['label']} "
+                         f"(not in {before.release['label']}).")
+        elif now == "header":
+            under, _ = billable_descendants(db, after.release["id"], new, limit=6)
+            lines.append(f"Billable in release {before.release['label']} (through {before.end}); became a "
+                         f"header {when} (release {after.release['label']}){_use(under) or ': use a code under it'}.")
+        else:
+            lines.append(f"A header in release {before.release['label']}; billable {when} "
+                         f"(release {after.release['label']}).")
     return lines
+
+
+def _use(refs: list[CodeRef]) -> str:
+    billable = [r.code for r in refs if r.billable][:5]
+    return f": use {', '.join(billable)}" if billable else ""
+
+
+def _change_date(before, after) -> str:
+    """'on 2025-10-01' when the two releases' windows touch; else the span in which the change took effect."""
+    from datetime import timedelta
+
+    from .windows import next_update
+
+    first_possible = before.end + timedelta(days=1) if before.end else after.start
+    if first_possible >= after.start:
+        return f"on {after.start}"
+    scheduled = next_update(before.release["system"], before.end) if before.end else None
+    if scheduled == after.start:
+        return f"on {after.start}"
+    return f"between {first_possible} and {after.start}"
 
 
 # --- lookup ------------------------------------------------------------------------------------------
 
 
-def lookup_icd(db: sqlite_utils.Database, query: str, children_limit: int = CHILDREN_SHOWN) -> CodeAnswer:
-    """Return what ICD-10-CM says about the code in `query`: valid, no longer valid, or unknown."""
+def lookup_icd(db: sqlite_utils.Database, query: str, children_limit: int = CHILDREN_SHOWN,
+               dos: str | date | None = None) -> CodeAnswer:
+    """Return what ICD-10-CM says about the code in `query` on a date of service (default today).
+
+    The release in force on that date answers; a code not yet in it, or no longer in it, says so and when.
+    """
     code = normalise_icd(query)
-    current = require_current(db, "icd10cm")
-    row = get_code(db, current["id"], code)
+    resolution = release_for(db, "icd10cm", dos)
+    used = resolution.release
+    day = dos if isinstance(dos, date) else parse_dos(dos)
+    context = {"date_of_service": day.isoformat(), "notice": resolution.notice}
+    row = get_code(db, used["id"], code)
     if row is not None:
-        return _valid_answer(db, current, row, query, children_limit)
-    retired = last_release_with(db, "icd10cm", code, current)
+        return _valid_answer(db, used, row, query, children_limit).model_copy(update=context)
+    earlier = [r for r in other_releases(db, "icd10cm") if _older(r, used)]
+    retired = next((r for r in earlier if get_code(db, r["id"], code)), None)
     if retired is not None:
         old = get_code(db, retired["id"], code)
-        return retired_answer(db, current, retired, old, query, successors(db, current["id"], retired["id"], old))
+        answer = retired_answer(db, used, retired, old, query, successors(db, used["id"], retired["id"], old))
+        return answer.model_copy(update={**context, "history": history(db, used, code)})
+    later = [r for r in reversed(other_releases(db, "icd10cm")) if _older(used, r)]
+    first = next((r for r in later if get_code(db, r["id"], code)), None)
+    if first is not None:
+        new = get_code(db, first["id"], code)
+        return CodeAnswer(
+            query=query, system="icd10cm", code=new["display"], status="not_yet_valid",
+            description=new["description"], billable=bool(new["billable"]), kind=new["kind"],
+            first_release=first["label"], took_effect=_took_effect(db, used, first),
+            history=history(db, used, code), release=release_info(used),
+            nearest=nearest_codes(db, used["id"], code), **context,
+        )
     return CodeAnswer(
         query=query, system="icd10cm", code=display_icd(code), status="unknown",
-        nearest=nearest_codes(db, current["id"], code), release=release_info(current),
+        nearest=nearest_codes(db, used["id"], code), release=release_info(used), **context,
     )
 
 
-def _valid_answer(db, current: dict, row: dict, query: str, children_limit: int) -> CodeAnswer:
-    chain = ancestors(db, current["id"], row)
-    children, total = ([], 0) if row["billable"] else billable_descendants(db, current["id"], row, children_limit)
-    lineage = [row["code"]] + [a["code"] for a in reversed(chain)]
-    choices = seventh_character_rule(db, current["id"], lineage)
+def _older(a: dict, b: dict) -> bool:
+    return ((a["effective_date"] or ""), a["id"]) < ((b["effective_date"] or ""), b["id"])
+
+
+def _took_effect(db, used: dict, first: dict) -> str:
+    """When a code absent from `used` came in: its first release's date, or a span when releases are missing."""
+    from .windows import windows
+
+    by_id = {w.release["id"]: w for w in windows(db, used["system"])}
+    span = _change_date(by_id[used["id"]], by_id[first["id"]])
+    return span.removeprefix("on ")
+
+
+def _valid_answer(db, used: dict, row: dict, query: str, children_limit: int) -> CodeAnswer:
+    chain = ancestors(db, used["id"], row)
+    children, total = ([], 0) if row["billable"] else billable_descendants(db, used["id"], row, children_limit)
+    choices = seventh_character_choices(db, used["id"], row, chain)
     answer = CodeAnswer(
         query=query, system="icd10cm", code=row["display"], status="valid",
         description=row["description"], billable=bool(row["billable"]), kind=row["kind"],
         breadcrumb=[_ref(a) for a in chain], children=children, children_count=total,
-        notes=notes_for(db, current["id"], row, chain), history=history(db, current, row),
-        release=release_info(current),
+        notes=notes_for(db, used["id"], row, chain), history=history(db, used, row["code"]),
+        release=release_info(used), needs_seventh_character=bool(choices), seventh_characters=choices,
     )
     if row["billable"] and len(row["code"]) == 7:
-        answer.seventh_character = next((c for c in choices if c.character == row["code"][6]), None)
-    else:
-        answer.needs_seventh_character = needs_seventh_character(db, current["id"], row)
-        answer.seventh_characters = choices if answer.needs_seventh_character else []
+        rule = seventh_character_rule(db, used["id"], [a["code"] for a in reversed(chain)])
+        answer.seventh_character = next((c for c in rule if c.character == row["code"][6]), None)
     return answer
 
 
-def needs_seventh_character(db, release_id: int, row: dict) -> bool:
-    """True when the code's only children are its own 7th-character expansions (S72.001 -> S72.001A)."""
-    if row["billable"]:
-        return False
-    stem = row["code"].ljust(6, "X")
-    children = [r["code"] for r in db.query(
-        "SELECT code FROM codes WHERE release_id = ? AND parent = ?", [release_id, row["code"]])]
-    return bool(children) and all(len(c) == 7 and c.startswith(stem) for c in children)
-
-
 def last_release_with(db, system: str, code: str, current: dict) -> dict | None:
-    """Return the newest non-current release of `system` that has `code`, if any."""
+    """Return the newest release of `system` older than `current` that has `code`, if any."""
     for release in other_releases(db, system):
-        if release["id"] != current["id"] and get_code(db, release["id"], code):
+        if _older(release, current) and get_code(db, release["id"], code):
             return release
     return None
 
 
 def retired_answer(db, current: dict, last: dict, old: dict, query: str,
                    successors: list[CodeRef]) -> CodeAnswer:
-    """Return the answer for a code that is in release `last` but not in the current release."""
-    newer = [r for r in other_releases(db, current["system"])
-             if (r["effective_date"] or "", r["id"]) > (last["effective_date"] or "", last["id"])]
+    """Return the answer for a code that is in release `last` but not in release `current`."""
+    newer = [r for r in other_releases(db, current["system"]) if _older(last, r) and not _older(current, r)]
     removed_in = min(newer, key=lambda r: (r["effective_date"] or "", r["id"]))["label"] if newer else current["label"]
     return CodeAnswer(
         query=query, system=current["system"], code=old["display"], status="no_longer_valid",

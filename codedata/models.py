@@ -51,7 +51,7 @@ class CodeAnswer(BaseModel):
     query: str
     system: str
     code: str
-    status: Literal["valid", "no_longer_valid", "unknown", "no_descriptor"]
+    status: Literal["valid", "no_longer_valid", "not_yet_valid", "unknown", "no_descriptor"]
     description: str | None = None
     billable: bool = False
     kind: str | None = None
@@ -65,9 +65,13 @@ class CodeAnswer(BaseModel):
     history: list[str] = []
     last_release: str | None = None
     removed_in: str | None = None
+    first_release: str | None = None  # not_yet_valid: the first imported release that has the code
+    took_effect: str | None = None  # not_yet_valid: the date (or span of dates) it came into the code set
     successors: list[CodeRef] = []
     nearest: list[CodeRef] = []
     release: ReleaseInfo | None = None
+    date_of_service: str | None = None
+    notice: str | None = None  # no loaded release covers the date of service: which one is missing
     source: str | None = None
     category: str | None = None
     section: str | None = None

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import csv
 import re
+from datetime import date
 from functools import lru_cache
 from importlib.resources import files
 
 import sqlite_utils
 
-from .codes import get_code, last_release_with, other_releases, release_info, require_current, retired_answer
+from .codes import (get_code, last_release_with, other_releases, release_for, release_info, require_current,
+                    retired_answer)
 from .errors import BadInput
 from .importers.cpt import category_of
 from .models import CodeAnswer, CodeRef
+from .windows import parse_dos
 
 CPT_CODE = re.compile(r"^(\d{5}|\d{4}[FTU])$")
 HCPCS_CODE = re.compile(r"^[A-V]\d{4}$")
@@ -49,13 +52,13 @@ def classify_procedure(text: str) -> tuple[str, str]:
                    "a HCPCS code (J1745) or a modifier (25, RT)")
 
 
-def lookup_procedure(db: sqlite_utils.Database, query: str) -> CodeAnswer:
-    """Return what medcode knows of a CPT/HCPCS code or a modifier, with the source of its text."""
+def lookup_procedure(db: sqlite_utils.Database, query: str, dos: str | date | None = None) -> CodeAnswer:
+    """Return what medcode knows of a CPT/HCPCS code or a modifier on a date of service (default today)."""
     shape, code = classify_procedure(query)
     if shape == "modifier":
         return lookup_modifier(db, code, query)
     if shape == "hcpcs":
-        return lookup_hcpcs(db, code, query)
+        return lookup_hcpcs(db, code, query, dos)
     return lookup_cpt(db, code, query)
 
 
@@ -82,35 +85,58 @@ def lookup_cpt(db: sqlite_utils.Database, code: str, query: str) -> CodeAnswer:
     )
 
 
-def lookup_hcpcs(db: sqlite_utils.Database, code: str, query: str) -> CodeAnswer:
-    """Answer a HCPCS Level II code from the current release (or say when it left)."""
-    current = require_current(db, "hcpcs")
+def lookup_hcpcs(db: sqlite_utils.Database, code: str, query: str, dos: str | date | None = None) -> CodeAnswer:
+    """Answer a HCPCS Level II code from the release in force on the date of service (or say when it left).
+
+    CMS keeps a discontinued code listed with its termination date (the last day it may be billed) and every code
+    with the date it was added, so billable means added on or before the DOS and not terminated before it.
+    """
+    day = dos if isinstance(dos, date) else parse_dos(dos)
+    resolution = release_for(db, "hcpcs", day)
+    current = resolution.release
+    context = {"date_of_service": day.isoformat(), "notice": resolution.notice}
     row = get_code(db, current["id"], code)
     if row is None:
         last = last_release_with(db, "hcpcs", code, current)
         if last is not None:
             old = get_code(db, last["id"], code)
-            return retired_answer(db, current, last, old, query, _xref(db, current, old))
+            return retired_answer(db, current, last, old, query, _xref(db, current, old)).model_copy(update=context)
         return CodeAnswer(query=query, system="hcpcs", code=code, status="unknown",
-                          nearest=_hcpcs_neighbours(db, current["id"], code), release=release_info(current))
+                          nearest=_hcpcs_neighbours(db, current["id"], code), release=release_info(current), **context)
     extra = row["extra"]
     notes = []
-    if extra.get("terminated"):
-        notes.append(f"Discontinued effective {extra['terminated']}: still listed for earlier dates of service.")
+    terminated, added = extra.get("terminated"), extra.get("added")
+    billable = row["kind"] == "code" and (not terminated or terminated >= day.isoformat())
+    if added and added > day.isoformat():
+        return CodeAnswer(query=query, system="hcpcs", code=code, status="not_yet_valid",
+                          description=row["description"], billable=False, kind="code", took_effect=added,
+                          first_release=current["label"], category="HCPCS Level II",
+                          section=HCPCS_SECTIONS.get(code[0]), source=f"CMS {current['title']}",
+                          extra={"short_description": row["short_description"], **extra},
+                          release=release_info(current), **context)
+    if terminated:
+        notes.append(f"Discontinued: last billable date of service {terminated}"
+                     + (f"; CMS cross-references it to {extra['xref']}." if extra.get("xref") else "."))
     if extra.get("coverage") in COVERAGE:
         notes.append(f"Medicare coverage code {extra['coverage']}: {COVERAGE[extra['coverage']]}.")
     return CodeAnswer(
         query=query, system="hcpcs", code=code, status="valid", description=row["description"],
-        billable=bool(row["billable"]), kind="code", category="HCPCS Level II",
+        billable=billable, kind="code", category="HCPCS Level II",
         section=HCPCS_SECTIONS.get(code[0]), source=f"CMS {current['title']}", history=notes,
-        extra={"short_description": row["short_description"], **extra}, release=release_info(current),
+        successors=_xref(db, current, row) if terminated else [],
+        extra={"short_description": row["short_description"], **extra}, release=release_info(current), **context,
     )
 
 
 def _xref(db, current: dict, old: dict) -> list[CodeRef]:
+    """The code CMS cross-references a discontinued HCPCS code to (G0202 -> 77067), described if medcode can."""
     target = old["extra"].get("xref")
-    row = get_code(db, current["id"], target) if target else None
-    return [CodeRef(code=row["code"], description=row["description"], billable=bool(row["billable"]))] if row else []
+    if not target:
+        return []
+    answer = lookup_procedure(db, target) if re.match(r"^[A-Z0-9]{5}$", target) else None
+    if answer is None or answer.status in ("unknown", "no_descriptor"):
+        return [CodeRef(code=target, description="", billable=True)]
+    return [CodeRef(code=answer.code, description=answer.description or "", billable=answer.billable)]
 
 
 def _hcpcs_neighbours(db, release_id: int, code: str, limit: int = 8) -> list[CodeRef]:

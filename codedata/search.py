@@ -456,11 +456,12 @@ def code_prefix(db: sqlite_utils.Database, text: str, systems: tuple[str, ...], 
                         results=[_hit(1.0, r) for r in rows[offset:offset + limit]])
 
 
-def resolve(db: sqlite_utils.Database, text: str, kind: str, limit: int = 10, offset: int = 0):
-    """Answer what was typed after /icd or /cpt: a code lookup, a prefix listing, or a ranked search."""
+def resolve(db: sqlite_utils.Database, text: str, kind: str, limit: int = 10, offset: int = 0, dos=None):
+    """Answer what was typed after /icd or /cpt: a code lookup (on the date of service `dos`, default today),
+    a prefix listing, or a ranked search."""
     systems = ("icd10cm",) if kind == "icd" else ("cpt", "hcpcs")
     if looks_like_code(text, systems):
-        return lookup_icd(db, text) if kind == "icd" else lookup_procedure(db, text)
+        return lookup_icd(db, text, dos=dos) if kind == "icd" else lookup_procedure(db, text, dos=dos)
     if kind == "cpt":
         listing = code_prefix(db, text, systems, limit, offset)
         if listing is not None:

@@ -79,7 +79,7 @@ def test_search_that_finds_nothing_exits_1_with_one_line(db_copy):
 
 
 def test_check_text_and_json(db_copy):
-    result = run(db_copy, "check", "--dx", "M54.5", "--px", "97140")
+    result = run(db_copy, "check", "--dx", "M54.5", "--px", "97140", "--dos", "2026-05-01")
     assert result.returncode == 0
     assert result.stdout.splitlines()[0] == "Verdict: LIKELY DENIAL (1 error, 1 info)"
     assert "consider: M54.50 Low back pain, unspecified" in result.stdout
@@ -106,7 +106,15 @@ def test_releases_json(db_copy):
         ("cpt", "starter", 836, True), ("hcpcs", "2024-07", 6_975, True),
         ("icd10cm", "2025-04", 74_260, False), ("icd10cm", "2026-04", 74_719, True)]
     assert set(payload[0]) == {"id", "system", "label", "title", "effective_date", "source_name", "sha256",
-                               "imported_at", "code_count", "billable_count", "current"}
+                               "imported_at", "code_count", "billable_count", "current", "valid_from",
+                               "valid_through", "window"}
+    # ICD-10-CM updates take effect October 1 and April 1; the 2025-04 release's window ends the day before the
+    # next one (2025-10-01); the CPT starter set has no official date.
+    windows = {(r["system"], r["label"]): (r["valid_from"], r["valid_through"]) for r in payload}
+    assert windows[("icd10cm", "2025-04")] == ("2025-04-01", "2025-09-30")
+    assert windows[("icd10cm", "2026-04")] == ("2026-04-01", "2026-09-30")
+    assert windows[("hcpcs", "2024-07")] == ("2024-07-01", "2024-09-30")
+    assert windows[("cpt", "starter")] == (None, None)
 
 
 def test_import_json_and_reimport_is_a_no_op(db_copy):

@@ -80,9 +80,10 @@ def test_m54_5_is_a_header_in_2026(icd_db):
 def test_g35_stopped_being_billable_in_2026(icd_db):
     answer = lookup_icd(icd_db, "G35")
     assert answer.billable is False
+    # The 2025-04 window ends 2025-09-30; the change came at an update between then and the 2026-04 release.
     assert answer.history == [
-        "Billable in release 2025-04; stopped being billable in release 2026-04, where it became a header: "
-        "use a code under it."
+        "Billable in release 2025-04 (through 2025-09-30); became a header between 2025-10-01 and 2026-04-01 "
+        "(release 2026-04): use G35.A, G35.B0, G35.B1, G35.B2, G35.C0."
     ]
     assert [c.code for c in answer.children][:3] == ["G35.A", "G35.B0", "G35.B1"]
 
@@ -114,4 +115,5 @@ def test_unknown_code_gets_nearest_codes_not_a_guess(icd_db):
 
 
 def test_new_code_says_it_is_new(icd_db):
-    assert lookup_icd(icd_db, "E11.A").history == ["New in release 2026-04 (not in 2025-04)."]
+    assert lookup_icd(icd_db, "E11.A").history == [
+        "New between 2025-10-01 and 2026-04-01: first in release 2026-04 (not in 2025-04)."]

@@ -203,5 +203,5 @@ def test_discontinued_hcpcs_code_is_flagged_not_active(icd_db):
         " AND billable = 0 AND kind = 'code' ORDER BY code LIMIT 1").fetchone()[0]
     answer = lookup_procedure(icd_db, code)
     assert (answer.status, answer.billable) == ("valid", False)
-    assert answer.history[0].startswith(f"Discontinued effective {answer.extra['terminated']}")
+    assert answer.history[0].startswith(f"Discontinued: last billable date of service {answer.extra['terminated']}")
     assert answer.extra["terminated"] < "2024-07-01"

@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlite_utils
 
 from ..codes import ancestors, get_code, lookup_icd, normalise_icd, release_info
-from ..db import current_release
+from ..windows import Resolution, parse_dos, resolve
 from ..errors import BadInput
 from ..models import ClaimRequest, CodeAnswer, Finding, ProcedureLine, ReleaseInfo
 from ..procedures import classify_procedure, lookup_procedure
@@ -44,10 +44,21 @@ class Claim:
     db: sqlite_utils.Database
     request: ClaimRequest
     date_of_service: str
-    icd: dict | None
+    resolutions: dict[str, Resolution]  # per code system: the release in force on the date of service
     diagnoses: list[Diagnosis]
     procedures: list[Procedure]
     policy_dirs: tuple[Path, ...] = ()  # an organisation's own TOML policy packs
+
+    @property
+    def icd(self) -> dict | None:
+        return self.release("icd10cm")
+
+    def release(self, system: str) -> dict | None:
+        """The release of `system` that answers for the date of service (the nearest when none covers it)."""
+        resolution = self.resolutions.get(system)
+        if resolution is None:
+            resolution = self.resolutions[system] = resolve(self.db, system, date.fromisoformat(self.date_of_service))
+        return resolution.release
 
     def icd_basis(self, detail: str) -> str:
         title = self.icd["title"].split(",")[0] if self.icd else "ICD-10-CM"
@@ -58,26 +69,29 @@ class Claim:
 
 
 def build_claim(db: sqlite_utils.Database, request: ClaimRequest, policy_dirs: tuple[Path, ...] = ()) -> Claim:
-    """Resolve every code of the request once; malformed codes are kept for the validity rules."""
-    icd = current_release(db, "icd10cm")
-    dos = request.date_of_service or date.today().isoformat()
-    return Claim(db=db, request=request, date_of_service=dos, icd=icd,
-                 diagnoses=[_diagnosis(db, icd, text) for text in request.diagnoses],
-                 procedures=[_procedure(db, line) for line in request.procedures], policy_dirs=policy_dirs)
+    """Resolve every code of the request once, each against the release in force on the date of service."""
+    day = parse_dos(request.date_of_service)
+    resolutions = {system: resolve(db, system, day) for system in ("icd10cm", "hcpcs")}
+    icd = resolutions["icd10cm"].release
+    return Claim(db=db, request=request, date_of_service=day.isoformat(), resolutions=resolutions,
+                 diagnoses=[_diagnosis(db, icd, text, day) for text in request.diagnoses],
+                 procedures=[_procedure(db, line, day) for line in request.procedures], policy_dirs=policy_dirs)
 
 
-def _diagnosis(db, icd: dict | None, text: str) -> Diagnosis:
+def _diagnosis(db, icd: dict | None, text: str, day: date) -> Diagnosis:
     try:
         code = normalise_icd(text)
     except BadInput:
         return Diagnosis(typed=text, code=None, answer=None)
-    answer = lookup_icd(db, text)
-    row = get_code(db, icd["id"], code) if icd else None
+    if icd is None:
+        return Diagnosis(typed=text, code=code, answer=None)
+    answer = lookup_icd(db, text, dos=day)
+    row = get_code(db, icd["id"], code)
     return Diagnosis(typed=text, code=code, answer=answer, row=row,
                      chain=ancestors(db, icd["id"], row) if row else [])
 
 
-def _procedure(db, line: ProcedureLine) -> Procedure:
+def _procedure(db, line: ProcedureLine, day: date) -> Procedure:
     try:
         shape, code = classify_procedure(line.code)
     except BadInput:
@@ -85,7 +99,7 @@ def _procedure(db, line: ProcedureLine) -> Procedure:
     if shape == "modifier":
         return Procedure(line=line, shape=None, answer=None)
     line = line.model_copy(update={"code": code, "modifiers": [m.upper().lstrip("-") for m in line.modifiers]})
-    return Procedure(line=line, shape=shape, answer=lookup_procedure(db, code))
+    return Procedure(line=line, shape=shape, answer=lookup_procedure(db, code, dos=day))
 
 
 def note_references(text: str) -> list[tuple[str, str]]:
@@ -111,7 +125,8 @@ def verdict(findings: list[Finding]) -> str:
 
 
 def releases_used(claim: Claim) -> list[ReleaseInfo]:
+    """Every release the check read: per system, the one in force on the date of service."""
     systems = ["icd10cm", "hcpcs", "cpt"]
     systems += [r["system"] for r in claim.db.query(
-        "SELECT DISTINCT system FROM releases WHERE current = 1 AND (system LIKE 'ncci%' OR system = 'mcd')")]
-    return [release_info(r) for s in systems if (r := current_release(claim.db, s))]
+        "SELECT DISTINCT system FROM releases WHERE system LIKE 'ncci%' OR system = 'mcd' ORDER BY system")]
+    return [release_info(r) for s in systems if (r := claim.release(s))]

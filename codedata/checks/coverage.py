@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..db import current_release
 from ..models import Finding
 from .claim import Claim
 from .codesets import bundled_toml, in_codeset, read_toml
@@ -44,7 +43,7 @@ def _triggered(rule: dict, dx: list[str]) -> bool:
 
 def coverage_articles(claim: Claim) -> list[Finding]:
     """Findings from imported coverage articles that list one of the claim's procedures."""
-    release = current_release(claim.db, "mcd")
+    release = claim.release("mcd")
     if release is None:
         return []
     dx = {d.code: d.shown for d in claim.diagnoses if d.row}

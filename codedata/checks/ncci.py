@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from ..codes import get_code
-from ..db import current_release
 from ..models import CodeRef, Finding
 from .claim import Claim
 
@@ -18,7 +17,7 @@ MAI = {"1": ("error", "line edit: units above the limit on a line are denied"),
 
 
 def _releases(claim: Claim, kind: str) -> dict | None:
-    return current_release(claim.db, f"ncci_{kind}_practitioner")
+    return claim.release(f"ncci_{kind}_practitioner")
 
 
 def ptp_pairs(claim: Claim) -> list[Finding]:
@@ -94,7 +93,7 @@ def mue_units(claim: Claim) -> list[Finding]:
 
 def add_on_without_primary(claim: Claim) -> list[Finding]:
     """Error for an add-on code with none of its eligible primary codes on the claim."""
-    release = current_release(claim.db, "ncci_aoc")
+    release = claim.release("ncci_aoc")
     codes = [p.line.code for p in claim.procedures if p.shape]
     findings = []
     for px in (p for p in claim.procedures if p.shape):
@@ -121,7 +120,7 @@ def add_on_without_primary(claim: Claim) -> list[Finding]:
 def _primaries(claim: Claim, codes: list[str], limit: int = 8) -> list[CodeRef]:
     refs = []
     for system in ("cpt", "hcpcs"):
-        release = current_release(claim.db, system)
+        release = claim.release(system)
         for code in codes:
             row = get_code(claim.db, release["id"], code) if release else None
             if row and len(refs) < limit:

@@ -1,7 +1,7 @@
 """Rule family 1, code validity: unknown, no longer valid, headers, 7th characters, placeholder X."""
 from __future__ import annotations
 
-from ..codes import display_icd, get_code, needs_seventh_character
+from ..codes import display_icd, get_code, needs_seventh_character, releases_newest_first, successors
 from ..models import CodeRef, Finding
 from .claim import Claim, Diagnosis
 
@@ -28,6 +28,13 @@ def _diagnosis_finding(claim: Claim, dx: Diagnosis) -> Finding | None:
                                f"release {answer.removed_in}.",
                        basis=claim.icd_basis(f"code absent since release {answer.removed_in}"),
                        suggestions=answer.successors[:10])
+    if answer.status == "not_yet_valid":
+        return Finding(severity="error", rule="dx_not_yet_valid", codes=[answer.code],
+                       message=f"{answer.code} was not yet a code on the date of service {claim.date_of_service}: it "
+                               f"took effect {_on(answer.took_effect)} (first in release {answer.first_release}).",
+                       basis=claim.icd_basis(f"{answer.code} is not in the release in force on "
+                                             f"{claim.date_of_service}"),
+                       suggestions=answer.nearest[:10])
     if answer.status == "unknown":
         return _unknown(claim, dx)
     if answer.needs_seventh_character:
@@ -35,20 +42,44 @@ def _diagnosis_finding(claim: Claim, dx: Diagnosis) -> Finding | None:
         return Finding(severity="error", rule="dx_missing_7th_character", codes=[answer.code],
                        message=f"{answer.code} needs a 7th character: {choices}"
                                f"{', …' if len(answer.seventh_characters) > 6 else ''}.",
-                       basis=claim.icd_basis(f"7th-character rule at {_seventh_rule_owner(dx)}"),
+                       basis=claim.icd_basis(f"7th-character rule (sevenChrDef) at {_seventh_rule_owner(claim, dx)}"),
                        suggestions=answer.children[:10])
     if not answer.billable:
         return Finding(severity="error", rule="dx_header", codes=[answer.code],
-                       message=f"{answer.code} is a header, not a billable code: pick one of its "
-                               f"{answer.children_count} billable codes.",
+                       message=f"{answer.code} is a header, not a billable code on {claim.date_of_service}: pick one "
+                               f"of its {answer.children_count} billable codes.",
                        basis=claim.icd_basis(f"{answer.code} has codes beneath it"),
                        suggestions=answer.children[:10])
-    return None
+    return _changed_later(claim, dx)
 
 
-def _seventh_rule_owner(dx: Diagnosis) -> str:
-    owners = [a for a in dx.chain if a["kind"] in ("category", "subcategory")]
-    return owners[0]["display"] if owners else dx.shown
+def _on(when: str | None) -> str:
+    return f"{when}" if when and " and " in when else f"on {when}"
+
+
+def _changed_later(claim: Claim, dx: Diagnosis) -> Finding | None:
+    """Info when a code valid on the DOS is deleted or becomes a header in a later imported release."""
+    newest = releases_newest_first(claim.db, "icd10cm")[0]
+    if newest["id"] == claim.icd["id"]:
+        return None
+    later = get_code(claim.db, newest["id"], dx.code)
+    if later is not None and later["billable"]:
+        return None
+    what = "is deleted" if later is None else "becomes a header"
+    return Finding(severity="info", rule="dx_replaced_later", codes=[dx.shown],
+                   message=f"{dx.shown} is valid on {claim.date_of_service}; it {what} in the later release "
+                           f"{newest['label']}, so claims for later dates use the codes suggested.",
+                   basis=claim.icd_basis(f"{dx.shown} in release {newest['label']}"),
+                   suggestions=successors(claim.db, newest["id"], claim.icd["id"], dx.row)[:10])
+
+
+def _seventh_rule_owner(claim: Claim, dx: Diagnosis) -> str:
+    """The code whose sevenChrDef applies: the nearest one carrying a rule."""
+    for row in [dx.row] + list(reversed(dx.chain)):
+        if row and claim.db.execute("SELECT 1 FROM seventh_characters WHERE release_id = ? AND code = ? LIMIT 1",
+                                    [claim.icd["id"], row["code"]]).fetchone():
+            return row["display"]
+    return dx.shown
 
 
 def _unknown(claim: Claim, dx: Diagnosis) -> Finding:
@@ -107,11 +138,33 @@ def invalid_procedures(claim: Claim) -> list[Finding]:
                                     message=f"{code} is a well-formed CPT number medcode has no descriptor for; "
                                             "it cannot confirm the code is in use.",
                                     basis="medcode CPT starter set and imported CPT files"))
+        elif answer.status == "not_yet_valid":
+            findings.append(Finding(severity="error", rule="px_not_yet_valid", codes=[code],
+                                    message=f"{code} was not yet a code on the date of service "
+                                            f"{claim.date_of_service}: CMS added it effective {answer.took_effect}.",
+                                    basis=f"CMS {answer.release.title}, added date"))
         elif answer.system == "hcpcs" and not answer.billable:
             findings.append(Finding(severity="error", rule="px_discontinued", codes=[code],
-                                    message=f"{code} was discontinued effective {answer.extra.get('terminated')}.",
-                                    basis=f"CMS {answer.release.title}, termination date"))
+                                    message=f"{code} was discontinued: its last billable date of service is "
+                                            f"{answer.extra.get('terminated')}"
+                                            + (f"; CMS cross-references it to {answer.successors[0].code}."
+                                               if answer.successors else "."),
+                                    basis=f"CMS {answer.release.title}, termination date and cross-reference",
+                                    suggestions=answer.successors))
     return findings
 
 
-RULES = [invalid_diagnoses, invalid_procedures]
+def releases_not_loaded(claim: Claim) -> list[Finding]:
+    """Info, per code system the claim needs, when no loaded release covers the date of service."""
+    needed = {"icd10cm": [d.shown for d in claim.diagnoses if d.code],
+              "hcpcs": [p.line.code for p in claim.procedures if p.shape == "hcpcs"]}
+    findings = []
+    for system, codes in needed.items():
+        notice = claim.resolutions[system].notice if codes and claim.release(system) else None
+        if notice:
+            findings.append(Finding(severity="info", rule="release_not_loaded", codes=codes, message=notice,
+                                    basis=f"medcode release windows ({system})"))
+    return findings
+
+
+RULES = [invalid_diagnoses, invalid_procedures, releases_not_loaded]
