@@ -134,7 +134,8 @@ def notes_for(db: sqlite_utils.Database, release_id: int, row: dict, chain: list
         for n in db.query(
             f"SELECT kind, text FROM notes WHERE release_id = ? AND code = ?{clause} ORDER BY kind, seq", params,
         ):
-            notes.append(Note(kind=n["kind"], text=n["text"], at=owner["display"]))
+            at = f"block {owner['display']}" if owner["kind"] == "block" else owner["display"]
+            notes.append(Note(kind=n["kind"], text=n["text"], at=at))
     return notes
 
 

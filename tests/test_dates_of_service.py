@@ -178,3 +178,44 @@ def test_cli_lookup_takes_a_date_of_service(db_copy):
                                                                                               "2025-06-01")
     bad = subprocess.run([*run, "icd", "G35", "--dos", "June 1"], capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+# --- the tabular as published ----------------------------------------------------------------------
+
+
+def test_letter_second_codes_are_read_everywhere(icd_db):
+    # icd10cm-tabular-2026-04: QA0 block, QA0.0101 billable (FY2026).
+    answer = lookup_icd(icd_db, "qa00101", dos="2026-05-01")
+    assert (answer.code, answer.status, answer.billable) == ("QA0.0101", "valid", True)
+    assert check(icd_db, ["QA0.0101"], dos="2026-05-01").verdict == "ok"
+
+
+def test_a_header_without_a_seventh_character_rule_is_just_a_header(icd_db):
+    # C44.102 has children C44.1021/C44.1022 (7 characters long, but no sevenChrDef applies in C44).
+    answer = lookup_icd(icd_db, "C44.102", dos="2026-05-01")
+    assert (answer.needs_seventh_character, answer.seventh_characters) == (False, [])
+    report = check(icd_db, ["C44.102"], dos="2026-05-01")
+    assert "dx_header" in rules(report) and "dx_missing_7th_character" not in rules(report)
+
+
+def test_seventh_character_choices_are_only_codes_that_exist(icd_db):
+    # S06 sevenChrDef offers A, D, S; its note bars D and S after 6th character 7: only S06.1X7A exists.
+    answer = lookup_icd(icd_db, "S06.1X7", dos="2026-05-01")
+    assert [c.character for c in answer.seventh_characters] == ["A"]
+    finding = next(f for f in check(icd_db, ["S06.1X7"], dos="2026-05-01").findings
+                   if f.rule == "dx_missing_7th_character")
+    assert "7th-character rule (sevenChrDef) at S06" in finding.basis
+
+
+def test_chapter_and_block_notes_are_inherited_and_labelled(icd_db):
+    # icd10cm-tabular-2026-04 chapter 19 excludes2 "birth trauma (P10-P15)"; the T07 block excludes1 burns.
+    notes = lookup_icd(icd_db, "T07.XXXA", dos="2026-05-01").notes
+    assert ("excludes2", "Chapter 19") in {(n.kind, n.at) for n in notes if "birth trauma" in n.text}
+    assert ("excludes1", "block T07") in {(n.kind, n.at) for n in notes if "burns and corrosions" in n.text}
+
+
+def test_children_follow_the_tabular_nesting(three_releases):
+    # icd10cm-tabular-2021 nests H54.512A inside H54.511 (not under a H54.512 entry).
+    answer = lookup_icd(three_releases, "H54.511", dos="2021-02-01")
+    assert answer.release.label == "2020-10"
+    assert [c.code for c in answer.children] == ["H54.511A", "H54.512A"]
