@@ -160,10 +160,16 @@ def _assignments(values: tuple[str, ...], what: str) -> dict[str, str]:
 
 
 def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: tuple[str, ...],
-                  age: int | None, sex: str | None, dos: str | None) -> ClaimRequest:
+                  age: int | None, sex: str | None, dos: str | None, pointers: tuple[str, ...] = (),
+                  payer: str | None = None) -> ClaimRequest:
     """Build the claim from CLI options; inline modifiers (97597-59) are accepted too."""
     unit_map = _assignments(units, "units")
     mod_map = {code: value.split("+") for code, value in _assignments(mods, "mod").items()}
+    pointer_map = {}
+    for code, value in _assignments(pointers, "pointer").items():
+        if not all(p.isdigit() for p in value.split("+")):
+            raise MedcodeError(f"--pointer takes diagnosis numbers, e.g. --pointer {code}=1+2")
+        pointer_map[code] = [int(p) for p in value.split("+")]
     lines = []
     for item in _codes(px):
         code, *inline = item.upper().split("-")
@@ -173,8 +179,9 @@ def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: 
             raise MedcodeError(f"units for {code} must be a whole number") from None
         if not 1 <= count <= 9999:
             raise MedcodeError(f"units for {code} must be between 1 and 9999")
-        lines.append(ProcedureLine(code=code, units=count, modifiers=inline + mod_map.get(code, [])))
-    return ClaimRequest(diagnoses=_codes(dx), procedures=lines, age=age, sex=sex, date_of_service=dos)
+        lines.append(ProcedureLine(code=code, units=count, modifiers=inline + mod_map.get(code, []),
+                                   pointers=pointer_map.get(code, [])))
+    return ClaimRequest(diagnoses=_codes(dx), procedures=lines, age=age, sex=sex, date_of_service=dos, payer=payer)
 
 
 @main.command()
@@ -185,14 +192,18 @@ def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: 
 @click.option("--age", type=click.IntRange(0, 130), help="Patient age in years.")
 @click.option("--sex", type=click.Choice(["F", "M"], case_sensitive=False), help="Patient sex.")
 @click.option("--dos", help="Date of service, YYYY-MM-DD (default today).")
+@click.option("--pointer", "pointers", multiple=True,
+              help="Diagnoses a procedure is for (CMS-1500 box 24E): 97140=2 or 97140=1+2 (default: all).")
+@click.option("--payer", type=click.Choice(["medicare", "medicaid", "commercial"], case_sensitive=False),
+              help="Payer: scopes payer-specific rules (unknown: findings say whose rule they are).")
 @click.option("--policies", "policy_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Folder of local TOML policy packs (default: $MEDCODE_POLICY_DIR).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
-def check(obj: Context, dx, px, units, mods, age, sex, dos, policy_dir, as_json) -> None:
+def check(obj: Context, dx, px, units, mods, age, sex, dos, pointers, payer, policy_dir, as_json) -> None:
     """Check diagnosis and procedure codes for likely denials: verdict plus findings with their basis."""
     request = claim_request(dx, px, units, mods, age, sex.upper() if sex else None,
-                            parse_dos(dos).isoformat() if dos else None)
+                            parse_dos(dos).isoformat() if dos else None, pointers, payer.lower() if payer else None)
     folders = tuple(p for p in (policy_dir or obj.settings.medcode_policy_dir,) if p)
     report = check_claim(obj.db(), request, policy_dirs=folders)
     _emit(as_json, report.model_dump(mode="json"), render.check_report(report))

@@ -103,6 +103,8 @@ class ProcedureLine(BaseModel):
     code: str
     units: int = 1
     modifiers: list[str] = []
+    # CMS-1500 box 24E: which diagnoses (1-based, in claim order) this line is for; empty = every diagnosis.
+    pointers: list[int] = []
 
 
 class ClaimRequest(BaseModel):
@@ -114,6 +116,7 @@ class ClaimRequest(BaseModel):
     sex: Literal["F", "M"] | None = None
     date_of_service: str | None = None  # YYYY-MM-DD; today when not given
     place_of_service: str | None = None
+    payer: Literal["medicare", "medicaid", "commercial"] | None = None  # None: unknown, rules say whose they are
 
 
 class Finding(BaseModel):

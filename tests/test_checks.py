@@ -57,9 +57,18 @@ def test_excludes1_pair_warns_and_cites_the_note(icd_db):
 
 
 def test_unspecified_laterality_suggests_the_sides(icd_db):
-    finding = rules(check(icd_db, ["M25.569"], ["97110"]))["dx_unspecified"]
+    # icd10cm-tabular-2026-04: M25.569 "Pain in unspecified knee" beside M25.561 right / M25.562 left.
+    finding = rules(check(icd_db, ["M25.569"], ["97110"]))["dx_unspecified_laterality"]
     assert finding.severity == "warning"
     assert [s.code for s in finding.suggestions] == ["M25.561", "M25.562"]
+
+
+@pytest.mark.parametrize("code", ["J06.9", "E78.5", "E11.9", "I10", "M54.50", "R10.9"])
+def test_standard_unspecified_codes_pass(icd_db, code):
+    # Default codes whose other axes are not laterality (J06.9 acute URI unspecified, E78.5 hyperlipidemia
+    # unspecified): nothing to warn about.
+    report = check(icd_db, [code], ["99213"], date_of_service="2026-05-01")
+    assert [f.rule for f in report.findings if f.severity != "info"] == []
 
 
 def test_manifestation_listed_first_is_an_error(icd_db):
@@ -81,7 +90,8 @@ def test_maternity_code_for_a_male_is_an_error(icd_db):
 
 def test_pediatric_exam_for_an_adult_warns(icd_db):
     finding = rules(check(icd_db, ["Z00.129"], age=45))["age_pediatric_exam"]
-    assert (finding.severity, finding.basis) == ("warning", "CMS Medicare Code Editor: pediatric diagnoses, ages 0 to 17")
+    assert (finding.severity, finding.basis) == ("error", "CMS Medicare Code Editor: pediatric diagnoses, ages 0 to 17")
+    assert "age_pediatric_exam" not in rules(check(icd_db, ["Z00.129"], age=7))
 
 
 def test_preventive_and_problem_visit_mismatches(icd_db):
@@ -143,9 +153,10 @@ def test_official_ptp_layout_imports(ncci_db):
     assert active == "9999-12-31"  # "*" in the official file
 
 
-def test_modifier_indicator_1_pair_warns_and_59_or_xs_clears_it(ncci_db):
+def test_modifier_indicator_1_pair_is_denied_and_59_or_xs_clears_it(ncci_db):
+    # ptp_practitioner_2024-07: 11042/97597 modifier indicator 1; without a modifier it is denied as submitted.
     finding = rules(check(ncci_db, ["M79.7"], ["11042", "97597"]))["ncci_ptp_needs_modifier"]
-    assert finding.severity == "warning"
+    assert finding.severity == "error"
     assert finding.basis.startswith("NCCI PTP practitioner 2024-07, modifier indicator 1")
     for modifier in ("59", "XS"):
         report = check(ncci_db, ["M79.7"], ["11042", f"97597-{modifier}"])
@@ -170,8 +181,9 @@ def test_deleted_edit_does_not_apply(ncci_db):
 
 
 def test_units_above_the_mue(ncci_db):
+    # mue_practitioner_2024-07: 97110,6,3 (MAI 3: date-of-service edit, denied as submitted).
     finding = rules(check(ncci_db, ["M54.50"], ["97110"], units_97110=8))["ncci_mue"]
-    assert (finding.severity, finding.basis[:37]) == ("warning", "NCCI MUE practitioner 2024-07, MAI 3 ")
+    assert (finding.severity, finding.basis[:37]) == ("error", "NCCI MUE practitioner 2024-07, MAI 3 ")
     assert rules(check(ncci_db, ["E11.9"], ["83036"], units_83036=2))["ncci_mue"].severity == "error"
     assert "ncci_mue" not in rules(check(ncci_db, ["M54.50"], ["97110"], units_97110=4))
 
@@ -213,3 +225,116 @@ def test_local_policy_pack_adds_rules(icd_db, tmp_path):
     with pytest.raises(BadReleaseFile, match="broken.toml"):
         check_claim(icd_db, ClaimRequest(diagnoses=["R53.83"], procedures=[ProcedureLine(code="J3420")]),
                     policy_dirs=(tmp_path,))
+
+
+# --- guideline conventions: what must fire and what must not ---------------------------------------
+
+
+@pytest.mark.parametrize("dx", [["N18.31"], ["J18.9"], ["Z23"], ["E66.01"], ["G30.1", "F02.80"], ["N18.4", "D63.1"]])
+def test_code_first_notes_alone_are_not_manifestations(icd_db, dx):
+    # N18, J18, Z23 and E66 carry "code first" notes (sequencing advice, guideline I.A.13), not the manifestation
+    # convention; G30.1 (etiology) before F02.80 (manifestation) is the right order.
+    report = check(icd_db, dx, ["99213"], date_of_service="2026-05-01")
+    assert report.verdict == "ok", [f.rule for f in report.findings]
+
+
+def test_manifestation_in_diseases_classified_elsewhere_first_is_denied(icd_db):
+    # F02.80 "Dementia in other diseases classified elsewhere, unspecified severity, without ..." (I.A.13).
+    finding = rules(check(icd_db, ["F02.80", "G30.1"], date_of_service="2026-05-01"))["manifestation_first"]
+    assert finding.severity == "error" and "classified elsewhere" in finding.message
+
+
+def test_code_first_condition_listed_after_is_a_sequencing_warning(icd_db):
+    # D63.1 "code first underlying chronic kidney disease (CKD) (N18.-)".
+    finding = rules(check(icd_db, ["D63.1", "N18.4"], date_of_service="2026-05-01"))["code_first_order"]
+    assert finding.severity == "warning" and finding.codes == ["D63.1", "N18.4"]
+
+
+def test_organism_code_first_is_denied_and_after_is_fine(icd_db):
+    # Block B95-B97 note: "These categories are provided for use as supplementary or additional codes ...".
+    finding = rules(check(icd_db, ["B96.20", "N39.0"], date_of_service="2026-05-01"))["supplementary_first"]
+    assert finding.severity == "error" and [s.code for s in finding.suggestions] == ["N39.0"]
+    assert check(icd_db, ["N39.0", "B96.20"], ["81001"], date_of_service="2026-05-01").verdict == "ok"
+
+
+# --- demographics from the tabular ---------------------------------------------------------------
+
+
+def test_bmi_codes_follow_the_age_ranges_in_the_z68_notes(icd_db):
+    # Z68 notes: "BMI adult codes are for use for persons 20 years of age or older"; "BMI pediatric codes are
+    # for use for persons 2-19 years of age."
+    adult_on_child = rules(check(icd_db, ["E66.9", "Z68.30"], age=10, date_of_service="2026-05-01"))
+    assert adult_on_child["age_tabular_note"].severity == "error"
+    assert "age_tabular_note" in rules(check(icd_db, ["E66.9", "Z68.54"], age=52, date_of_service="2026-05-01"))
+    for dx, age in ((["E66.9", "Z68.30"], 45), (["E66.9", "Z68.54"], 12)):
+        assert check(icd_db, dx, ["99213"], age=age, date_of_service="2026-05-01").verdict == "ok"
+
+
+def test_sex_named_in_the_title(icd_db):
+    # C50.911 "Malignant neoplasm of unspecified site of right female breast"; C50.921 is the male breast.
+    assert rules(check(icd_db, ["C50.911"], sex="M", date_of_service="2026-05-01"))["sex_in_title"].severity == "error"
+    assert "sex_in_title" not in rules(check(icd_db, ["C50.911"], sex="F", date_of_service="2026-05-01"))
+    assert "sex_in_title" not in rules(check(icd_db, ["C50.921"], sex="M", date_of_service="2026-05-01"))
+
+
+# --- claim shape: pointers, payer, laterality modifiers, summed units ------------------------------
+
+
+def line(code, units=1, modifiers=(), pointers=()):
+    return ProcedureLine(code=code, units=units, modifiers=list(modifiers), pointers=list(pointers))
+
+
+def test_laterality_modifier_against_the_pointed_diagnosis(icd_db):
+    # M17.12 "Unilateral primary osteoarthritis, left knee" on a line billed RT.
+    request = ClaimRequest(diagnoses=["M17.12", "M17.11"], procedures=[line("20610", modifiers=["RT"], pointers=[1])],
+                           date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, request))["laterality_modifier"].severity == "warning"
+    matching = request.model_copy(update={"procedures": [line("20610", modifiers=["RT"], pointers=[2])]})
+    assert "laterality_modifier" not in rules(check_claim(icd_db, matching))
+    # Without pointers every diagnosis supports the line: one of them is the right knee.
+    unpointed = request.model_copy(update={"procedures": [line("20610", modifiers=["RT"])]})
+    assert "laterality_modifier" not in rules(check_claim(icd_db, unpointed))
+
+
+def test_units_are_summed_across_lines_for_a_date_of_service_edit(ncci_db):
+    # mue_practitioner_2024-07: 97110,6,3 - MAI 3 is a date-of-service edit: 4 + 3 = 7 units over 6.
+    request = ClaimRequest(diagnoses=["M17.11", "R26.2"], procedures=[line("97110", 4, pointers=[1]),
+                                                                     line("97110", 3, pointers=[2])],
+                           date_of_service="2024-08-01")
+    finding = rules(check_claim(ncci_db, request))["ncci_mue"]
+    assert finding.severity == "error" and "7 units" in finding.message
+    fewer = request.model_copy(update={"procedures": [line("97110", 3), line("97110", 3)]})
+    assert "ncci_mue" not in rules(check_claim(ncci_db, fewer))
+
+
+def test_medicare_only_limits_apply_only_where_medicare_can_be_meant(ncci_db):
+    # mue_practitioner_2024-07: 99383,0,3 (CMS Policy): Medicare does not pay preventive visits.
+    child = ClaimRequest(diagnoses=["Z00.129"], procedures=[line("99383")], age=7, date_of_service="2024-08-01")
+    assert "ncci_mue_not_payable" not in rules(check_claim(ncci_db, child))
+    medicaid = child.model_copy(update={"payer": "medicaid"})
+    assert "ncci_mue_not_payable" not in rules(check_claim(ncci_db, medicaid))
+    adult = ClaimRequest(diagnoses=["Z00.00"], procedures=[line("99396")], age=70, date_of_service="2024-08-01")
+    unknown = rules(check_claim(ncci_db, adult))["ncci_mue_not_payable"]
+    assert unknown.message.startswith("Medicare's rule (payer not given): ")
+    assert rules(check_claim(ncci_db, adult.model_copy(update={"payer": "medicare"})))[
+        "ncci_mue_not_payable"].message.startswith("99396 has an MUE of 0")
+
+
+def test_medicare_screening_lipids_take_z13_6(icd_db):
+    # Medicare Claims Processing Manual ch. 18 s. 30: cardiovascular screening blood tests with Z13.6.
+    ok = ClaimRequest(diagnoses=["Z13.6"], procedures=[line("80061")], payer="medicare", date_of_service="2026-05-01")
+    assert "lipid_dx" not in rules(check_claim(icd_db, ok))
+    z13220 = ok.model_copy(update={"diagnoses": ["Z13.220"]})
+    assert "Z13.6" in rules(check_claim(icd_db, z13220))["lipid_dx"].message
+    commercial = z13220.model_copy(update={"payer": "commercial"})
+    assert "lipid_dx" not in rules(check_claim(icd_db, commercial))
+
+
+@pytest.mark.parametrize("request_", [
+    ClaimRequest(diagnoses=["E11.9"], procedures=[ProcedureLine(code="99213", pointers=[2])]),
+    ClaimRequest(diagnoses=["E11.9"], procedures=[ProcedureLine(code="99213", units=0)]),
+])
+def test_bad_claim_shape_is_one_line(icd_db, request_):
+    with pytest.raises(BadInput) as caught:
+        check_claim(icd_db, request_)
+    assert "\n" not in str(caught.value)

@@ -86,14 +86,18 @@ def test_check_text_and_json(db_copy):
     payload = json.loads(run(db_copy, "check", "--dx", "E11.9,I10", "--px", "99213,83036", "--units", "83036=1",
                              "--mod", "99213=25", "--age", "67", "--sex", "F", "--dos", "2026-03-01", "--json").stdout)
     assert set(payload) == {"verdict", "findings", "diagnoses", "procedures", "date_of_service", "releases"}
-    assert payload["procedures"][0] == {"code": "99213", "units": 1, "modifiers": ["25"]}
+    assert payload["procedures"][0] == {"code": "99213", "units": 1, "modifiers": ["25"], "pointers": []}
     assert payload["date_of_service"] == "2026-03-01"
     assert set(payload["findings"][0]) == {"severity", "rule", "codes", "message", "basis", "suggestions"}
 
 
 @pytest.mark.parametrize("args", [["check"], ["check", "--dx", "E11.9", "--units", "97110"],
                                   ["check", "--dx", "E11.9", "--px", "97110", "--units", "97110=lots"],
-                                  ["check", "--dx", "E11.9", "--age", "200"], ["check", "--dx", "E11.9", "--sex", "X"]])
+                                  ["check", "--dx", "E11.9", "--age", "200"], ["check", "--dx", "E11.9", "--sex", "X"],
+                                  ["check", "--dx", "E11.9", "--px", "99213", "--pointer", "99213=2"],
+                                  ["check", "--dx", "E11.9", "--px", "99213", "--pointer", "99213=first"],
+                                  ["check", "--dx", "E11.9", "--px", "99213", "--payer", "aetna"],
+                                  ["check", "--dx", "E11.9", "--px", "99213", "--units", "99213=0"]])
 def test_check_bad_options_are_one_line(db_copy, args):
     result = run(db_copy, *args)
     assert result.returncode == 2

@@ -11,10 +11,10 @@ import sqlite_utils
 
 from ..errors import BadInput
 from ..models import CheckReport, ClaimRequest
-from . import conventions, coverage, demographics, ncci, specificity, validity
+from . import conventions, coverage, demographics, laterality, ncci, specificity, validity
 from .claim import build_claim, releases_used, verdict
 
-FAMILIES = (validity, specificity, conventions, demographics, ncci, coverage)
+FAMILIES = (validity, specificity, conventions, demographics, laterality, ncci, coverage)
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 MAX_CODES = 40
 
@@ -26,6 +26,13 @@ def check_claim(db: sqlite_utils.Database, request: ClaimRequest,
         raise BadInput("give at least one diagnosis or procedure code, e.g. --dx E11.9 --px 99213")
     if len(request.diagnoses) + len(request.procedures) > MAX_CODES:
         raise BadInput(f"a claim check takes at most {MAX_CODES} codes")
+    for line in request.procedures:
+        if line.units < 1:
+            raise BadInput(f"units must be at least 1 (line {line.code[:8]})")
+        for pointer in line.pointers:
+            if not 1 <= pointer <= len(request.diagnoses):
+                raise BadInput(f"line {line.code[:8]} points to diagnosis {pointer}, but the claim has "
+                               f"{len(request.diagnoses)} diagnos{'is' if len(request.diagnoses) == 1 else 'es'}")
     claim = build_claim(db, request, policy_dirs)
     findings = [finding for family in FAMILIES for rule in family.RULES for finding in rule(claim)]
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])

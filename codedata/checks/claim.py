@@ -67,6 +67,23 @@ class Claim:
     def procedure_codes(self) -> list[str]:
         return [p.line.code for p in self.procedures if p.shape]
 
+    def payer_may_be(self, payer: str) -> bool:
+        """True when a payer-specific rule can apply: the claim names that payer, or names none and the patient
+        could be covered by it (Medicare: not a child; a child's claim with no payer is not Medicare's)."""
+        if self.request.payer is not None:
+            return self.request.payer == payer
+        return not (payer == "medicare" and self.request.age is not None and self.request.age < 18)
+
+    def whose(self, payer: str) -> str:
+        """A prefix saying whose rule a finding states, when the claim does not name its payer."""
+        return "" if self.request.payer == payer else f"{payer.capitalize()}'s rule (payer not given): "
+
+    def diagnoses_for(self, procedure: "Procedure") -> list[Diagnosis]:
+        """The diagnoses a line points to (CMS-1500 box 24E), or every diagnosis when it has no pointers."""
+        if not procedure.line.pointers:
+            return self.diagnoses
+        return [self.diagnoses[i - 1] for i in procedure.line.pointers if 0 < i <= len(self.diagnoses)]
+
 
 def build_claim(db: sqlite_utils.Database, request: ClaimRequest, policy_dirs: tuple[Path, ...] = ()) -> Claim:
     """Resolve every code of the request once, each against the release in force on the date of service."""

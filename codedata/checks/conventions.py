@@ -2,6 +2,8 @@
 "use additional code" notes."""
 from __future__ import annotations
 
+import re
+
 from ..codes import get_code
 from ..models import CodeRef, Finding
 from .claim import Claim, Diagnosis, matches_reference, note_references
@@ -41,23 +43,82 @@ def excludes1_pairs(claim: Claim) -> list[Finding]:
     return findings
 
 
+# "... in diseases classified elsewhere", "... in other diseases classified elsewhere" (guideline I.A.13).
+ELSEWHERE = re.compile(r"\bin (?:other |certain )?diseases classified elsewhere\b", re.I)
+
+
 def manifestation_first(claim: Claim) -> list[Finding]:
-    """Error when the first-listed diagnosis is a manifestation code (its etiology must come first)."""
+    """Error when the first-listed diagnosis is a manifestation code (guideline I.A.13).
+
+    A manifestation code says "in diseases classified elsewhere" in its title, or, without that phrase, pairs a
+    "code first" note with a "use additional code" note at the etiology that names it back. Other "code first"
+    notes are sequencing advice (see code_first_order): N18.31 or J18.9 alone are fine.
+    """
     first = claim.diagnoses[0] if claim.diagnoses else None
     if not first or not first.row:
         return []
     code_first = _notes(claim, first, "code_first", ("category", "subcategory"))
-    elsewhere = "in diseases classified elsewhere" in (first.row["description"] or "").lower()
-    if not (elsewhere or code_first):
+    titles = [first.row] + [a for a in first.chain if a["kind"] in ("category", "subcategory")]
+    elsewhere = any(ELSEWHERE.search(t["description"] or "") for t in titles)
+    reciprocal = not elsewhere and _etiology_names_it(claim, first, code_first)
+    if not (elsewhere or reciprocal):
         return []
     why = "its title says \"in diseases classified elsewhere\"" if elsewhere else \
-        f"the tabular says \"code first {code_first[0][0]}\" at {code_first[0][1]}"
+        f"the tabular says \"code first {code_first[0][0]}\" at {code_first[0][1]}, and the etiology's " \
+        "\"use additional code\" note names it"
     etiology = _referenced_codes(claim, [t for t, _ in code_first])
     return [Finding(severity="error", rule="manifestation_first", codes=[first.shown],
-                    message=f"{first.shown} is a manifestation code ({why}): list the underlying condition "
-                            "first.",
-                    basis=claim.icd_basis(f"code-first convention at {first.shown} (guideline I.A.13)"),
+                    message=f"{first.shown} is a manifestation code ({why}): it is never listed first; list the "
+                            "underlying condition first.",
+                    basis=claim.icd_basis(f"etiology/manifestation convention at {first.shown} (guideline I.A.13)"),
                     suggestions=etiology)]
+
+
+def _etiology_names_it(claim: Claim, dx: Diagnosis, code_first: list[tuple[str, str]]) -> bool:
+    """True when a category the code-first note names has a use-additional-code note naming `dx` back."""
+    refs = [r for text, _ in code_first for r in note_references(text)]
+    categories = {first for first, last in refs if first == last and len(first) == 3}
+    for category in list(categories)[:12]:
+        for note in claim.db.query("SELECT text FROM notes WHERE release_id = ? AND code = ? AND kind = ?",
+                                   [claim.icd["id"], category, "use_additional_code"]):
+            if any(matches_reference(dx.code, ref) for ref in note_references(note["text"])):
+                return True
+    return False
+
+
+def code_first_order(claim: Claim) -> list[Finding]:
+    """Warn when a code's "code first" condition is on the claim but listed after it (sequencing advice)."""
+    findings = []
+    coded = [d for d in claim.diagnoses if d.row]
+    for position, dx in enumerate(coded):
+        notes = _notes(claim, dx, "code_first", ("category", "subcategory"))
+        refs = [r for text, _ in notes for r in note_references(text)]
+        later = [d for d in coded[position + 1:] if d.code != dx.code and
+                 any(matches_reference(d.code, r) for r in refs)]
+        if later:
+            findings.append(Finding(
+                severity="warning", rule="code_first_order", codes=[dx.shown, later[0].shown],
+                message=f"The tabular says to code {later[0].shown} first when it is present (\"code first\" at "
+                        f"{notes[0][1]}): list it before {dx.shown}.",
+                basis=claim.icd_basis(f"code-first note at {notes[0][1]} (guideline I.A.13)")))
+    return findings
+
+
+def supplementary_first(claim: Claim) -> list[Finding]:
+    """Error when the first diagnosis is from a block the tabular reserves for supplementary codes (B95-B97)."""
+    first = claim.diagnoses[0] if claim.diagnoses else None
+    if not first or not first.row:
+        return []
+    notes = _notes(claim, first, "note", ("category", "subcategory", "block"))
+    hit = next(((text, owner) for text, owner in notes if "supplementary or additional code" in text.lower()), None)
+    if not hit:
+        return []
+    conditions = [CodeRef(code=d.shown, description=d.row["description"], billable=bool(d.row["billable"]))
+                  for d in claim.diagnoses[1:] if d.row]
+    return [Finding(severity="error", rule="supplementary_first", codes=[first.shown],
+                    message=f"{first.shown} is a supplementary code (\"{hit[0]}\" at {hit[1]}): it identifies "
+                            "the agent of a condition coded first; list the condition first.",
+                    basis=claim.icd_basis(f"note at {hit[1]}"), suggestions=conditions)]
 
 
 def external_cause_first(claim: Claim) -> list[Finding]:
@@ -104,4 +165,5 @@ def _referenced_codes(claim: Claim, texts: list[str], limit: int = 6) -> list[Co
     return refs
 
 
-RULES = [excludes1_pairs, manifestation_first, external_cause_first, use_additional_code]
+RULES = [excludes1_pairs, manifestation_first, code_first_order, supplementary_first, external_cause_first,
+         use_additional_code]

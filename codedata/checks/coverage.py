@@ -19,17 +19,21 @@ def policy_packs(extra_dirs: tuple[Path, ...] = ()) -> list[dict]:
 
 
 def pack_rules(claim: Claim) -> list[Finding]:
-    """Findings for the claim's procedures that a policy rule scopes and whose diagnoses it questions."""
-    dx = [d.shown for d in claim.diagnoses if d.row]
-    if not dx:
-        return []
+    """Findings for each procedure line a policy rule scopes and whose diagnoses (those the line points to, or all
+    of them) it questions. A rule of one payer (payer = "medicare") applies only where that payer can be meant."""
     findings = []
     for rule in policy_packs(claim.policy_dirs):
-        for code in (c for c in claim.procedure_codes() if in_codeset(c, rule["procedures"])):
-            if _triggered(rule, dx):
+        payer = rule.get("payer")
+        if payer and not claim.payer_may_be(payer):
+            continue
+        for px in (p for p in claim.procedures if p.shape and in_codeset(p.line.code, rule["procedures"])):
+            dx = [d.shown for d in claim.diagnoses_for(px) if d.row]
+            if dx and _triggered(rule, dx):
+                whose = claim.whose(payer) if payer else ""
                 findings.append(Finding(severity=rule.get("severity", "warning"), rule=rule["id"],
-                                        codes=[code] + dx, message=rule["message"].format(code=code),
-                                        basis=f"{rule['pack']}: {rule['source']}"))
+                                        codes=[px.line.code] + dx,
+                                        message=whose + rule["message"].format(code=px.line.code),
+                                        basis=f"{rule['pack']}{f' ({payer})' if payer else ''}: {rule['source']}"))
     return findings
 
 
@@ -44,11 +48,11 @@ def _triggered(rule: dict, dx: list[str]) -> bool:
 def coverage_articles(claim: Claim) -> list[Finding]:
     """Findings from imported coverage articles that list one of the claim's procedures."""
     release = claim.release("mcd")
-    if release is None:
-        return []
-    dx = {d.code: d.shown for d in claim.diagnoses if d.row}
+    if release is None or not claim.payer_may_be("medicare"):
+        return []  # Medicare Coverage Database articles are Medicare's rules
     findings = []
-    for code in claim.procedure_codes():
+    for px in (p for p in claim.procedures if p.shape):
+        code, dx = px.line.code, {d.code: d.shown for d in claim.diagnoses_for(px) if d.row}
         for article in claim.db.query(
             "SELECT DISTINCT a.article_id, a.title FROM policy_procedures p JOIN policy_articles a"
             " ON a.release_id = p.release_id AND a.article_id = p.article_id WHERE p.release_id = ? AND p.code = ?",

@@ -1,5 +1,9 @@
-"""Rule family 4, demographics: age and sex conflicts, from the lists in codedata/data/demographics.toml."""
+"""Rule family 4, demographics: age and sex conflicts, from the lists in codedata/data/demographics.toml, from the
+words of the tabular itself (a "female breast" code for a male patient) and from age ranges its notes state (Z68:
+"BMI adult codes are for use for persons 20 years of age or older")."""
 from __future__ import annotations
+
+import re
 
 from ..models import Finding
 from .claim import Claim
@@ -36,4 +40,60 @@ def _conflicts(rule: dict, code: str, age: int | None, sex: str | None) -> list[
     return found
 
 
-RULES = [age_and_sex_conflicts]
+FEMALE = re.compile(r"\b(female|women|woman)\b", re.I)
+MALE = re.compile(r"\b(male|men|man)\b", re.I)
+
+
+def sex_in_description(claim: Claim) -> list[Finding]:
+    """Error when a diagnosis's own tabular title names one sex and the claim states the other."""
+    sex = claim.request.sex
+    if sex is None:
+        return []
+    findings = []
+    for dx in (d for d in claim.diagnoses if d.row):
+        title = dx.row["description"] or ""
+        female, male = bool(FEMALE.search(title)), bool(MALE.search(title))
+        if female == male or (sex == "F") == female:
+            continue
+        if any(f.codes[0] == dx.shown for f in age_and_sex_conflicts(claim) if f.rule.startswith("sex_")):
+            continue  # already said by the list
+        who = "female" if female else "male"
+        findings.append(Finding(severity="error", rule="sex_in_title", codes=[dx.shown],
+                                message=f"{dx.shown} is for {who} patients (its title: \"{title}\"), and the claim "
+                                        f"says sex {sex}.",
+                                basis=claim.icd_basis(f"title of {dx.shown}; CMS Medicare Code Editor sex edits")))
+    return findings
+
+
+# "BMI adult codes are for use for persons 20 years of age or older"; "... for persons 2-19 years of age."
+AGE_NOTE = re.compile(r"^(?:\w+ )?(?P<word>\w+) codes are for use for persons (?:(?P<low>\d+)-(?P<high>\d+) years of age"
+                      r"|(?P<min>\d+) years of age or older)", re.I)
+
+
+def age_in_tabular_notes(claim: Claim) -> list[Finding]:
+    """Error when a note at a code's category limits codes whose title has a word ("adult", "pediatric") to an
+    age range and the patient's age is outside it."""
+    age = claim.request.age
+    if age is None:
+        return []
+    findings = []
+    for dx in (d for d in claim.diagnoses if d.row):
+        owners = [dx.row] + [a for a in reversed(dx.chain) if a["kind"] in ("category", "subcategory")]
+        for owner in owners:
+            for note in claim.db.query("SELECT text FROM notes WHERE release_id = ? AND code = ? AND kind = 'note'",
+                                       [claim.icd["id"], owner["code"]]):
+                match = AGE_NOTE.match(note["text"])
+                if not match or match["word"].lower() not in (dx.row["description"] or "").lower():
+                    continue
+                low = int(match["low"] or match["min"])
+                high = int(match["high"]) if match["high"] else 150
+                if not low <= age <= high:
+                    findings.append(Finding(
+                        severity="error", rule="age_tabular_note", codes=[dx.shown],
+                        message=f"{dx.shown} is for ages {low}{f' to {high}' if match['high'] else ' and older'} "
+                                f"(\"{note['text']}\" at {owner['display']}); the patient is {age}.",
+                        basis=claim.icd_basis(f"note at {owner['display']}")))
+    return findings
+
+
+RULES = [age_and_sex_conflicts, sex_in_description, age_in_tabular_notes]

@@ -13,7 +13,8 @@ BYPASS_MODIFIERS = {"59", "XE", "XS", "XP", "XU", "24", "27", "57", "58", "78", 
 # MUE adjudication indicators: 1 line edit, 2 date-of-service edit (policy), 3 date-of-service edit (clinical).
 MAI = {"1": ("error", "line edit: units above the limit on a line are denied"),
        "2": ("error", "date-of-service edit based on policy: units above the limit are not payable"),
-       "3": ("warning", "date-of-service edit based on clinical data: more units need documentation on appeal")}
+       "3": ("error", "date-of-service edit based on clinical data: denied as submitted; more units need records "
+                      "on appeal")}
 
 
 def _releases(claim: Claim, kind: str) -> dict | None:
@@ -65,29 +66,47 @@ def _ptp_finding(release: dict, column1: str, second, edit: dict) -> Finding | N
                        message=f"{second.code} with modifier {used[0]} bypasses the edit with {column1}; the "
                                "record must show a distinct service.", basis=basis)
     hint = "25 (separate E/M)" if second.code.startswith("99") else "59, XE, XS, XP or XU"
-    return Finding(severity="warning", rule="ncci_ptp_needs_modifier", codes=codes,
-                   message=f"{second.code} is bundled into {column1} unless it is a distinct service: add {hint} "
-                           f"to {second.code} only if the record supports it.", basis=basis)
+    return Finding(severity="error", rule="ncci_ptp_needs_modifier", codes=codes,
+                   message=f"{second.code} is bundled into {column1} and is denied as submitted; if it was a distinct "
+                           f"service, add {hint} to {second.code} (only if the record supports it).", basis=basis)
 
 
 def mue_units(claim: Claim) -> list[Finding]:
-    """Findings for units above the medically unlikely edit, by adjudication indicator."""
+    """Findings for units above the medically unlikely edit.
+
+    MAI 1 is a line edit (each line on its own); MAI 2 and 3 are date-of-service edits, so the units of every line
+    of the same code are added up first (NCCI MUE FAQ; Medicare Claims Processing Manual ch. 23 s. 20.9.3). An MUE
+    of 0 means Medicare does not pay the service in this setting: it applies where the payer may be Medicare.
+    """
     release = _releases(claim, "mue")
     if release is None:
         return []
     findings = []
+    lines: dict[str, list[int]] = {}
     for px in (p for p in claim.procedures if p.shape):
+        lines.setdefault(px.line.code, []).append(px.line.units)
+    for code, units in lines.items():
         row = claim.db.execute("SELECT units, mai, rationale FROM ncci_mue WHERE release_id = ? AND code = ?",
-                               [release["id"], px.line.code]).fetchone()
-        if row and row[0] is not None and px.line.units > row[0]:
-            severity, meaning = MAI.get(row[1], ("warning", "unit limit"))
-            units = f"{px.line.units} unit{'s' if px.line.units != 1 else ''}"
-            message = (f"{px.line.code} has an MUE of 0 in this setting: Medicare does not pay it here."
-                       if row[0] == 0 else
-                       f"{units} of {px.line.code} exceed the MUE of {row[0]} ({meaning}).")
+                               [release["id"], code]).fetchone()
+        if not row or row[0] is None:
+            continue
+        limit, mai, rationale = row
+        basis = f"NCCI MUE practitioner {release['label']}, MAI {mai}" + (f" ({rationale})" if rationale else "")
+        if limit == 0:
+            if claim.payer_may_be("medicare"):
+                findings.append(Finding(
+                    severity="error", rule="ncci_mue_not_payable", codes=[code],
+                    message=f"{claim.whose('medicare')}{code} has an MUE of 0 for practitioners: Medicare does not "
+                            "pay it in this setting.", basis=basis))
+            continue
+        total = max(units) if mai == "1" else sum(units)
+        if total > limit:
+            counted = "on one line" if mai == "1" else ("over its lines" if len(units) > 1 else "on the date")
+            meaning = MAI.get(mai, ("error", "unit limit"))[1]
             findings.append(Finding(
-                severity=severity, rule="ncci_mue", codes=[px.line.code], message=message,
-                basis=f"NCCI MUE practitioner {release['label']}, MAI {row[1]}" + (f" ({row[2]})" if row[2] else "")))
+                severity="error", rule="ncci_mue", codes=[code],
+                message=f"{total} units of {code} {counted} exceed the MUE of {limit} ({meaning}); the units over "
+                        "the limit are denied.", basis=basis))
     return findings
 
 
