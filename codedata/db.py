@@ -110,12 +110,19 @@ def _m005_search_words(db: sqlite_utils.Database) -> None:
     create_word_table(db)
 
 
+def _m013_compact_ptp(db: sqlite_utils.Database) -> None:
+    from .ptp_store import create_schema
+
+    create_schema(db.conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_releases_codes_notes", _m001_releases_codes_notes),
     ("002_search_index", _m002_search_index),
     ("003_edits_and_policies", _m003_edits_and_policies),
     ("004_changes_watches_outbox", _m004_changes_watches_outbox),
     ("005_search_words", _m005_search_words),
+    ("013_compact_ptp", _m013_compact_ptp),
 ]
 
 

@@ -18,9 +18,15 @@ from .models import ImportResult
 
 @dataclass(frozen=True)
 class BundledRelease:
-    system: str
+    system: str  # the importer (medcode import SYSTEM)
     effective_date: str | None  # None: no official date (the CPT starter set), ranks below imported files
     locate: Callable[[], Path]
+    stored_as: str | None = None  # the release's system when the importer names it from the file (NCCI)
+    history: bool = False  # an older release kept so that earlier dates of service are answered by their codes
+
+    @property
+    def release_system(self) -> str:
+        return self.stored_as or self.system
 
 
 def default_icd10cm_path() -> Path:
@@ -38,8 +44,16 @@ def _data_file(name: str) -> Callable[[], Path]:
 
 BUNDLED = [
     BundledRelease("icd10cm", "2026-04-01", default_icd10cm_path),
+    # CDC ICD-10-CM April 1 2025 tabular (FY2025, public domain; ../shared/data/icd10cm): dates of service
+    # 2025-04-01 to 2025-09-30, and the history of every code that changed in FY2026. Imported after 2026-04, so
+    # it never becomes current and the search index is built once.
+    BundledRelease("icd10cm", "2025-04-01", _data_file("icd10cm-tabular-2025-04.xml.xz"), history=True),
     BundledRelease("hcpcs", "2024-07-01", _data_file("hcpcs_2024_07.tsv.xz")),
     BundledRelease("cpt", None, _data_file("cpt_starter.tsv")),
+    # CMS NCCI practitioner edits, July 2024 quarter (public domain; ../shared/data/ncci/2024).
+    BundledRelease("ncci", "2024-07-01", _data_file("ptp_practitioner_2024-07.csv.gz"), "ncci_ptp_practitioner"),
+    BundledRelease("ncci", "2024-07-01", _data_file("mue_practitioner_2024-07.csv.xz"), "ncci_mue_practitioner"),
+    BundledRelease("ncci", "2024-01-01", _data_file("aoc_2024.csv.xz"), "ncci_aoc"),
 ]
 
 
@@ -53,11 +67,14 @@ def ensure_defaults(db: sqlite_utils.Database, progress: Progress | None = None)
 
 
 def _needs_import(db: sqlite_utils.Database, bundled: BundledRelease) -> bool:
+    if bundled.history:
+        return not db.execute("SELECT count(*) FROM releases WHERE system = ? AND effective_date = ?",
+                              [bundled.release_system, bundled.effective_date]).fetchone()[0]
     if bundled.effective_date is None:
         digest = hashlib.sha256(bundled.locate().read_bytes()).hexdigest()
-        return already_imported(db, bundled.system, digest) is None
+        return already_imported(db, bundled.release_system, digest) is None
     newer = db.execute(
         "SELECT count(*) FROM releases WHERE system = ? AND effective_date >= ?",
-        [bundled.system, bundled.effective_date],
+        [bundled.release_system, bundled.effective_date],
     ).fetchone()[0]
     return not newer

@@ -13,6 +13,7 @@ from .codes import get_code, successors
 from .db import transaction
 from .errors import MedcodeError
 from .models import CodeRef
+from .ptp_store import ACTIVE
 
 CODE_SYSTEMS = ("icd10cm", "hcpcs", "cpt")
 
@@ -88,24 +89,25 @@ def _change(system, old, new, change, row, old_text, new_text, detail=None, succ
 
 
 def _ptp_changes(db, old: dict, new: dict) -> list[dict]:
+    """Pairs added, pairs no longer active, and modifier indicators changed (compact store: integer codes)."""
     def pairs(release_id: int, active_only: bool) -> str:
-        where = " AND deletion = '9999-12-31'" if active_only else ""
-        return f"SELECT DISTINCT column1, column2 FROM ncci_ptp WHERE release_id = {int(release_id)}{where}"
+        where = f" AND deletion = {ACTIVE}" if active_only else ""
+        return f"SELECT DISTINCT c1, c2 FROM ncci_ptp_edits WHERE release_id = {int(release_id)}{where}"
 
+    names = dict(db.execute("SELECT id, code FROM ncci_code_ids"))
     changes = []
     for change, sql in (
         ("pair_added", f"{pairs(new['id'], False)} EXCEPT {pairs(old['id'], False)}"),
         ("pair_ended", f"{pairs(old['id'], True)} EXCEPT {pairs(new['id'], True)}"),
     ):
-        for column1, column2 in db.execute(sql):
-            changes.append(_pair_change(new, old, change, column1, column2, None))
+        for c1, c2 in db.execute(sql):
+            changes.append(_pair_change(new, old, change, names[c1], names[c2], None))
     indicator_sql = (
-        "SELECT n.column1, n.column2, o.modifier_indicator, n.modifier_indicator FROM ncci_ptp n JOIN ncci_ptp o"
-        " ON o.column1 = n.column1 AND o.column2 = n.column2 AND o.deletion = '9999-12-31'"
-        " WHERE n.release_id = ? AND o.release_id = ? AND n.deletion = '9999-12-31'"
-        " AND n.modifier_indicator != o.modifier_indicator")
-    for column1, column2, before, after in db.execute(indicator_sql, [new["id"], old["id"]]):
-        changes.append(_pair_change(new, old, "indicator_changed", column1, column2, f"{before} -> {after}"))
+        "SELECT n.c1, n.c2, o.mi, n.mi FROM ncci_ptp_edits n JOIN ncci_ptp_edits o"
+        f" ON o.release_id = ? AND o.c1 = n.c1 AND o.c2 = n.c2 AND o.deletion = {ACTIVE}"
+        f" WHERE n.release_id = ? AND n.deletion = {ACTIVE} AND n.mi IS NOT o.mi")
+    for c1, c2, before, after in db.execute(indicator_sql, [old["id"], new["id"]]):
+        changes.append(_pair_change(new, old, "indicator_changed", names[c1], names[c2], f"{before} -> {after}"))
     return changes
 
 

@@ -24,7 +24,8 @@ def shared_file(*parts: str) -> Path:
 
 @pytest.fixture(scope="session")
 def icd_db_path(tmp_path_factory) -> Path:
-    """A database holding ICD-10-CM 2025-04 (imported first) and the bundled 2026-04 default."""
+    """A database holding ICD-10-CM 2025-04 (imported first) and the bundled defaults: ICD-10-CM 2026-04, HCPCS
+    July 2024, the CPT starter set and the NCCI practitioner edits of July 2024."""
     path = tmp_path_factory.mktemp("db") / "medcode.db"
     db = open_db(path)
     import_release(db, "icd10cm", shared_file("icd10cm", "icd10cm-tabular-2025-04.xml.xz"))
@@ -76,19 +77,13 @@ def official_ptp_slice(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def ncci_db_path(icd_db, tmp_path_factory) -> Path:
-    """The session database plus real NCCI edits: a PTP slice (official layout), the full MUE and AOC tables."""
+    """The session database: its bundled defaults hold the real NCCI practitioner PTP, MUE and AOC edits."""
     import sqlite3
 
-    folder = tmp_path_factory.mktemp("ncci")
-    path = folder / "ncci.db"
+    path = tmp_path_factory.mktemp("ncci") / "ncci.db"
     target = sqlite3.connect(path)
     icd_db.conn.backup(target)
     target.close()
-    db = open_db(path)
-    import_release(db, "ncci", official_ptp_slice(folder / "ccipra_practitioner_2024-07.txt"))
-    import_release(db, "ncci", shared_file("ncci", "2024", "mue_practitioner_2024-07.csv.xz"))
-    import_release(db, "ncci", shared_file("ncci", "2024", "aoc_2024.csv.xz"))
-    db.conn.close()
     return path
 
 

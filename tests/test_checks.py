@@ -11,6 +11,8 @@ from codedata.errors import BadInput, BadReleaseFile
 from codedata.importers import import_release
 from codedata.models import ClaimRequest, ProcedureLine
 
+from .conftest import official_ptp_slice
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -139,17 +141,35 @@ def test_an_empty_claim_is_bad_input(icd_db):
         check(icd_db)
 
 
-def test_ncci_not_imported_is_said(icd_db):
-    assert "ncci_not_loaded" in rules(check(icd_db, ["M79.7"], ["11042", "97597"]))
+def test_ncci_not_imported_is_said(tmp_path):
+    db = open_db(tmp_path / "bare.db")
+    import_release(db, "cpt", Path(__file__).parents[1] / "codedata" / "data" / "cpt_starter.tsv")
+    assert "ncci_not_loaded" in rules(check(db, [], ["11042", "97597"]))
 
 
-def test_official_ptp_layout_imports(ncci_db):
+def test_ncci_is_bundled_and_judged_by_its_window(ncci_db):
+    # Bundled: CMS practitioner PTP July 2024 (2,546,017 rows, one exact duplicate row), MUE July 2024, AOC 2024.
     ptp = [r for r in releases(ncci_db, "ncci_ptp_practitioner") if r["current"]][0]
-    assert ptp["label"] == "2024-07"
-    count = ncci_db.execute("SELECT count(*) FROM ncci_ptp WHERE release_id = ?", [ptp["id"]]).fetchone()[0]
-    assert count == ptp["billable_count"] > 100
-    active = ncci_db.execute("SELECT deletion FROM ncci_ptp WHERE release_id = ? AND column1 = '80053' AND"
-                             " column2 = '80048'", [ptp["id"]]).fetchone()[0]
+    assert (ptp["label"], ptp["billable_count"]) == ("2024-07", 2_546_016)
+    def notices(report):
+        return [f.message for f in report.findings if f.rule == "release_not_loaded" and "NCCI" in f.message]
+
+    inside = check(ncci_db, ["M79.7"], ["11042", "97597"], date_of_service="2024-08-01")
+    assert notices(inside) == [] and "ncci_not_loaded" not in rules(inside)
+    later = check(ncci_db, ["M79.7"], ["11042", "97597"], date_of_service="2026-05-01")
+    assert "NCCI PTP practitioner edits 2026 Q2 (in effect 2026-04-01 to 2026-06-30) is not loaded" in notices(later)[0]
+    assert "2024-07 is 7 quarters old" in notices(later)[0]
+
+
+def test_official_ptp_layout_imports(tmp_path):
+    # The official CMS file is tab-delimited with notice lines, "*" for no deletion date, YYYYMMDD dates.
+    db = open_db(tmp_path / "ptp.db")
+    result = import_release(db, "ncci", official_ptp_slice(tmp_path / "ccipra_practitioner_2024-07.txt"))
+    assert (result.system, result.label) == ("ncci_ptp_practitioner", "2024-07")
+    count = db.execute("SELECT count(*) FROM ncci_ptp WHERE release_id = ?", [result.release_id]).fetchone()[0]
+    assert count == result.billable_count > 100
+    active = db.execute("SELECT deletion FROM ncci_ptp WHERE release_id = ? AND column1 = '80053' AND"
+                        " column2 = '80048'", [result.release_id]).fetchone()[0]
     assert active == "9999-12-31"  # "*" in the official file
 
 
@@ -315,9 +335,11 @@ def test_medicare_only_limits_apply_only_where_medicare_can_be_meant(ncci_db):
     assert "ncci_mue_not_payable" not in rules(check_claim(ncci_db, medicaid))
     adult = ClaimRequest(diagnoses=["Z00.00"], procedures=[line("99396")], age=70, date_of_service="2024-08-01")
     unknown = rules(check_claim(ncci_db, adult))["ncci_mue_not_payable"]
-    assert unknown.message.startswith("Medicare's rule (payer not given): ")
-    assert rules(check_claim(ncci_db, adult.model_copy(update={"payer": "medicare"})))[
-        "ncci_mue_not_payable"].message.startswith("99396 has an MUE of 0")
+    assert unknown.message.startswith("Medicare's rule (payer not given): ") and unknown.severity == "warning"
+    younger = rules(check_claim(ncci_db, adult.model_copy(update={"age": 45})))["ncci_mue_not_payable"]
+    assert younger.severity == "info"  # not a denial when nobody said it is a Medicare claim
+    stated = rules(check_claim(ncci_db, adult.model_copy(update={"payer": "medicare"})))["ncci_mue_not_payable"]
+    assert stated.message.startswith("99396 has an MUE of 0") and stated.severity == "error"
 
 
 def test_medicare_screening_lipids_take_z13_6(icd_db):

@@ -74,6 +74,15 @@ class Claim:
             return self.request.payer == payer
         return not (payer == "medicare" and self.request.age is not None and self.request.age < 18)
 
+    def payer_severity(self, payer: str, severity: str) -> str:
+        """A payer's rule is as severe as it is when the claim names that payer; with no payer named it is a
+        warning for a patient of Medicare age (65 or older) and otherwise information, never a denial."""
+        if self.request.payer == payer:
+            return severity
+        if payer == "medicare" and self.request.age is not None and self.request.age >= 65:
+            return "warning" if severity == "error" else severity
+        return "info"
+
     def whose(self, payer: str) -> str:
         """A prefix saying whose rule a finding states, when the claim does not name its payer."""
         return "" if self.request.payer == payer else f"{payer.capitalize()}'s rule (payer not given): "

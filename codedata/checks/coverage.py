@@ -30,7 +30,9 @@ def pack_rules(claim: Claim) -> list[Finding]:
             dx = [d.shown for d in claim.diagnoses_for(px) if d.row]
             if dx and _triggered(rule, dx):
                 whose = claim.whose(payer) if payer else ""
-                findings.append(Finding(severity=rule.get("severity", "warning"), rule=rule["id"],
+                severity = rule.get("severity", "warning")
+                findings.append(Finding(severity=claim.payer_severity(payer, severity) if payer else severity,
+                                        rule=rule["id"],
                                         codes=[px.line.code] + dx,
                                         message=whose + rule["message"].format(code=px.line.code),
                                         basis=f"{rule['pack']}{f' ({payer})' if payer else ''}: {rule['source']}"))

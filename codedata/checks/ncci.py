@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..codes import get_code
+from .. import ptp_store
 from ..models import CodeRef, Finding
 from .claim import Claim
 
@@ -22,30 +23,20 @@ def _releases(claim: Claim, kind: str) -> dict | None:
 
 
 def ptp_pairs(claim: Claim) -> list[Finding]:
-    """Findings for procedure pairs with an active PTP edit on the date of service."""
+    """Findings for procedure pairs with a PTP edit in effect on the date of service."""
     release = _releases(claim, "ptp")
     lines = [p.line for p in claim.procedures if p.shape]
     if release is None or len(lines) < 2:
         return []
+    edits = ptp_store.active_edits(claim.db.conn, release["id"], [line.code for line in lines], claim.date_of_service)
     findings = []
-    for first in lines:
-        for second in lines:
-            if first.code == second.code:
-                continue
-            edit = _active_edit(claim, release["id"], first.code, second.code)
-            if edit:
-                finding = _ptp_finding(release, first.code, second, edit)
-                if finding:
-                    findings.append(finding)
+    for edit in edits:
+        for second in (line for line in lines if line.code == edit["column2"]):
+            finding = _ptp_finding(release, edit["column1"], second, edit)
+            if finding:
+                findings.append(finding)
+                break
     return findings
-
-
-def _active_edit(claim: Claim, release_id: int, column1: str, column2: str) -> dict | None:
-    rows = list(claim.db.query(
-        "SELECT * FROM ncci_ptp WHERE release_id = ? AND column1 = ? AND column2 = ? AND deletion >= ?"
-        " AND (effective IS NULL OR effective <= ?) ORDER BY deletion DESC LIMIT 1",
-        [release_id, column1, column2, claim.date_of_service, claim.date_of_service]))
-    return rows[0] if rows else None
 
 
 def _ptp_finding(release: dict, column1: str, second, edit: dict) -> Finding | None:
@@ -95,7 +86,7 @@ def mue_units(claim: Claim) -> list[Finding]:
         if limit == 0:
             if claim.payer_may_be("medicare"):
                 findings.append(Finding(
-                    severity="error", rule="ncci_mue_not_payable", codes=[code],
+                    severity=claim.payer_severity("medicare", "error"), rule="ncci_mue_not_payable", codes=[code],
                     message=f"{claim.whose('medicare')}{code} has an MUE of 0 for practitioners: Medicare does not "
                             "pay it in this setting.", basis=basis))
             continue

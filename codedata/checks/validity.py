@@ -157,7 +157,8 @@ def invalid_procedures(claim: Claim) -> list[Finding]:
 def releases_not_loaded(claim: Claim) -> list[Finding]:
     """Info, per code system the claim needs, when no loaded release covers the date of service."""
     needed = {"icd10cm": [d.shown for d in claim.diagnoses if d.code],
-              "hcpcs": [p.line.code for p in claim.procedures if p.shape == "hcpcs"]}
+              "hcpcs": [p.line.code for p in claim.procedures if p.shape == "hcpcs"],
+              "ncci_ptp_practitioner": claim.procedure_codes()}
     findings = []
     for system, codes in needed.items():
         notice = claim.resolutions[system].notice if codes and claim.release(system) else None

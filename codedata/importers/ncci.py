@@ -83,6 +83,9 @@ def _find_header(rows, name: str) -> tuple[str, int, dict[str, int]]:
 
 
 def _edits(kind: str, rows, start: int, fields: dict[str, int], name: str) -> Iterator[tuple]:
+    if kind == "ptp":
+        yield from _ptp_edits(rows, start, fields, name)
+        return
     for number, row in enumerate(rows, start=start + 1):
         cells = [c.strip() for c in row]
         value = {f: (cells[i] if i < len(cells) else "") for f, i in fields.items()}
@@ -92,6 +95,26 @@ def _edits(kind: str, rows, start: int, fields: dict[str, int], name: str) -> It
                 raise BadReleaseFile(f"{name} line {number} is not an NCCI edit row")
             continue  # the second header line and blank lines of the official files
         yield _edit(kind, value, first)
+
+
+def _ptp_edits(rows, start: int, fields: dict[str, int], name: str) -> Iterator[tuple]:
+    """PTP rows as (column1, column2, effective, deletion, modifier indicator, rationale), dates left as the file
+    writes them (YYYYMMDD, YYYY-MM-DD or '*'): 2.5 million rows a quarter, so no per-row dictionaries here;
+    ptp_store reads the dates."""
+    at = [fields.get(f, -1) for f in COLUMNS["ptp"]]
+    width = max(at) + 1
+    match = CODE.match
+    for number, row in enumerate(rows, start=start + 1):
+        if len(row) < width:
+            row = row + [""] * (width - len(row))
+        first = row[at[0]].strip().upper().rstrip("*")
+        if not match(first):
+            if any(c.strip() for c in row) and number > start + 3:
+                raise BadReleaseFile(f"{name} line {number} is not an NCCI edit row")
+            continue  # the second header line and blank lines of the official files
+        yield (first, row[at[1]].strip().upper(), row[at[2]].strip() if at[2] >= 0 else "",
+               row[at[3]].strip() if at[3] >= 0 else "", row[at[4]].strip()[:1] if at[4] >= 0 else "",
+               (row[at[5]].strip() or None) if at[5] >= 0 else None)
 
 
 def _edit(kind: str, value: dict, first: str) -> tuple:
