@@ -360,3 +360,15 @@ def test_bad_claim_shape_is_one_line(icd_db, request_):
     with pytest.raises(BadInput) as caught:
         check_claim(icd_db, request_)
     assert "\n" not in str(caught.value)
+
+
+def test_the_same_anatomic_modifier_on_both_lines_does_not_bypass_a_ptp_edit(ncci_db):
+    # ptp_practitioner_2024-07: 25600,29125,9999-12-31,1 - RT on both lines is the same site (NCCI Policy Manual
+    # ch. I: anatomic modifiers bypass an edit only for a different site).
+    same = ClaimRequest(diagnoses=["S52.521A"], procedures=[line("25600", modifiers=["RT"]),
+                                                            line("29125", modifiers=["RT"])],
+                        date_of_service="2024-09-02")
+    assert rules(check_claim(ncci_db, same))["ncci_ptp_needs_modifier"].severity == "error"
+    other_side = same.model_copy(update={"procedures": [line("25600", modifiers=["RT"]),
+                                                        line("29125", modifiers=["LT"])]})
+    assert "ncci_ptp_needs_modifier" not in rules(check_claim(ncci_db, other_side))

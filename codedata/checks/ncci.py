@@ -32,14 +32,22 @@ def ptp_pairs(claim: Claim) -> list[Finding]:
     findings = []
     for edit in edits:
         for second in (line for line in lines if line.code == edit["column2"]):
-            finding = _ptp_finding(release, edit["column1"], second, edit)
+            first = next(line for line in lines if line.code == edit["column1"])
+            finding = _ptp_finding(release, first, second, edit)
             if finding:
                 findings.append(finding)
                 break
     return findings
 
 
-def _ptp_finding(release: dict, column1: str, second, edit: dict) -> Finding | None:
+# Anatomic modifiers bypass an edit only when they name a different site than the column-1 line's (NCCI Policy
+# Manual ch. I, E.1: "different anatomic site"): RT on both lines is the same site.
+ANATOMIC = {"E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "LC", "LD", "LM",
+            "LT", "RC", "RI", "RT", "TA", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9"}
+
+
+def _ptp_finding(release: dict, first, second, edit: dict) -> Finding | None:
+    column1 = first.code
     indicator = edit["modifier_indicator"]
     basis = f"NCCI PTP practitioner {release['label']}, modifier indicator {indicator}" + \
             (f" ({edit['rationale']})" if edit["rationale"] else "")
@@ -51,7 +59,7 @@ def _ptp_finding(release: dict, column1: str, second, edit: dict) -> Finding | N
     if indicator != "1":
         return None
     allowed = BYPASS_MODIFIERS | ({"25"} if second.code.startswith("99") else set())
-    used = [m for m in second.modifiers if m in allowed]
+    used = [m for m in second.modifiers if m in allowed and not (m in ANATOMIC and m in first.modifiers)]
     if used:
         return Finding(severity="info", rule="ncci_ptp_modifier_used", codes=codes,
                        message=f"{second.code} with modifier {used[0]} bypasses the edit with {column1}; the "
