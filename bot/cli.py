@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from codedata import search
+from codedata.codes import looks_like_icd, normalise_icd
 from codedata.db import open_db, releases
 from codedata.defaults import ensure_defaults
 from codedata.errors import MedcodeError
@@ -148,6 +149,25 @@ def _codes(value: str | None) -> list[str]:
     return [c for c in (value or "").replace(";", ",").replace(" ", ",").split(",") if c]
 
 
+def _diagnoses(value: str | None) -> tuple[list[str], dict[str, str]]:
+    """Diagnosis codes in order, and the words typed after a code ("I63.31 thrombosis of right carotid artery")
+    keyed by the undotted code: a word that is not shaped like a code belongs to the code before it."""
+    codes: list[str] = []
+    words: dict[str, list[str]] = {}
+    for token in (value or "").replace(";", ",").replace(",", " ").split():
+        if looks_like_icd(token) and any(ch.isdigit() for ch in token) or not codes:
+            codes.append(token)
+        else:
+            words.setdefault(codes[-1], []).append(token)
+    described = {}
+    for code, typed in words.items():
+        try:
+            described[normalise_icd(code)] = " ".join(typed)
+        except MedcodeError:
+            codes[codes.index(code) + 1:codes.index(code) + 1] = typed  # a malformed code: keep every token
+    return codes, described
+
+
 def _assignments(values: tuple[str, ...], what: str) -> dict[str, str]:
     """Parse CODE=VALUE pairs given to --units/--mod (repeatable or comma-separated)."""
     found = {}
@@ -181,11 +201,14 @@ def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: 
             raise MedcodeError(f"units for {code} must be between 1 and 9999")
         lines.append(ProcedureLine(code=code, units=count, modifiers=inline + mod_map.get(code, []),
                                    pointers=pointer_map.get(code, [])))
-    return ClaimRequest(diagnoses=_codes(dx), procedures=lines, age=age, sex=sex, date_of_service=dos, payer=payer)
+    diagnoses, described = _diagnoses(dx)
+    return ClaimRequest(diagnoses=diagnoses, procedures=lines, age=age, sex=sex, date_of_service=dos, payer=payer,
+                        described=described)
 
 
 @main.command()
-@click.option("--dx", help="Diagnosis codes in order, first = primary (E11.9,I10).")
+@click.option("--dx", help="Diagnosis codes in order, first = primary (E11.9,I10); words after a code are checked "
+                           "against it (\"I63.31 thrombosis of right carotid artery\").")
 @click.option("--px", help="Procedure codes (99213,83036); a modifier may follow a dash (97597-59).")
 @click.option("--units", multiple=True, help="Units per procedure: 97110=4 (repeat or comma-separate).")
 @click.option("--mod", "mods", multiple=True, help="Modifiers per procedure: 97140=59 or 97140=59+GP.")

@@ -117,6 +117,9 @@ class ClaimRequest(BaseModel):
     date_of_service: str | None = None  # YYYY-MM-DD; today when not given
     place_of_service: str | None = None
     payer: Literal["medicare", "medicaid", "commercial"] | None = None  # None: unknown, rules say whose they are
+    # Words typed beside a diagnosis code ("I63.31 thrombosis of right carotid artery"), by undotted code: used
+    # to check the code against them, never stored or echoed.
+    described: dict[str, str] = {}
 
 
 class Finding(BaseModel):

@@ -372,3 +372,15 @@ def test_the_same_anatomic_modifier_on_both_lines_does_not_bypass_a_ptp_edit(ncc
     other_side = same.model_copy(update={"procedures": [line("25600", modifiers=["RT"]),
                                                         line("29125", modifiers=["LT"])]})
     assert "ncci_ptp_needs_modifier" not in rules(check_claim(ncci_db, other_side))
+
+
+def test_words_beside_a_code_that_describe_another_code(icd_db):
+    # icd10cm-tabular-2026-04: I63.31 "Cerebral infarction due to thrombosis of middle cerebral artery";
+    # I63.031 "Cerebral infarction due to thrombosis of right carotid artery".
+    words = "thrombosis of right carotid artery"
+    report = check(icd_db, ["I63.31"], ["99213"], date_of_service="2026-05-01", described={"I6331": words})
+    finding = rules(report)["words_describe_another_code"]
+    assert finding.severity == "warning" and finding.suggestions[0].code == "I63.031"
+    assert words not in finding.message  # what was typed is never echoed
+    agreeing = check(icd_db, ["I63.031"], ["99213"], date_of_service="2026-05-01", described={"I63031": words})
+    assert "words_describe_another_code" not in rules(agreeing)

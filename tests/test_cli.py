@@ -164,3 +164,11 @@ def test_console_answers_piped_lines(db_copy):
     assert "97110  Therapeutic exercise for strength, endurance, motion or flexibility" in result.stdout
     assert "Verdict: LIKELY DENIAL" in result.stdout and "M54.5 is a header" in result.stdout
     assert "Unknown command 'nope'" in result.stdout
+
+
+def test_check_reads_words_typed_after_a_diagnosis(db_copy):
+    payload = json.loads(run(db_copy, "check", "--dx", "I63.31 thrombosis of right carotid artery", "--px", "99213",
+                             "--dos", "2026-05-01", "--json").stdout)
+    assert payload["diagnoses"] == ["I63.31"]
+    finding = next(f for f in payload["findings"] if f["rule"] == "words_describe_another_code")
+    assert finding["suggestions"][0]["code"] == "I63.031"

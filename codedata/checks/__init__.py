@@ -11,10 +11,10 @@ import sqlite_utils
 
 from ..errors import BadInput
 from ..models import CheckReport, ClaimRequest
-from . import conventions, coverage, demographics, laterality, ncci, specificity, validity
+from . import conventions, coverage, demographics, laterality, ncci, specificity, validity, words
 from .claim import build_claim, releases_used, verdict
 
-FAMILIES = (validity, specificity, conventions, demographics, laterality, ncci, coverage)
+FAMILIES = (validity, specificity, conventions, demographics, laterality, ncci, coverage, words)
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 MAX_CODES = 40
 
