@@ -110,12 +110,21 @@ def _m005_search_words(db: sqlite_utils.Database) -> None:
     create_word_table(db)
 
 
+def _m015_icd10cm_index(db: sqlite_utils.Database) -> None:
+    from .importers.icd10cm_index import create_schema
+    from .search_index import create_fts
+
+    create_schema(db)
+    create_fts(db)  # with a column for index names; every system's index is rebuilt on its next search
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_releases_codes_notes", _m001_releases_codes_notes),
     ("002_search_index", _m002_search_index),
     ("003_edits_and_policies", _m003_edits_and_policies),
     ("004_changes_watches_outbox", _m004_changes_watches_outbox),
     ("005_search_words", _m005_search_words),
+    ("015_icd10cm_index", _m015_icd10cm_index),
 ]
 
 

@@ -26,10 +26,17 @@ from .text import numbers_in, stem, words
 MAX_QUERY_CHARS = 200
 CANDIDATES = 150
 # A code matching less than about a third of what was asked is not an answer ("drop table codes").
-MIN_SCORE = 0.35
+# Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
+MIN_SCORE = 0.45
 # Words that carry no meaning for matching.
 STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
-        "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x"}
+        "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x", "hcpcs", "codes",
+        "diagnosis", "please", "need", "looking", "today", "presents", "complaint", "complains"}
+# Query words that flip the meaning to the plain "without ..." form of a code.
+NEGATIONS = {"no", "without", "denies", "non"}
+HISTORY = {"history", "hx"}
+# A history is the patient's own unless a relative is named (Z85-Z87 vs Z80-Z84).
+RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "parent"}
 # Words a description may carry without being more specific than what was asked: ICD-10-CM defaults.
 # Unspecified/NOS/NEC are the default codes; a fracture not stated open or closed is closed, and displaced
 # (chapter 19 notes); unknown intent is accidental (guideline I.C.20); an unstated encounter is initial.
@@ -39,7 +46,17 @@ NEUTRAL = {"unspecified", "nos", "initial", "encounter", "closed", "displaced", 
 DEFAULT_MARKERS = {"unspecified", "nos", "elsewhere"}
 # Words that put a code in a population the query did not ask about (newborn, pregnancy chapters).
 CONTEXT = {"newborn", "neonatal", "perinatal", "fetus", "fetal", "pregnancy", "childbirth", "puerperium",
-           "maternal", "gestational", "obstetric", "trimester", "postpartum", "delivery"}
+           "maternal", "gestational", "obstetric", "trimester", "postpartum", "delivery",
+           # service settings and media a procedure code is tied to: an unstated setting is the office, in person
+           "telephone", "telehealth", "audio", "video", "online", "internet", "interprofessional", "domiciliary",
+           "nursing", "inpatient", "observation", "hospital", "emergency", "home", "rest", "facility",
+           "telecommunication", "virtual", "remote"}
+# HCPCS Level II quality-reporting and temporary codes: offered after a real service code unless asked for.
+# G8/G9 and M1 codes report quality measures (MIPS); S codes are private-payer temporary codes (CMS HCPCS
+# Level II overview); CPT Category II codes (....F) track measures too.
+REPORTING_CODE = re.compile(r"^(G[89]\d{3}|M1\d{3}|S\d{4}|\d{4}F)$")
+ASKS_REPORTING = {"quality", "measure", "measures", "mips", "reporting", "reported", "documented", "temporary",
+                  "medicaid", "private", "commercial", "performance"}
 LATERALITY = {"right": "right", "left": "left", "bilateral": "bilateral"}
 ENCOUNTERS = {"initial", "subsequent", "sequela"}
 NUMBER = re.compile(r"^\d+[a-z]?$")
@@ -53,6 +70,7 @@ class Concept:
     alternatives: list[tuple[str, ...]]
     weight: float = 1.0
     number: int | None = None
+    exact: bool = False  # an English word the index lacks: derived forms of other words do not count
     stemmed: list[tuple[str, ...]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -66,6 +84,10 @@ class Query:
     laterality: str | None = None
     encounter: str | None = None
     asks_without: bool = False
+    history: bool = False  # "history of", "h/o": the history Z codes, not the active disease
+    relatives: bool = False
+    reporting: bool = False  # the query asks for quality-reporting or temporary codes
+    unknown: int = 0  # words neither in the index nor in the synonym table
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> asked words
 
 
@@ -94,12 +116,27 @@ class Vocabulary:
         return math.log((self.total + 1) / (self.df.get(word, 0) + 1)) + 1
 
     def correct(self, word: str) -> str:
-        """Return the index word nearest a misspelt one (diabetis -> diabetes), or the word itself."""
-        if word in self.df or len(word) < 4 or word.isdigit():
+        """Return the index word nearest a misspelt one (diabetis -> diabetes), or the word itself.
+
+        A real English word is never turned into another ("parking" is not a typo of "parkinson")."""
+        if word in self.df or len(word) < 4 or word.isdigit() or is_english(word):
             return word
         found = process.extract(word, self.choices, scorer=fuzz.ratio, processor=None, score_cutoff=78, limit=5)
         # Equal spellings distance: the more common index word is the likelier meaning.
         return max(found, key=lambda f: (f[1], self.df[f[0]]))[0] if found else word
+
+
+@lru_cache(maxsize=1)
+def _english() -> dict[str, int]:
+    """Word frequencies of pyspellchecker's English dictionary (a well-kept word list; ≈0.2 s to load)."""
+    from spellchecker import SpellChecker
+
+    return SpellChecker(distance=1).word_frequency.dictionary
+
+
+def is_english(word: str) -> bool:
+    """True for a word common enough in English that it is not a misspelling (seen 50+ times in its corpus)."""
+    return _english().get(word, 0) >= 50
 
 
 _vocabularies: dict[tuple[str, str], Vocabulary] = {}
@@ -134,8 +171,11 @@ def vocabulary(db: sqlite_utils.Database) -> Vocabulary:
 
 def parse_query(text: str, vocab: Vocabulary) -> Query:
     """Turn typed text into concepts: synonyms expanded, typos corrected, laterality/encounter noted."""
-    tokens = words(text)
+    tokens = ["without" if w in NEGATIONS else w for w in words(text)]
     query = Query(text=text)
+    query.history = bool(HISTORY & set(tokens))
+    query.relatives = bool(RELATIVES & set(tokens))
+    query.reporting = bool(ASKS_REPORTING & set(tokens))
     table = synonyms()
     i = 0
     while i < len(tokens):
@@ -147,6 +187,7 @@ def parse_query(text: str, vocab: Vocabulary) -> Query:
                 break
         else:
             word = vocab.correct(tokens[i])
+            query.unknown += word not in vocab.df and (word,) not in table and word not in STOP
             _add_concept(query, word, [(word,)] + table.get((word,), []), vocab)
             i += 1
     return query
@@ -168,7 +209,8 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     known = [alt for alt in alternatives if all(w in vocab.df for w in alt)] or alternatives
     # Numbers (minutes, views, stage, type) decide between sibling codes: weigh them like a rare word.
     weight = 5.0 if number is not None else max(sum(vocab.idf(w) for w in alt) / len(alt) for alt in known)
-    concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number)
+    exact = len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and is_english(text)
+    concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact)
     query.concepts.append(concept)
     for word in (w for alt in concept.stemmed for w in alt if len(w) >= 6):
         query.roots.setdefault(word[:6], set()).add(word)
@@ -181,7 +223,7 @@ def fts_expression(concepts: list[Concept], require_all: bool) -> str:
     for concept in concepts:
         options = []
         for alt in concept.alternatives:
-            terms = [_fts_term(w) for w in alt]
+            terms = [f'"{w}"' if concept.exact else _fts_term(w) for w in alt]
             options.append("(" + " AND ".join(terms) + ")" if len(terms) > 1 else terms[0])
         groups.append("(" + " OR ".join(dict.fromkeys(options)) + ")")
     return (" AND " if require_all else " OR ").join(groups)
@@ -238,6 +280,13 @@ def _alias(stored: list) -> _Alias:
     )
 
 
+# Endings that make a derived form of the same word (diabet-es/-ic, menopaus-e/-al, fractur-e/-ed); what
+# remains of parkin-g / parkin-son after the shared letters is not one.
+ENDINGS = {"", "s", "es", "e", "ic", "ical", "al", "ia", "y", "ies", "ed", "ing", "er", "ous", "ity", "ism", "ist",
+           "ion", "ive", "a", "ae", "um", "us", "i", "ate", "ated", "ation", "ary", "ly", "ia", "ias", "is", "es",
+           "ae", "ic", "id", "oid", "itis", "osis", "otic", "al", "ally"}
+
+
 @lru_cache(maxsize=65536)
 def _same_word(a: str, b: str) -> bool:
     """Derived forms differ only at the end (diabetes/diabetic, menopause/menopausal); cerebral/cerebellar,
@@ -245,7 +294,8 @@ def _same_word(a: str, b: str) -> bool:
     if a == b:
         return True
     shared = len(os.path.commonprefix([a, b]))
-    return shared >= 6 and shared >= min(len(a), len(b)) - 2 and abs(len(a) - len(b)) <= 3
+    return (shared >= 6 and shared >= min(len(a), len(b)) - 2 and abs(len(a) - len(b)) <= 3
+            and a[shared:] in ENDINGS and b[shared:] in ENDINGS)
 
 
 def _word_in(word: str, stems: set[str], roots: dict[str, set[str]]) -> bool:
@@ -259,7 +309,7 @@ def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[fl
         return _number_match(concept, alias), (concept.text,)
     best, words_hit = 0.0, []
     for alt in concept.stemmed:
-        hit = [w for w in alt if _word_in(w, stems, alias.roots)]
+        hit = [w for w in alt if (w in stems if concept.exact else _word_in(w, stems, alias.roots))]
         best = max(best, len(hit) / len(alt))
         words_hit += hit  # every synonym present is "asked for", not extra detail
     return best, tuple(words_hit)
@@ -290,6 +340,8 @@ def score_alias(query: Query, alias: _Alias) -> float:
         part, hit = _concept_match(concept, alias, stems)
         coverage += concept.weight * part
         matched.update(hit)
+    if query.history and not query.relatives:
+        matched.add("personal")  # "history of X" is the patient's own history
     extras = [w for w in alias.content if not _matched(w, matched, query.roots)]
     context = sum(1 for w in extras if any(w[:6] == c[:6] for c in CONTEXT))
     score = coverage / total - 0.05 * min(len(extras), 12) - 0.1 * context
@@ -314,8 +366,10 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
         score, best = max(scored, key=lambda t: t[0])
         score += 0.03 * fuzz.token_sort_ratio(normalised_query, " ".join(best.stems), processor=None) / 100
         # Add-on codes are reported only with a primary code; Category II codes only track measures.
-        if row["kind"] == "add-on" or row["code"].endswith("F") and row["sys"] == "cpt":
+        if row["kind"] == "add-on":
             score -= 0.05
+        if row["sys"] != "icd10cm" and not query.reporting and REPORTING_CODE.match(row["code"]):
+            score -= 0.12
         ranked.append((round(score, 4), row, len(best.stems)))
     ranked.sort(key=lambda t: (-t[0], t[2], t[1]["code"]))
     return [(s, r) for s, r, _ in ranked]
@@ -346,6 +400,7 @@ def warm(db: sqlite_utils.Database) -> None:
     ensure_index(db, search_index.SYSTEMS)
     vocabulary(db)
     synonyms()
+    _english()
 
 
 def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...]) -> list[dict]:
@@ -376,16 +431,17 @@ def _qualifier(concept: Concept) -> bool:
 
 
 def _fts_rows(db, systems: tuple[str, ...], concepts: list[Concept], require_all: bool) -> list[dict]:
-    expression = f"{{description body}} : ({fts_expression(concepts, require_all)})"
+    expression = f"{{description body names}} : ({fts_expression(concepts, require_all)})"
     if "icd10cm" not in systems:
         # The procedure systems are small: naming them inside MATCH keeps ICD documents out of the sort.
         expression = f"sys : ({' OR '.join(f'{chr(34)}{s}{chr(34)}' for s in systems)}) AND {expression}"
     # ICD is filtered after MATCH: as an FTS term it would intersect ~100k postings per query.
-    # bm25 weights: a match in the description counts five times one in an inclusion term.
+    # bm25 weights: a match in the description counts five times one in an inclusion term, a default name or
+    # index entry (names) eight times.
     marks = ",".join("?" * len(systems))
     return list(db.query(
         "SELECT code, display, description, billable, kind, aliases, section, sys FROM search_fts"
-        f" WHERE search_fts MATCH ? AND sys IN ({marks}) ORDER BY bm25(search_fts, 0, 5, 1) LIMIT ?",
+        f" WHERE search_fts MATCH ? AND sys IN ({marks}) ORDER BY bm25(search_fts, 0, 5, 1, 8) LIMIT ?",
         [expression, *systems, CANDIDATES]))
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 
 # Numeric ranges in descriptions: "38 to 52 minutes", "age 40 through 64", "20+ minutes", "65 and older".
-RANGE = re.compile(r"(\d+)\s*(?:to|through|-)\s*(\d+)|(\d+)\s*(?:\+|or more|and older|or older)")
+# Decimals are read by their whole part: "BMI 40.0-44.9" is 40 to 44.
+RANGE = re.compile(r"(\d+)(?:\.\d+)?\s*(?:to|through|-)\s*(\d+)(?:\.\d+)?"
+                   r"|(\d+)(?:\.\d+)?\s*(?:\+|or more|and older|or older|or greater|and over|or over)"
+                   r"|(\d+)(?:\.\d+)?\s*(?:or less|or under|or fewer|and under)|(?:under|less than) (\d+)")
+ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
+            "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth", "11th": "eleventh", "12th": "twelfth"}
+# Chart shorthand with a slash, spelled out before the text is split into words.
+SHORTHAND = [("w/o", " without "), ("h/o", " history of "), ("s/p", " status post "), ("c/o", " complaint of "),
+             ("f/u", " follow up "), ("w/", " with "), ("&", " and ")]
 # Guideline I.C.4.a.2: when the type of diabetes is not documented, the default is type 2.
 DEFAULT_PHRASES = [("type", "2", "diabetes")]
 
@@ -23,9 +31,11 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-case words of `text`, with the shorthand billers type spelled out (w/o, w/, &)."""
-    text = text.lower().replace("w/o", " without ").replace("w/", " with ").replace("&", " and ")
+    text = text.lower()
+    for short, spelled in SHORTHAND:
+        text = text.replace(short, spelled)
     text = re.sub(r"'s\b|’s\b", "", text)
-    return re.findall(r"[a-z0-9]+", text)
+    return [ORDINALS.get(w, w) for w in re.findall(r"[a-z0-9]+", text)]
 
 
 def analyse(text: str) -> list:
@@ -60,11 +70,17 @@ def analyse(text: str) -> list:
 
 
 def numbers_in(text: str, stems: list[str]) -> list[tuple[int, int]]:
-    """Return the numbers and numeric ranges a description states, as (low, high) pairs."""
+    """Return the numbers and numeric ranges a description states, as (low, high) pairs; decimals by their
+    whole part ("BMI 35.0-35.9" is 35 to 35)."""
     found = []
     for match in RANGE.finditer(text.lower()):
         if match.group(1):
             found.append((int(match.group(1)), int(match.group(2))))
-        else:
+        elif match.group(3):
             found.append((int(match.group(3)), 10_000))
+        else:
+            found.append((0, int(match.group(4) or match.group(5))))
+    if text:
+        rest = RANGE.sub(" ", text.lower())
+        return found + [(int(n), int(n)) for n in re.findall(r"(?<![\d.])(\d+)(?:\.\d+)?", rest)]
     return found + [(int(w), int(w)) for w in stems if w.isdigit()]
