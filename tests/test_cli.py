@@ -103,7 +103,7 @@ def test_check_bad_options_are_one_line(db_copy, args):
 def test_releases_json(db_copy):
     payload = json.loads(run(db_copy, "releases", "--json").stdout)
     assert [(r["system"], r["label"], r["billable_count"], r["current"]) for r in payload] == [
-        ("cpt", "starter", 836, True), ("hcpcs", "2024-07", 6_975, True),
+        ("cpt", "starter", 922, True), ("hcpcs", "2024-07", 6_975, True),
         ("icd10cm", "2025-04", 74_260, False), ("icd10cm", "2026-04", 74_719, True)]
     assert set(payload[0]) == {"id", "system", "label", "title", "effective_date", "source_name", "sha256",
                                "imported_at", "code_count", "billable_count", "current"}

@@ -59,3 +59,27 @@ def test_without_ncci_files_a_code_still_gets_its_section(icd_db):
     answer = lookup_procedure(icd_db, "36000")
     assert answer.status == "no_descriptor" and "mue" not in answer.extra
     assert "Surgery" in answer.history[0] and "do not list it" in answer.history[0]
+
+
+def test_starter_set_covers_every_em_and_97xxx_code_in_the_mue_file():
+    import csv
+    import lzma
+    from pathlib import Path
+
+    from .conftest import shared_file
+
+    starter = {r["code"]: r for r in csv.DictReader(
+        (Path(__file__).resolve().parents[1] / "codedata" / "data" / "cpt_starter.tsv").open(encoding="utf-8"),
+        delimiter="\t")}
+    with lzma.open(shared_file("ncci", "2024", "mue_practitioner_2024-07.csv.xz"), "rt") as handle:
+        codes = {r["hcpcs_code"] for r in csv.DictReader(handle)}
+    wanted = {c for c in codes if "99202" <= c <= "99499" or (c.isdigit() and c.startswith("97"))}
+    assert len(wanted) == 233 and wanted <= set(starter)
+    with lzma.open(shared_file("ncci", "2024", "aoc_2024.csv.xz"), "rt") as handle:
+        add_ons = {r["add_on_code"] for r in csv.DictReader(handle)}
+    # The add-on column agrees with the CMS AOC file for every E/M and 97xxx code.
+    assert {c for c in wanted if starter[c]["add_on"] == "yes"} == wanted & add_ons
+    # Known errors fixed: 90863 is prescribing by a psychologist; 99173 (screening test) is not Ophthalmology.
+    assert "prescribing" in starter["90863"]["description"].lower() and "non-prescribing" not in \
+        starter["90863"]["description"].lower()
+    assert starter["99173"]["section"] != "Ophthalmology"
