@@ -28,6 +28,8 @@ CANDIDATES = 150
 # A code matching less than about a third of what was asked is not an answer ("drop table codes").
 # Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
 MIN_SCORE = 0.45
+UNKNOWN_WEIGHT = 1.5
+ALIASES_SCORED = 8  # per code: the aliases with the most query words, shortest first
 # Words that carry no meaning for matching.
 STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
         "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x", "hcpcs", "codes",
@@ -51,6 +53,7 @@ CONTEXT = {"newborn", "neonatal", "perinatal", "fetus", "fetal", "pregnancy", "c
            "telephone", "telehealth", "audio", "video", "online", "internet", "interprofessional", "domiciliary",
            "nursing", "inpatient", "observation", "hospital", "emergency", "home", "rest", "facility",
            "telecommunication", "virtual", "remote"}
+CONTEXT_ROOTS = frozenset(c[:6] for c in CONTEXT)
 # HCPCS Level II quality-reporting and temporary codes: offered after a real service code unless asked for.
 # G8/G9 and M1 codes report quality measures (MIPS); S codes are private-payer temporary codes (CMS HCPCS
 # Level II overview); CPT Category II codes (....F) track measures too.
@@ -209,6 +212,8 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     known = [alt for alt in alternatives if all(w in vocab.df for w in alt)] or alternatives
     # Numbers (minutes, views, stage, type) decide between sibling codes: weigh them like a rare word.
     weight = 5.0 if number is not None else max(sum(vocab.idf(w) for w in alt) / len(alt) for alt in known)
+    if number is None and not any(all(w in vocab.df for w in alt) for alt in alternatives):
+        weight *= UNKNOWN_WEIGHT  # a word no code uses: the answer cannot be about what was asked
     exact = len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and is_english(text)
     concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact)
     query.concepts.append(concept)
@@ -343,7 +348,7 @@ def score_alias(query: Query, alias: _Alias) -> float:
     if query.history and not query.relatives:
         matched.add("personal")  # "history of X" is the patient's own history
     extras = [w for w in alias.content if not _matched(w, matched, query.roots)]
-    context = sum(1 for w in extras if any(w[:6] == c[:6] for c in CONTEXT))
+    context = sum(1 for w in extras if w[:6] in CONTEXT_ROOTS)
     score = coverage / total - 0.05 * min(len(extras), 12) - 0.1 * context
     side = alias.side
     if query.laterality and side and side != query.laterality:
@@ -361,8 +366,20 @@ def score_alias(query: Query, alias: _Alias) -> float:
 def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[float, dict]]:
     """Return (score, row) pairs best first; ties go to the shorter description."""
     ranked = []
+    # An alias sharing no word (or 6-letter root) with the query scores nothing: only the description and the
+    # aliases that do are analysed (a drug-table code carries hundreds of substance names).
+    # Of the others, only those within a tenth of the query's weight of the best word overlap are scored.
+    keys = [({w[:6] for alt in c.stemmed for w in alt} | {c.text}, c.weight) for c in query.concepts]
+    slack = 0.1 * sum(c.weight for c in query.concepts)
     for row in rows:
-        scored = [(score_alias(query, a), a) for a in map(_alias, json.loads(row["aliases"]))]
+        stored = json.loads(row["aliases"])
+        if len(stored) > 2:
+            bounds = [sum(weight for found, weight in keys if any(k in a[1] for k in found)) for a in stored]
+            floor = max(bounds[1:]) - slack
+            kept = sorted(((bound, a) for a, bound in zip(stored[1:], bounds[1:]) if bound > 0 and bound >= floor),
+                          key=lambda t: (-t[0], len(t[1][1])))
+            stored = stored[:1] + [a for _, a in kept[:ALIASES_SCORED]]
+        scored = [(score_alias(query, a), a) for a in map(_alias, stored)]
         score, best = max(scored, key=lambda t: t[0])
         score += 0.03 * fuzz.token_sort_ratio(normalised_query, " ".join(best.stems), processor=None) / 100
         # Add-on codes are reported only with a primary code; Category II codes only track measures.
