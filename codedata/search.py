@@ -27,15 +27,23 @@ MAX_QUERY_CHARS = 200
 CANDIDATES = 150
 # A code matching less than about a third of what was asked is not an answer ("drop table codes").
 # Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
-MIN_SCORE = 0.45
+MIN_SCORE = 0.30
 UNKNOWN_WEIGHT = 1.5
+NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
 ALIASES_SCORED = 8  # per code: the aliases with the most query words, shortest first
 # Words that carry no meaning for matching.
 STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
         "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x", "hcpcs", "codes",
         "diagnosis", "please", "need", "looking", "today", "presents", "complaint", "complains"}
 # Query words that flip the meaning to the plain "without ..." form of a code.
-NEGATIONS = {"no", "without", "denies", "non"}
+NEGATIONS = {"no", "without", "wo", "denies", "not"}
+# Words that end what a negation covers ("without aura, with status migrainosus").
+NEGATION_ENDS = {"with", "but", "and with"}
+# A dose ("30 mg", "1 gram") mostly says how many units to bill, sometimes which code (J1040 is the 80 mg
+# vial): its number weighs little.
+DOSE_UNITS = {"mg", "mcg", "g", "gm", "gram", "grams", "ml", "cc", "unit", "units", "iu", "meq", "milligrams"}
+DOSE = re.compile(r"^(\d+)(mg|mcg|g|gm|ml|cc|iu|u)$")
+DOSE_WEIGHT = 1.0
 HISTORY = {"history", "hx"}
 # A history is the patient's own unless a relative is named (Z85-Z87 vs Z80-Z84).
 RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "parent"}
@@ -52,7 +60,7 @@ CONTEXT = {"newborn", "neonatal", "perinatal", "fetus", "fetal", "pregnancy", "c
            # service settings and media a procedure code is tied to: an unstated setting is the office, in person
            "telephone", "telehealth", "audio", "video", "online", "internet", "interprofessional", "domiciliary",
            "nursing", "inpatient", "observation", "hospital", "emergency", "home", "rest", "facility",
-           "telecommunication", "virtual", "remote"}
+           "telecommunication", "virtual", "remote", "residence", "only"}  # "only": a component (tracing only)
 CONTEXT_ROOTS = frozenset(c[:6] for c in CONTEXT)
 # HCPCS Level II quality-reporting and temporary codes: offered after a real service code unless asked for.
 # G8/G9 and M1 codes report quality measures (MIPS); S codes are private-payer temporary codes (CMS HCPCS
@@ -74,6 +82,7 @@ class Concept:
     weight: float = 1.0
     number: int | None = None
     exact: bool = False  # an English word the index lacks: derived forms of other words do not count
+    negated: bool = False  # asked after "without" / "no": satisfied by a code that says "without" it or omits it
     stemmed: list[tuple[str, ...]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -125,8 +134,12 @@ class Vocabulary:
         if word in self.df or len(word) < 4 or word.isdigit() or is_english(word):
             return word
         found = process.extract(word, self.choices, scorer=fuzz.ratio, processor=None, score_cutoff=78, limit=5)
-        # Equal spellings distance: the more common index word is the likelier meaning.
-        return max(found, key=lambda f: (f[1], self.df[f[0]]))[0] if found else word
+        if not found:
+            return word
+        # Near-equal spelling distance: the more common index word is the likelier meaning (osteoperosis is
+        # osteoporosis, not osteopetrosis).
+        best = max(score for _, score, _ in found)
+        return max((f for f in found if f[1] >= best - 6), key=lambda f: self.df[f[0]])[0]
 
 
 @lru_cache(maxsize=1)
@@ -174,29 +187,45 @@ def vocabulary(db: sqlite_utils.Database) -> Vocabulary:
 
 def parse_query(text: str, vocab: Vocabulary) -> Query:
     """Turn typed text into concepts: synonyms expanded, typos corrected, laterality/encounter noted."""
-    tokens = ["without" if w in NEGATIONS else w for w in words(text)]
+    tokens, doses = _doses(words(text))
     query = Query(text=text)
     query.history = bool(HISTORY & set(tokens))
     query.relatives = bool(RELATIVES & set(tokens))
     query.reporting = bool(ASKS_REPORTING & set(tokens))
     table = synonyms()
-    i = 0
+    i, negating = 0, False
     while i < len(tokens):
+        if tokens[i] in NEGATIONS:
+            negating, i = True, i + 1
+            continue
+        if tokens[i] in NEGATION_ENDS:
+            negating = False
         for size in (4, 3, 2, 1):
             key = tuple(tokens[i:i + size])
             if len(key) == size and key in table:
-                _add_concept(query, " ".join(key), [key] + table[key], vocab)
+                _add_concept(query, " ".join(key), [key] + table[key], vocab, negating, i in doses)
                 i += size
                 break
         else:
             word = vocab.correct(tokens[i])
             query.unknown += word not in vocab.df and (word,) not in table and word not in STOP
-            _add_concept(query, word, [(word,)] + table.get((word,), []), vocab)
+            _add_concept(query, word, [(word,)] + table.get((word,), []), vocab, negating, i in doses)
             i += 1
     return query
 
 
-def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], vocab: Vocabulary) -> None:
+def _doses(tokens: list[str]) -> tuple[list[str], set[int]]:
+    """Split "80mg" into "80 mg"; return the tokens and the positions of dose numbers."""
+    split: list[str] = []
+    for token in tokens:
+        match = DOSE.match(token)
+        split += [match.group(1), match.group(2)] if match else [token]
+    doses = {i for i, t in enumerate(split) if t.isdigit() and i + 1 < len(split) and split[i + 1] in DOSE_UNITS}
+    return split, doses
+
+
+def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], vocab: Vocabulary,
+                 negated: bool = False, dose: bool = False) -> None:
     alternatives = [tuple(w for w in alt if w not in STOP) for alt in alternatives]
     alternatives = [alt for alt in dict.fromkeys(alternatives) if alt]
     if not alternatives:
@@ -205,21 +234,24 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     side = next((LATERALITY[w] for w in flat if w in LATERALITY), None)
     if side and len(alternatives[0]) == 1:
         query.laterality = side
-    if flat & ENCOUNTERS and len(alternatives[0]) == 1:
-        query.encounter = next(iter(flat & ENCOUNTERS))
+    encounter = flat & ENCOUNTERS
+    if encounter and (len(alternatives[0]) == 1 or all(encounter & set(alt) for alt in alternatives[1:])):
+        query.encounter = next(iter(encounter))  # "follow up" -> subsequent encounter
     number = int(re.match(r"\d+", text).group()) if NUMBER.match(text) else None
     # Weigh a concept by the spellings the index holds: "rt" is rare, but it means "right", which is common.
     known = [alt for alt in alternatives if all(w in vocab.df for w in alt)] or alternatives
     # Numbers (minutes, views, stage, type) decide between sibling codes: weigh them like a rare word.
     weight = 5.0 if number is not None else max(sum(vocab.idf(w) for w in alt) / len(alt) for alt in known)
+    if dose and number is not None:
+        weight = DOSE_WEIGHT
     if number is None and not any(all(w in vocab.df for w in alt) for alt in alternatives):
         weight *= UNKNOWN_WEIGHT  # a word no code uses: the answer cannot be about what was asked
     exact = len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and is_english(text)
-    concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact)
+    concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact,
+                      negated=negated and number is None)
     query.concepts.append(concept)
     for word in (w for alt in concept.stemmed for w in alt if len(w) >= 6):
         query.roots.setdefault(word[:6], set()).add(word)
-    query.asks_without = query.asks_without or "without" in flat
 
 
 def fts_expression(concepts: list[Concept], require_all: bool) -> str:
@@ -256,6 +288,7 @@ class _Alias:
     negated: set[int]  # positions of words after "without": they cannot satisfy what the query asks for
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> words, for derived forms
     positive: frozenset = frozenset()  # words that can satisfy the query (not after "without")
+    absent: frozenset = frozenset()  # words after "without": they satisfy a negated query word
     content: tuple = ()  # words that would make the code more specific than asked, unless asked for
     side: str | None = None
     plain: bool = False  # an unspecified / NOS / NEC / "without ..." form
@@ -279,6 +312,7 @@ def _alias(stored: list) -> _Alias:
     return _Alias(
         text=text, stems=stems, defaults=defaults, negated=set(negated), roots=roots,
         positive=frozenset(w for i, w in enumerate(stems) if i not in negated),
+        absent=frozenset(stems[i] for i in negated if i < len(stems)),
         content=tuple(w for i, w in enumerate(stems) if i not in defaults and w not in STOP and w not in NEUTRAL),
         side=next((LATERALITY[w] for w in stems if w in LATERALITY), None),
         plain=bool(set(stems) & DEFAULT_MARKERS) or "without" in stems or "not specified" in joined,
@@ -312,12 +346,26 @@ def _word_in(word: str, stems: set[str], roots: dict[str, set[str]]) -> bool:
 def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[float, tuple[str, ...]]:
     if concept.number is not None:
         return _number_match(concept, alias), (concept.text,)
+    if concept.negated:
+        return _negated_match(concept, alias)
     best, words_hit = 0.0, []
     for alt in concept.stemmed:
         hit = [w for w in alt if (w in stems if concept.exact else _word_in(w, stems, alias.roots))]
         best = max(best, len(hit) / len(alt))
         words_hit += hit  # every synonym present is "asked for", not extra detail
     return best, tuple(words_hit)
+
+
+def _negated_match(concept: Concept, alias: _Alias) -> tuple[float, tuple[str, ...]]:
+    """"without X": a code that says "without X" answers it; one that omits X is its plain form (nearly as
+    good); one that has X answers the opposite (NEGATED_PRESENT)."""
+    absent = set(alias.absent)
+    said = [w for alt in concept.stemmed for w in alt if _word_in(w, absent, alias.roots)]
+    if said:
+        return 1.0, tuple(said)
+    if any(all(_word_in(w, alias.positive, alias.roots) for w in alt) for alt in concept.stemmed):
+        return NEGATED_PRESENT, ()
+    return 0.85, ()
 
 
 def _number_match(concept: Concept, alias: _Alias) -> float:
@@ -335,7 +383,7 @@ def _matched(word: str, matched: set[str], roots: dict[str, set[str]]) -> bool:
     return len(word) >= 6 and any(_same_word(word, m) for m in roots.get(word[:6], ()) if m in matched)
 
 
-def score_alias(query: Query, alias: _Alias) -> float:
+def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
     """Return how well one description or inclusion term answers the query (higher is better)."""
     stems = set(alias.stems) if query.asks_without else alias.positive
     total = sum(c.weight for c in query.concepts) or 1.0
@@ -358,8 +406,11 @@ def score_alias(query: Query, alias: _Alias) -> float:
     asked = {c.number for c in query.concepts if c.number is not None}
     if asked:
         score -= 0.12 * sum(1 for low, high in alias.numbers if low == high and low not in asked)
-    if alias.plain and not query.laterality:
+    if icd and alias.plain and not query.laterality:
         score += 0.04  # the plain unspecified code for a bare condition name
+    if alias.absent and not icd:
+        # "CT with contrast": a code that is also "without" it (without, then with) is the other service
+        score -= 0.06 * sum(1 for w in matched if w in alias.absent)
     return score
 
 
@@ -379,7 +430,7 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
             kept = sorted(((bound, a) for a, bound in zip(stored[1:], bounds[1:]) if bound > 0 and bound >= floor),
                           key=lambda t: (-t[0], len(t[1][1])))
             stored = stored[:1] + [a for _, a in kept[:ALIASES_SCORED]]
-        scored = [(score_alias(query, a), a) for a in map(_alias, stored)]
+        scored = [(score_alias(query, a, row["sys"] == "icd10cm"), a) for a in map(_alias, stored)]
         score, best = max(scored, key=lambda t: t[0])
         score += 0.03 * fuzz.token_sort_ratio(normalised_query, " ".join(best.stems), processor=None) / 100
         # Add-on codes are reported only with a primary code; Category II codes only track measures.
