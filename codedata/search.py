@@ -44,6 +44,9 @@ NEGATION_ENDS = {"with", "but", "and with"}
 DOSE_UNITS = {"mg", "mcg", "g", "gm", "gram", "grams", "ml", "cc", "unit", "units", "iu", "meq", "milligrams"}
 DOSE = re.compile(r"^(\d+)(mg|mcg|g|gm|ml|cc|iu|u)$")
 DOSE_WEIGHT = 1.0
+SIDE_WEIGHT = 3.0
+DROP_ATTEMPTS = 3
+OR_UNLESS_FOUND = 3  # candidate searches that leave out one concept (the lightest first)
 HISTORY = {"history", "hx"}
 # A history is the patient's own unless a relative is named (Z85-Z87 vs Z80-Z84).
 RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "parent"}
@@ -137,9 +140,10 @@ class Vocabulary:
         if not found:
             return word
         # Near-equal spelling distance: the more common index word is the likelier meaning (osteoperosis is
-        # osteoporosis, not osteopetrosis).
+        # osteoporosis, not osteopetrosis; nueropathy is still neuropathy, not nephropathy).
         best = max(score for _, score, _ in found)
-        return max((f for f in found if f[1] >= best - 6), key=lambda f: self.df[f[0]])[0]
+        return max((f for f in found if f[1] >= best - 6),
+                   key=lambda f: f[1] + 2.5 * math.log10(self.df[f[0]] + 1))[0]
 
 
 @lru_cache(maxsize=1)
@@ -244,6 +248,8 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     weight = 5.0 if number is not None else max(sum(vocab.idf(w) for w in alt) / len(alt) for alt in known)
     if dose and number is not None:
         weight = DOSE_WEIGHT
+    if side and len(alternatives[0]) == 1:
+        weight = min(weight, SIDE_WEIGHT)  # a side chooses between sibling codes, not between conditions
     if number is None and not any(all(w in vocab.df for w in alt) for alt in alternatives):
         weight *= UNKNOWN_WEIGHT  # a word no code uses: the answer cannot be about what was asked
     exact = len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and is_english(text)
@@ -299,6 +305,12 @@ class _Alias:
         if self._numbers is None:
             self._numbers = numbers_in(self.text, self.stems)
         return self._numbers
+
+
+@lru_cache(maxsize=100_000)
+def _cached_alias(text: str, joined: str, optional: tuple, negated: tuple) -> _Alias:
+    """Analysed aliases are read-only: common codes are analysed once, not on every search."""
+    return _alias([text, joined, optional, negated])
 
 
 def _alias(stored: list) -> _Alias:
@@ -430,7 +442,8 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
             kept = sorted(((bound, a) for a, bound in zip(stored[1:], bounds[1:]) if bound > 0 and bound >= floor),
                           key=lambda t: (-t[0], len(t[1][1])))
             stored = stored[:1] + [a for _, a in kept[:ALIASES_SCORED]]
-        scored = [(score_alias(query, a, row["sys"] == "icd10cm"), a) for a in map(_alias, stored)]
+        analysed = [_cached_alias(a[0], a[1], tuple(a[2]), tuple(a[3])) for a in stored]
+        scored = [(score_alias(query, a, row["sys"] == "icd10cm"), a) for a in analysed]
         score, best = max(scored, key=lambda t: t[0])
         score += 0.03 * fuzz.token_sort_ratio(normalised_query, " ".join(best.stems), processor=None) / 100
         # Add-on codes are reported only with a primary code; Category II codes only track measures.
@@ -479,11 +492,13 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     attempts = [(concepts, True)]
     if len(concepts) > 1:
         by_weight = sorted(range(len(concepts)), key=lambda i: concepts[i].weight)
-        attempts += [([c for j, c in enumerate(concepts) if j != i], True) for i in by_weight]
+        attempts += [([c for j, c in enumerate(concepts) if j != i], True) for i in by_weight[:DROP_ATTEMPTS]]
         attempts.append(([c for c in concepts if not _qualifier(c)] or concepts, False))
     for subset, require_all in attempts:
         if all(_qualifier(c) for c in subset) and len(subset) < len(concepts):
             continue  # "right" or "25" alone matches half the index and says nothing
+        if not require_all and len(found) >= OR_UNLESS_FOUND:
+            break  # codes matching all but one concept beat any that match fewer; the OR is slow on ICD
         for row in _fts_rows(db, systems, subset, require_all):
             if len(found) >= CANDIDATES:
                 break
