@@ -18,6 +18,9 @@ SHORTHAND = [("w/o", " without "), ("h/o", " history of "), ("s/p", " status pos
 DEFAULT_PHRASES = [("type", "2", "diabetes")]
 
 
+SMALL_WORDS = {"a", "an", "the", "in", "on", "of", "as", "to", "for", "by", "at"}
+
+
 def stem(word: str) -> str:
     """Return a light English stem so plurals meet singulars (stones -> stone, injuries -> injury)."""
     if len(word) > 4 and word.endswith("ies"):
@@ -42,7 +45,8 @@ def analyse(text: str) -> list:
     """Return [text or "", stems, optional positions, negated positions] for one description or inclusion term.
 
     ICD-10-CM convention I.A.7: words in parentheses are nonessential modifiers, present or absent without
-    changing the code. Words after "without" describe the plain (default) form and cannot satisfy a query.
+    changing the code. Words after "without" describe the plain (default) form and cannot satisfy a query;
+    the word after "not" cannot satisfy one either ("not administered"), but still counts as detail.
     """
     stems: list[str] = []
     optional: list[int] = []
@@ -50,16 +54,21 @@ def analyse(text: str) -> list:
     for part in re.split(r"(\([^)]*\)|,)", text.lower()):
         if not part or part == ",":
             continue
-        in_parentheses, absent = part.startswith("("), False
+        in_parentheses, absent, denied = part.startswith("("), False, False
         for word in words(part):
             if word == "without":
                 absent = True
+            elif word == "not":
+                denied = True  # "not administered": ruled out, yet still a detail the query did not ask for
             elif word == "with":
-                absent = False
+                absent = denied = False
             elif absent or in_parentheses:
                 optional.append(len(stems))
                 if absent:
                     negated.append(len(stems))
+            elif denied and word not in SMALL_WORDS:
+                negated.append(len(stems))  # "not" rules out the next word only ("not carried out because ...")
+                denied = False
             stems.append(stem(word))
     for phrase in DEFAULT_PHRASES:
         for i in range(len(stems) - len(phrase) + 1):
