@@ -63,7 +63,10 @@ CONTEXT = {"newborn", "neonatal", "perinatal", "fetus", "fetal", "pregnancy", "c
            # service settings and media a procedure code is tied to: an unstated setting is the office, in person
            "telephone", "telehealth", "audio", "video", "online", "internet", "interprofessional", "domiciliary",
            "nursing", "inpatient", "observation", "hospital", "emergency", "home", "rest", "facility",
-           "telecommunication", "virtual", "remote", "residence", "only"}  # "only": a component (tracing only)
+           "telecommunication", "virtual", "remote", "residence",
+           # a part of the item or service asked for: "tracing only", "seat attachment, walker"
+           "only", "accessory", "accessories", "attachment", "replacement", "component",
+           "biosimilar"}  # a biosimilar is another product than the brand or generic asked for
 CONTEXT_ROOTS = frozenset(c[:6] for c in CONTEXT)
 # HCPCS Level II quality-reporting and temporary codes: offered after a real service code unless asked for.
 # G8/G9 and M1 codes report quality measures (MIPS); S codes are private-payer temporary codes (CMS HCPCS
@@ -225,7 +228,7 @@ def _doses(tokens: list[str]) -> tuple[list[str], set[int]]:
         match = DOSE.match(token)
         split += [match.group(1), match.group(2)] if match else [token]
     doses = {i for i, t in enumerate(split) if t.isdigit() and i + 1 < len(split) and split[i + 1] in DOSE_UNITS}
-    return split, doses
+    return split, doses | {i + 1 for i in doses}  # the number and its unit
 
 
 def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], vocab: Vocabulary,
@@ -246,7 +249,7 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     known = [alt for alt in alternatives if all(w in vocab.df for w in alt)] or alternatives
     # Numbers (minutes, views, stage, type) decide between sibling codes: weigh them like a rare word.
     weight = 5.0 if number is not None else max(sum(vocab.idf(w) for w in alt) / len(alt) for alt in known)
-    if dose and number is not None:
+    if dose:
         weight = DOSE_WEIGHT
     if side and len(alternatives[0]) == 1:
         weight = min(weight, SIDE_WEIGHT)  # a side chooses between sibling codes, not between conditions
@@ -408,6 +411,8 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
     if query.history and not query.relatives:
         matched.add("personal")  # "history of X" is the patient's own history
     extras = [w for w in alias.content if not _matched(w, matched, query.roots)]
+    if not icd:  # a procedure "without side rails" is a product variant, not the plain default
+        extras += [w for w in alias.absent if w not in NEUTRAL and w not in STOP and not _matched(w, matched, query.roots)]
     context = sum(1 for w in extras if w[:6] in CONTEXT_ROOTS)
     score = coverage / total - 0.05 * min(len(extras), 12) - 0.1 * context
     side = alias.side

@@ -8,7 +8,8 @@ import re
 # Decimals are read by their whole part: "BMI 40.0-44.9" is 40 to 44.
 RANGE = re.compile(r"(\d+)(?:\.\d+)?\s*(?:to|through|-)\s*(\d+)(?:\.\d+)?"
                    r"|(\d+)(?:\.\d+)?\s*(?:\+|or more|and older|or older|or greater|and over|or over)"
-                   r"|(\d+)(?:\.\d+)?\s*(?:or less|or under|or fewer|and under)|(?:under|less than) (\d+)")
+                   r"|(\d+)(?:\.\d+)?\s*(?:or less|or under|or fewer|and under)"
+                   r"|(?:under|less than|less than or equal to|up to) (\d+)|(?:more than|greater than|over) (\d+)")
 ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
             "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth", "11th": "eleventh", "12th": "twelfth"}
 # Chart shorthand with a slash, spelled out before the text is split into words.
@@ -56,8 +57,8 @@ def analyse(text: str) -> list:
             continue
         in_parentheses, absent, denied = part.startswith("("), False, False
         for word in words(part):
-            if word == "without":
-                absent = True
+            if word in ("without", "excludes", "excluding"):
+                absent = True  # "pegfilgrastim, excludes biosimilar": the plain product
             elif word == "not":
                 denied = True  # "not administered": ruled out, yet still a detail the query did not ask for
             elif word == "with":
@@ -87,6 +88,8 @@ def numbers_in(text: str, stems: list[str]) -> list[tuple[int, int]]:
             found.append((int(match.group(1)), int(match.group(2))))
         elif match.group(3):
             found.append((int(match.group(3)), 10_000))
+        elif match.group(6):
+            found.append((int(match.group(6)) + 1, 10_000))
         else:
             found.append((0, int(match.group(4) or match.group(5))))
     if text:
