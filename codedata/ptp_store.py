@@ -1,38 +1,38 @@
-"""Compact storage of NCCI procedure-to-procedure edits.
+"""Compact storage of NCCI procedure-to-procedure (PTP) edits.
 
-The practitioner PTP file has 2.5 million rows; stored as text (two code strings, two dates, a rationale sentence
-per row) it added ~240 MB to the database. Here each code is a small integer (ncci_code_ids), dates are YYYYMMDD
-integers, the rationale is an integer into ncci_rationales, and the rows live in a WITHOUT ROWID table keyed by
-(release, column 1, column 2, effective, deletion), so the key is stored once. A view named ncci_ptp gives the
-edits back with the columns of the official file, for readers that want them as text.
+The practitioner PTP file has 2.5 million rows a quarter; stored as text rows it added ~240 MB to the database,
+and as integer rows keyed by both codes still 60 MB. Here a release keeps one row per column-1 code holding its
+edits as packed arrays, sorted by column-2 code, in chunks of at most CHUNK edits so that a row fits in its page
+(a longer row spills into overflow pages that were a third empty): the column-2 code ids (2 bytes each), deletion and effective
+dates (YYYYMMDD, 4 bytes), the modifier indicator (1 byte) and the rationale id (2 bytes). A claim's pairs are
+found by binary search in the arrays of its own codes. Codes and rationale sentences are numbered once, in
+ncci_code_ids and ncci_rationales; ncci_ptp_by_column2 lists, per column-2 code, the column-1 codes of its active
+edits (for /cpt).
 """
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterable
+from array import array
+from bisect import bisect_left, bisect_right
+from itertools import groupby
+from typing import Iterable, Iterator
+
+from .errors import BadReleaseFile
 
 ACTIVE = 99991231
-VIEW = """
-CREATE VIEW ncci_ptp AS
-SELECT e.release_id AS release_id, a.code AS column1, b.code AS column2,
-       CASE WHEN e.effective = 0 THEN NULL ELSE printf('%04d-%02d-%02d', e.effective / 10000,
-            e.effective / 100 % 100, e.effective % 100) END AS effective,
-       printf('%04d-%02d-%02d', e.deletion / 10000, e.deletion / 100 % 100, e.deletion % 100) AS deletion,
-       CASE WHEN e.mi IS NULL THEN '' ELSE CAST(e.mi AS TEXT) END AS modifier_indicator, r.text AS rationale
-FROM ncci_ptp_edits e
-JOIN ncci_code_ids a ON a.id = e.c1
-JOIN ncci_code_ids b ON b.id = e.c2
-LEFT JOIN ncci_rationales r ON r.id = e.rationale
-"""
+NO_INDICATOR = 255
+CHUNK = 64  # edits per stored row: at most 64 x 13 bytes, under SQLite's ~1000-byte in-page limit at 4 KB pages
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
-    """Tables and view; an existing text table of edits (migration 003) is converted and dropped."""
+    """Tables; an existing text table of edits (migration 003) is converted and dropped."""
     conn.execute("CREATE TABLE ncci_code_ids (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE)")
     conn.execute("CREATE TABLE ncci_rationales (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)")
-    conn.execute("CREATE TABLE ncci_ptp_edits (release_id INTEGER NOT NULL, c1 INTEGER NOT NULL, c2 INTEGER NOT NULL,"
-                 " effective INTEGER NOT NULL, deletion INTEGER NOT NULL, mi INTEGER, rationale INTEGER,"
-                 " PRIMARY KEY (release_id, c1, c2, effective, deletion)) WITHOUT ROWID")
+    conn.execute("CREATE TABLE ncci_ptp_packed (release_id INTEGER NOT NULL, c1 INTEGER NOT NULL, chunk INTEGER NOT NULL,"
+                 " c2s BLOB NOT NULL, deletions BLOB NOT NULL, effectives BLOB NOT NULL, indicators BLOB NOT NULL,"
+                 " reasons BLOB NOT NULL, PRIMARY KEY (release_id, c1, chunk)) WITHOUT ROWID")
+    conn.execute("CREATE TABLE ncci_ptp_by_column2 (release_id INTEGER NOT NULL, c2 INTEGER NOT NULL,"
+                 " c1s BLOB NOT NULL, PRIMARY KEY (release_id, c2)) WITHOUT ROWID")
     old = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ncci_ptp' AND type = 'table'").fetchone()
     if old:
         rows = conn.execute("SELECT release_id, column1, column2, effective, deletion, modifier_indicator, rationale"
@@ -43,7 +43,6 @@ def create_schema(conn: sqlite3.Connection) -> None:
         for release_id, edits in by_release.items():
             write_edits(conn, release_id, edits)
         conn.execute("DROP TABLE ncci_ptp")
-    conn.execute(VIEW)
 
 
 def _day(text: str | None) -> int:
@@ -60,33 +59,48 @@ def _day(text: str | None) -> int:
     return int(found.replace("-", "")) if found else 0
 
 
+def _date(day: int) -> str | None:
+    return f"{day // 10000:04d}-{day // 100 % 100:02d}-{day % 100:02d}" if day else None
+
+
 def write_edits(conn: sqlite3.Connection, release_id: int, edits: Iterable[tuple]) -> int:
-    """Store (column1, column2, effective, deletion, modifier_indicator, rationale) rows; return how many."""
+    """Store (column1, column2, effective, deletion, modifier_indicator, rationale) rows; return how many distinct
+    edits were stored (an exact duplicate row of the file counts once)."""
     ids = dict(conn.execute("SELECT code, id FROM ncci_code_ids"))
     reasons = dict(conn.execute("SELECT text, id FROM ncci_rationales"))
 
     def code_id(code: str) -> int:
-        found = ids.get(code)
-        if found is None:
-            found = ids[code] = conn.execute("INSERT INTO ncci_code_ids (code) VALUES (?)", [code]).lastrowid
+        found = ids[code] = conn.execute("INSERT INTO ncci_code_ids (code) VALUES (?)", [code]).lastrowid
+        if found > 0xFFFF:
+            raise BadReleaseFile("more than 65,535 distinct NCCI codes: not an NCCI PTP file")
         return found
 
-    def reason_id(text: str | None) -> int | None:
+    def reason_id(text: str | None) -> int:
         if not text:
-            return None
-        found = reasons.get(text)
-        if found is None:
-            found = reasons[text] = conn.execute("INSERT INTO ncci_rationales (text) VALUES (?)", [text]).lastrowid
+            return 0
+        found = reasons[text] = conn.execute("INSERT INTO ncci_rationales (text) VALUES (?)", [text]).lastrowid
         return found
 
     indicators = {str(n): n for n in range(10)}
-    rows = [(release_id, ids.get(c1) or code_id(c1), ids.get(c2) or code_id(c2), _day(effective),
-             _day(deletion) or ACTIVE, indicators.get(indicator), reasons.get(rationale) or reason_id(rationale))
-            for c1, c2, effective, deletion, indicator, rationale in edits]
-    rows.sort()  # insert in key order: the B-tree is filled page by page
-    before = conn.total_changes
-    conn.executemany("INSERT OR IGNORE INTO ncci_ptp_edits VALUES (?,?,?,?,?,?,?)", rows)
-    return conn.total_changes - before
+    rows = sorted({(ids.get(c1) or code_id(c1), ids.get(c2) or code_id(c2), _day(effective), _day(deletion) or ACTIVE,
+                    indicators.get(indicator, NO_INDICATOR), reasons.get(rationale) or reason_id(rationale))
+                   for c1, c2, effective, deletion, indicator, rationale in edits})
+    packed, by_column2 = [], {}
+    for c1, group in groupby(rows, key=lambda r: r[0]):
+        group = list(group)
+        for chunk, start in enumerate(range(0, len(group), CHUNK)):
+            part = group[start:start + CHUNK]
+            effectives = array("I", (r[2] for r in part))
+            packed.append((release_id, c1, chunk, array("H", (r[1] for r in part)).tobytes(),
+                           array("I", (r[3] for r in part)).tobytes(), effectives.tobytes() if any(effectives) else b"",
+                           bytes(r[4] for r in part), array("H", (r[5] for r in part)).tobytes()))
+        for row in group:
+            if row[3] == ACTIVE:
+                by_column2.setdefault(row[1], set()).add(c1)
+    conn.executemany("INSERT INTO ncci_ptp_packed VALUES (?,?,?,?,?,?,?,?)", packed)
+    conn.executemany("INSERT INTO ncci_ptp_by_column2 VALUES (?,?,?)",
+                     ((release_id, c2, array("H", sorted(c1s)).tobytes()) for c2, c1s in sorted(by_column2.items())))
+    return len(rows)
 
 
 def code_ids(conn: sqlite3.Connection, codes: Iterable[str]) -> dict[str, int]:
@@ -98,23 +112,100 @@ def code_ids(conn: sqlite3.Connection, codes: Iterable[str]) -> dict[str, int]:
     return dict(conn.execute(f"SELECT code, id FROM ncci_code_ids WHERE code IN ({marks})", codes))
 
 
+class _Edits:
+    """The edits of one column-1 code in one release, as parallel arrays sorted by column-2 id."""
+
+    def __init__(self, chunks: list[tuple]) -> None:
+        self.c2s, self.deletions, self.reasons = array("H"), array("I"), array("H")
+        self.effectives, self.indicators = array("I"), b""
+        for c2s, deletions, effectives, indicators, reasons in chunks:
+            self.c2s.frombytes(c2s)
+            self.deletions.frombytes(deletions)
+            self.effectives.frombytes(effectives or bytes(len(indicators) * 4))
+            self.indicators += indicators
+            self.reasons.frombytes(reasons)
+        if not any(self.effectives):
+            self.effectives = None
+
+    def with_column2(self, c2: int) -> range:
+        return range(bisect_left(self.c2s, c2), bisect_right(self.c2s, c2))
+
+    def in_force(self, index: int, day: int) -> bool:
+        effective = self.effectives[index] if self.effectives is not None else 0
+        return self.deletions[index] >= day and effective <= day
+
+    def indicator(self, index: int) -> str:
+        value = self.indicators[index]
+        return "" if value == NO_INDICATOR else str(value)
+
+
+def _edits_of(conn: sqlite3.Connection, release_id: int, c1: int) -> _Edits | None:
+    chunks = conn.execute("SELECT c2s, deletions, effectives, indicators, reasons FROM ncci_ptp_packed"
+                          " WHERE release_id = ? AND c1 = ? ORDER BY chunk", [release_id, c1]).fetchall()
+    return _Edits(chunks) if chunks else None
+
+
+def _rationales(conn: sqlite3.Connection) -> dict[int, str]:
+    return dict(conn.execute("SELECT id, text FROM ncci_rationales"))
+
+
 def active_edits(conn: sqlite3.Connection, release_id: int, codes: list[str], dos: str) -> list[dict]:
     """Every edit of a release between two of `codes` in effect on the date of service `dos` (YYYY-MM-DD)."""
     ids = code_ids(conn, codes)
     if len(ids) < 2:
         return []
-    names = {v: k for k, v in ids.items()}
-    marks = ",".join("?" * len(ids))
-    day = _day(dos)
-    rows = conn.execute(
-        f"SELECT e.c1, e.c2, e.mi, r.text, e.deletion FROM ncci_ptp_edits e LEFT JOIN ncci_rationales r"
-        f" ON r.id = e.rationale WHERE e.release_id = ? AND e.c1 IN ({marks}) AND e.c2 IN ({marks})"
-        f" AND e.deletion >= ? AND e.effective <= ? ORDER BY e.deletion DESC",
-        [release_id, *ids.values(), *ids.values(), day, day])
-    found: dict[tuple[str, str], dict] = {}
-    for c1, c2, mi, rationale, _ in rows:
-        key = (names[c1], names[c2])
-        if key[0] != key[1] and key not in found:
-            found[key] = {"column1": key[0], "column2": key[1], "modifier_indicator": "" if mi is None else str(mi),
-                          "rationale": rationale}
-    return list(found.values())
+    day, reasons, found = _day(dos), None, []
+    for first, c1 in ids.items():
+        edits = _edits_of(conn, release_id, c1)
+        if edits is None:
+            continue
+        for second, c2 in ids.items():
+            if second == first:
+                continue
+            # Several periods of one pair: the latest deletion in force on the DOS answers.
+            hits = [i for i in edits.with_column2(c2) if edits.in_force(i, day)]
+            if hits:
+                at = max(hits, key=lambda i: edits.deletions[i])
+                reasons = reasons if reasons is not None else _rationales(conn)
+                found.append({"column1": first, "column2": second, "modifier_indicator": edits.indicator(at),
+                              "rationale": reasons.get(edits.reasons[at]), "deletion": _date(edits.deletions[at])})
+    return found
+
+
+def edits_of(conn: sqlite3.Connection, release_id: int, column1: str) -> list[dict]:
+    """Every edit of a column-1 code in a release, with the columns of the official file."""
+    ids = code_ids(conn, [column1])
+    edits = _edits_of(conn, release_id, ids[column1]) if ids else None
+    if edits is None:
+        return []
+    names, reasons = dict(conn.execute("SELECT id, code FROM ncci_code_ids")), _rationales(conn)
+    return [{"column1": column1, "column2": names[edits.c2s[i]],
+             "effective": _date(edits.effectives[i]) if edits.effectives is not None else None,
+             "deletion": _date(edits.deletions[i]), "modifier_indicator": edits.indicator(i),
+             "rationale": reasons.get(edits.reasons[i])} for i in range(len(edits.c2s))]
+
+
+def active_partners(conn: sqlite3.Connection, release_id: int, code: str) -> tuple[set[str], set[str]]:
+    """The codes `code` has an active edit with: (as column 1 -> its column-2 codes, as column 2 -> column 1s)."""
+    found = code_ids(conn, [code])
+    if not found:
+        return set(), set()
+    own = found[code]
+    names = dict(conn.execute("SELECT id, code FROM ncci_code_ids"))
+    edits = _edits_of(conn, release_id, own)
+    first = {names[edits.c2s[i]] for i in range(len(edits.c2s)) if edits.deletions[i] == ACTIVE} if edits else set()
+    packed = conn.execute("SELECT c1s FROM ncci_ptp_by_column2 WHERE release_id = ? AND c2 = ?",
+                          [release_id, own]).fetchone()
+    second = {names[c1] for c1 in array("H", packed[0])} if packed else set()
+    return first, second
+
+
+def pairs(conn: sqlite3.Connection, release_id: int) -> Iterator[tuple[str, str, bool, str]]:
+    """Every edit of a release as (column1, column2, active, modifier indicator), for release diffs."""
+    names = dict(conn.execute("SELECT id, code FROM ncci_code_ids"))
+    rows = conn.execute("SELECT c1, c2s, deletions, effectives, indicators, reasons FROM ncci_ptp_packed"
+                        " WHERE release_id = ? ORDER BY c1, chunk", [release_id])
+    for c1, chunks in groupby(rows, key=lambda r: r[0]):
+        edits = _Edits([chunk[1:] for chunk in chunks])
+        for i, c2 in enumerate(edits.c2s):
+            yield names[c1], names[c2], edits.deletions[i] == ACTIVE, edits.indicator(i)

@@ -12,8 +12,8 @@ import sqlite_utils
 from .codes import get_code, successors
 from .db import transaction
 from .errors import MedcodeError
+from . import ptp_store
 from .models import CodeRef
-from .ptp_store import ACTIVE
 
 CODE_SYSTEMS = ("icd10cm", "hcpcs", "cpt")
 
@@ -89,25 +89,22 @@ def _change(system, old, new, change, row, old_text, new_text, detail=None, succ
 
 
 def _ptp_changes(db, old: dict, new: dict) -> list[dict]:
-    """Pairs added, pairs no longer active, and modifier indicators changed (compact store: integer codes)."""
-    def pairs(release_id: int, active_only: bool) -> str:
-        where = f" AND deletion = {ACTIVE}" if active_only else ""
-        return f"SELECT DISTINCT c1, c2 FROM ncci_ptp_edits WHERE release_id = {int(release_id)}{where}"
+    """Pairs added, pairs no longer active, and modifier indicators changed between two PTP releases."""
+    def read(release_id: int) -> tuple[set[tuple[str, str]], dict[tuple[str, str], str]]:
+        every, active = set(), {}
+        for column1, column2, in_force, indicator in ptp_store.pairs(db.conn, release_id):
+            every.add((column1, column2))
+            if in_force:
+                active[(column1, column2)] = indicator
+        return every, active
 
-    names = dict(db.execute("SELECT id, code FROM ncci_code_ids"))
-    changes = []
-    for change, sql in (
-        ("pair_added", f"{pairs(new['id'], False)} EXCEPT {pairs(old['id'], False)}"),
-        ("pair_ended", f"{pairs(old['id'], True)} EXCEPT {pairs(new['id'], True)}"),
-    ):
-        for c1, c2 in db.execute(sql):
-            changes.append(_pair_change(new, old, change, names[c1], names[c2], None))
-    indicator_sql = (
-        "SELECT n.c1, n.c2, o.mi, n.mi FROM ncci_ptp_edits n JOIN ncci_ptp_edits o"
-        f" ON o.release_id = ? AND o.c1 = n.c1 AND o.c2 = n.c2 AND o.deletion = {ACTIVE}"
-        f" WHERE n.release_id = ? AND n.deletion = {ACTIVE} AND n.mi IS NOT o.mi")
-    for c1, c2, before, after in db.execute(indicator_sql, [old["id"], new["id"]]):
-        changes.append(_pair_change(new, old, "indicator_changed", names[c1], names[c2], f"{before} -> {after}"))
+    old_all, old_active = read(old["id"])
+    new_all, new_active = read(new["id"])
+    changes = [_pair_change(new, old, "pair_added", *pair, None) for pair in sorted(new_all - old_all)]
+    changes += [_pair_change(new, old, "pair_ended", *pair, None) for pair in sorted(set(old_active) - set(new_active))]
+    changes += [_pair_change(new, old, "indicator_changed", *pair, f"{old_active[pair]} -> {indicator}")
+                for pair, indicator in sorted(new_active.items())
+                if pair in old_active and old_active[pair] != indicator]
     return changes
 
 

@@ -26,10 +26,30 @@ from .text import numbers_in, stem, words
 MAX_QUERY_CHARS = 200
 CANDIDATES = 150
 # A code matching less than about a third of what was asked is not an answer ("drop table codes").
-MIN_SCORE = 0.35
+# Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
+MIN_SCORE = 0.30
+UNKNOWN_WEIGHT = 1.5
+NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
+ALIASES_SCORED = 8  # per code: the aliases with the most query words, shortest first
 # Words that carry no meaning for matching.
 STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
-        "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x"}
+        "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x", "hcpcs", "codes",
+        "diagnosis", "please", "need", "looking", "today", "presents", "complaint", "complains"}
+# Query words that flip the meaning to the plain "without ..." form of a code.
+NEGATIONS = {"no", "without", "wo", "denies", "not"}
+# Words that end what a negation covers ("without aura, with status migrainosus").
+NEGATION_ENDS = {"with", "but", "and with"}
+# A dose ("30 mg", "1 gram") mostly says how many units to bill, sometimes which code (J1040 is the 80 mg
+# vial): its number weighs little.
+DOSE_UNITS = {"mg", "mcg", "g", "gm", "gram", "grams", "ml", "cc", "unit", "units", "iu", "meq", "milligrams"}
+DOSE = re.compile(r"^(\d+)(mg|mcg|g|gm|ml|cc|iu|u)$")
+DOSE_WEIGHT = 1.0
+SIDE_WEIGHT = 3.0
+DROP_ATTEMPTS = 3
+OR_UNLESS_FOUND = 3  # candidate searches that leave out one concept (the lightest first)
+HISTORY = {"history", "hx"}
+# A history is the patient's own unless a relative is named (Z85-Z87 vs Z80-Z84).
+RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "parent"}
 # Words a description may carry without being more specific than what was asked: ICD-10-CM defaults.
 # Unspecified/NOS/NEC are the default codes; a fracture not stated open or closed is closed, and displaced
 # (chapter 19 notes); unknown intent is accidental (guideline I.C.20); an unstated encounter is initial.
@@ -39,7 +59,21 @@ NEUTRAL = {"unspecified", "nos", "initial", "encounter", "closed", "displaced", 
 DEFAULT_MARKERS = {"unspecified", "nos", "elsewhere"}
 # Words that put a code in a population the query did not ask about (newborn, pregnancy chapters).
 CONTEXT = {"newborn", "neonatal", "perinatal", "fetus", "fetal", "pregnancy", "childbirth", "puerperium",
-           "maternal", "gestational", "obstetric", "trimester", "postpartum", "delivery"}
+           "maternal", "gestational", "obstetric", "trimester", "postpartum", "delivery",
+           # service settings and media a procedure code is tied to: an unstated setting is the office, in person
+           "telephone", "telehealth", "audio", "video", "online", "internet", "interprofessional", "domiciliary",
+           "nursing", "inpatient", "observation", "hospital", "emergency", "home", "rest", "facility",
+           "telecommunication", "virtual", "remote", "residence",
+           # a part of the item or service asked for: "tracing only", "seat attachment, walker"
+           "only", "accessory", "accessories", "attachment", "replacement", "component",
+           "biosimilar"}  # a biosimilar is another product than the brand or generic asked for
+CONTEXT_ROOTS = frozenset(c[:6] for c in CONTEXT)
+# HCPCS Level II quality-reporting and temporary codes: offered after a real service code unless asked for.
+# G8/G9 and M1 codes report quality measures (MIPS); S codes are private-payer temporary codes (CMS HCPCS
+# Level II overview); CPT Category II codes (....F) track measures too.
+REPORTING_CODE = re.compile(r"^(G[89]\d{3}|M1\d{3}|S\d{4}|\d{4}F)$")
+ASKS_REPORTING = {"quality", "measure", "measures", "mips", "reporting", "reported", "documented", "temporary",
+                  "medicaid", "private", "commercial", "performance"}
 LATERALITY = {"right": "right", "left": "left", "bilateral": "bilateral"}
 ENCOUNTERS = {"initial", "subsequent", "sequela"}
 NUMBER = re.compile(r"^\d+[a-z]?$")
@@ -53,6 +87,8 @@ class Concept:
     alternatives: list[tuple[str, ...]]
     weight: float = 1.0
     number: int | None = None
+    exact: bool = False  # an English word the index lacks: derived forms of other words do not count
+    negated: bool = False  # asked after "without" / "no": satisfied by a code that says "without" it or omits it
     stemmed: list[tuple[str, ...]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -66,6 +102,10 @@ class Query:
     laterality: str | None = None
     encounter: str | None = None
     asks_without: bool = False
+    history: bool = False  # "history of", "h/o": the history Z codes, not the active disease
+    relatives: bool = False
+    reporting: bool = False  # the query asks for quality-reporting or temporary codes
+    unknown: int = 0  # words neither in the index nor in the synonym table
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> asked words
 
 
@@ -94,12 +134,32 @@ class Vocabulary:
         return math.log((self.total + 1) / (self.df.get(word, 0) + 1)) + 1
 
     def correct(self, word: str) -> str:
-        """Return the index word nearest a misspelt one (diabetis -> diabetes), or the word itself."""
-        if word in self.df or len(word) < 4 or word.isdigit():
+        """Return the index word nearest a misspelt one (diabetis -> diabetes), or the word itself.
+
+        A real English word is never turned into another ("parking" is not a typo of "parkinson")."""
+        if word in self.df or len(word) < 4 or word.isdigit() or is_english(word):
             return word
         found = process.extract(word, self.choices, scorer=fuzz.ratio, processor=None, score_cutoff=78, limit=5)
-        # Equal spellings distance: the more common index word is the likelier meaning.
-        return max(found, key=lambda f: (f[1], self.df[f[0]]))[0] if found else word
+        if not found:
+            return word
+        # Near-equal spelling distance: the more common index word is the likelier meaning (osteoperosis is
+        # osteoporosis, not osteopetrosis; nueropathy is still neuropathy, not nephropathy).
+        best = max(score for _, score, _ in found)
+        return max((f for f in found if f[1] >= best - 6),
+                   key=lambda f: f[1] + 2.5 * math.log10(self.df[f[0]] + 1))[0]
+
+
+@lru_cache(maxsize=1)
+def _english() -> dict[str, int]:
+    """Word frequencies of pyspellchecker's English dictionary (a well-kept word list; ≈0.2 s to load)."""
+    from spellchecker import SpellChecker
+
+    return SpellChecker(distance=1).word_frequency.dictionary
+
+
+def is_english(word: str) -> bool:
+    """True for a word common enough in English that it is not a misspelling (seen 50+ times in its corpus)."""
+    return _english().get(word, 0) >= 50
 
 
 _vocabularies: dict[tuple[str, str], Vocabulary] = {}
@@ -134,25 +194,45 @@ def vocabulary(db: sqlite_utils.Database) -> Vocabulary:
 
 def parse_query(text: str, vocab: Vocabulary) -> Query:
     """Turn typed text into concepts: synonyms expanded, typos corrected, laterality/encounter noted."""
-    tokens = words(text)
+    tokens, doses = _doses(words(text))
     query = Query(text=text)
+    query.history = bool(HISTORY & set(tokens))
+    query.relatives = bool(RELATIVES & set(tokens))
+    query.reporting = bool(ASKS_REPORTING & set(tokens))
     table = synonyms()
-    i = 0
+    i, negating = 0, False
     while i < len(tokens):
+        if tokens[i] in NEGATIONS:
+            negating, i = True, i + 1
+            continue
+        if tokens[i] in NEGATION_ENDS:
+            negating = False
         for size in (4, 3, 2, 1):
             key = tuple(tokens[i:i + size])
             if len(key) == size and key in table:
-                _add_concept(query, " ".join(key), [key] + table[key], vocab)
+                _add_concept(query, " ".join(key), [key] + table[key], vocab, negating, i in doses)
                 i += size
                 break
         else:
             word = vocab.correct(tokens[i])
-            _add_concept(query, word, [(word,)] + table.get((word,), []), vocab)
+            query.unknown += word not in vocab.df and (word,) not in table and word not in STOP
+            _add_concept(query, word, [(word,)] + table.get((word,), []), vocab, negating, i in doses)
             i += 1
     return query
 
 
-def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], vocab: Vocabulary) -> None:
+def _doses(tokens: list[str]) -> tuple[list[str], set[int]]:
+    """Split "80mg" into "80 mg"; return the tokens and the positions of dose numbers."""
+    split: list[str] = []
+    for token in tokens:
+        match = DOSE.match(token)
+        split += [match.group(1), match.group(2)] if match else [token]
+    doses = {i for i, t in enumerate(split) if t.isdigit() and i + 1 < len(split) and split[i + 1] in DOSE_UNITS}
+    return split, doses | {i + 1 for i in doses}  # the number and its unit
+
+
+def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], vocab: Vocabulary,
+                 negated: bool = False, dose: bool = False) -> None:
     alternatives = [tuple(w for w in alt if w not in STOP) for alt in alternatives]
     alternatives = [alt for alt in dict.fromkeys(alternatives) if alt]
     if not alternatives:
@@ -161,18 +241,26 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     side = next((LATERALITY[w] for w in flat if w in LATERALITY), None)
     if side and len(alternatives[0]) == 1:
         query.laterality = side
-    if flat & ENCOUNTERS and len(alternatives[0]) == 1:
-        query.encounter = next(iter(flat & ENCOUNTERS))
+    encounter = flat & ENCOUNTERS
+    if encounter and (len(alternatives[0]) == 1 or all(encounter & set(alt) for alt in alternatives[1:])):
+        query.encounter = next(iter(encounter))  # "follow up" -> subsequent encounter
     number = int(re.match(r"\d+", text).group()) if NUMBER.match(text) else None
     # Weigh a concept by the spellings the index holds: "rt" is rare, but it means "right", which is common.
     known = [alt for alt in alternatives if all(w in vocab.df for w in alt)] or alternatives
     # Numbers (minutes, views, stage, type) decide between sibling codes: weigh them like a rare word.
     weight = 5.0 if number is not None else max(sum(vocab.idf(w) for w in alt) / len(alt) for alt in known)
-    concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number)
+    if dose:
+        weight = DOSE_WEIGHT
+    if side and len(alternatives[0]) == 1:
+        weight = min(weight, SIDE_WEIGHT)  # a side chooses between sibling codes, not between conditions
+    if number is None and not any(all(w in vocab.df for w in alt) for alt in alternatives):
+        weight *= UNKNOWN_WEIGHT  # a word no code uses: the answer cannot be about what was asked
+    exact = len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and is_english(text)
+    concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact,
+                      negated=negated and number is None)
     query.concepts.append(concept)
     for word in (w for alt in concept.stemmed for w in alt if len(w) >= 6):
         query.roots.setdefault(word[:6], set()).add(word)
-    query.asks_without = query.asks_without or "without" in flat
 
 
 def fts_expression(concepts: list[Concept], require_all: bool) -> str:
@@ -181,7 +269,7 @@ def fts_expression(concepts: list[Concept], require_all: bool) -> str:
     for concept in concepts:
         options = []
         for alt in concept.alternatives:
-            terms = [_fts_term(w) for w in alt]
+            terms = [f'"{w}"' if concept.exact else _fts_term(w) for w in alt]
             options.append("(" + " AND ".join(terms) + ")" if len(terms) > 1 else terms[0])
         groups.append("(" + " OR ".join(dict.fromkeys(options)) + ")")
     return (" AND " if require_all else " OR ").join(groups)
@@ -209,6 +297,7 @@ class _Alias:
     negated: set[int]  # positions of words after "without": they cannot satisfy what the query asks for
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> words, for derived forms
     positive: frozenset = frozenset()  # words that can satisfy the query (not after "without")
+    absent: frozenset = frozenset()  # words after "without": they satisfy a negated query word
     content: tuple = ()  # words that would make the code more specific than asked, unless asked for
     side: str | None = None
     plain: bool = False  # an unspecified / NOS / NEC / "without ..." form
@@ -219,6 +308,12 @@ class _Alias:
         if self._numbers is None:
             self._numbers = numbers_in(self.text, self.stems)
         return self._numbers
+
+
+@lru_cache(maxsize=100_000)
+def _cached_alias(text: str, joined: str, optional: tuple, negated: tuple) -> _Alias:
+    """Analysed aliases are read-only: common codes are analysed once, not on every search."""
+    return _alias([text, joined, optional, negated])
 
 
 def _alias(stored: list) -> _Alias:
@@ -232,10 +327,18 @@ def _alias(stored: list) -> _Alias:
     return _Alias(
         text=text, stems=stems, defaults=defaults, negated=set(negated), roots=roots,
         positive=frozenset(w for i, w in enumerate(stems) if i not in negated),
+        absent=frozenset(stems[i] for i in negated if i < len(stems)),
         content=tuple(w for i, w in enumerate(stems) if i not in defaults and w not in STOP and w not in NEUTRAL),
         side=next((LATERALITY[w] for w in stems if w in LATERALITY), None),
         plain=bool(set(stems) & DEFAULT_MARKERS) or "without" in stems or "not specified" in joined,
     )
+
+
+# Endings that make a derived form of the same word (diabet-es/-ic, menopaus-e/-al, fractur-e/-ed); what
+# remains of parkin-g / parkin-son after the shared letters is not one.
+ENDINGS = {"", "s", "es", "e", "ic", "ical", "al", "ia", "y", "ies", "ed", "ing", "er", "ous", "ity", "ism", "ist",
+           "ion", "ive", "a", "ae", "um", "us", "i", "ate", "ated", "ation", "ary", "ly", "ia", "ias", "is", "es",
+           "ae", "ic", "id", "oid", "itis", "osis", "otic", "al", "ally"}
 
 
 @lru_cache(maxsize=65536)
@@ -245,7 +348,8 @@ def _same_word(a: str, b: str) -> bool:
     if a == b:
         return True
     shared = len(os.path.commonprefix([a, b]))
-    return shared >= 6 and shared >= min(len(a), len(b)) - 2 and abs(len(a) - len(b)) <= 3
+    return (shared >= 6 and shared >= min(len(a), len(b)) - 2 and abs(len(a) - len(b)) <= 3
+            and a[shared:] in ENDINGS and b[shared:] in ENDINGS)
 
 
 def _word_in(word: str, stems: set[str], roots: dict[str, set[str]]) -> bool:
@@ -257,12 +361,26 @@ def _word_in(word: str, stems: set[str], roots: dict[str, set[str]]) -> bool:
 def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[float, tuple[str, ...]]:
     if concept.number is not None:
         return _number_match(concept, alias), (concept.text,)
+    if concept.negated:
+        return _negated_match(concept, alias)
     best, words_hit = 0.0, []
     for alt in concept.stemmed:
-        hit = [w for w in alt if _word_in(w, stems, alias.roots)]
+        hit = [w for w in alt if (w in stems if concept.exact else _word_in(w, stems, alias.roots))]
         best = max(best, len(hit) / len(alt))
         words_hit += hit  # every synonym present is "asked for", not extra detail
     return best, tuple(words_hit)
+
+
+def _negated_match(concept: Concept, alias: _Alias) -> tuple[float, tuple[str, ...]]:
+    """"without X": a code that says "without X" answers it; one that omits X is its plain form (nearly as
+    good); one that has X answers the opposite (NEGATED_PRESENT)."""
+    absent = set(alias.absent)
+    said = [w for alt in concept.stemmed for w in alt if _word_in(w, absent, alias.roots)]
+    if said:
+        return 1.0, tuple(said)
+    if any(all(_word_in(w, alias.positive, alias.roots) for w in alt) for alt in concept.stemmed):
+        return NEGATED_PRESENT, ()
+    return 0.85, ()
 
 
 def _number_match(concept: Concept, alias: _Alias) -> float:
@@ -280,7 +398,7 @@ def _matched(word: str, matched: set[str], roots: dict[str, set[str]]) -> bool:
     return len(word) >= 6 and any(_same_word(word, m) for m in roots.get(word[:6], ()) if m in matched)
 
 
-def score_alias(query: Query, alias: _Alias) -> float:
+def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
     """Return how well one description or inclusion term answers the query (higher is better)."""
     stems = set(alias.stems) if query.asks_without else alias.positive
     total = sum(c.weight for c in query.concepts) or 1.0
@@ -290,8 +408,12 @@ def score_alias(query: Query, alias: _Alias) -> float:
         part, hit = _concept_match(concept, alias, stems)
         coverage += concept.weight * part
         matched.update(hit)
+    if query.history and not query.relatives:
+        matched.add("personal")  # "history of X" is the patient's own history
     extras = [w for w in alias.content if not _matched(w, matched, query.roots)]
-    context = sum(1 for w in extras if any(w[:6] == c[:6] for c in CONTEXT))
+    if not icd:  # a procedure "without side rails" is a product variant, not the plain default
+        extras += [w for w in alias.absent if w not in NEUTRAL and w not in STOP and not _matched(w, matched, query.roots)]
+    context = sum(1 for w in extras if w[:6] in CONTEXT_ROOTS)
     score = coverage / total - 0.05 * min(len(extras), 12) - 0.1 * context
     side = alias.side
     if query.laterality and side and side != query.laterality:
@@ -301,21 +423,39 @@ def score_alias(query: Query, alias: _Alias) -> float:
     asked = {c.number for c in query.concepts if c.number is not None}
     if asked:
         score -= 0.12 * sum(1 for low, high in alias.numbers if low == high and low not in asked)
-    if alias.plain and not query.laterality:
+    if icd and alias.plain and not query.laterality:
         score += 0.04  # the plain unspecified code for a bare condition name
+    if alias.absent and not icd:
+        # "CT with contrast": a code that is also "without" it (without, then with) is the other service
+        score -= 0.06 * sum(1 for w in matched if w in alias.absent)
     return score
 
 
 def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[float, dict]]:
     """Return (score, row) pairs best first; ties go to the shorter description."""
     ranked = []
+    # An alias sharing no word (or 6-letter root) with the query scores nothing: only the description and the
+    # aliases that do are analysed (a drug-table code carries hundreds of substance names).
+    # Of the others, only those within a tenth of the query's weight of the best word overlap are scored.
+    keys = [({w[:6] for alt in c.stemmed for w in alt} | {c.text}, c.weight) for c in query.concepts]
+    slack = 0.1 * sum(c.weight for c in query.concepts)
     for row in rows:
-        scored = [(score_alias(query, a), a) for a in map(_alias, json.loads(row["aliases"]))]
+        stored = json.loads(row["aliases"])
+        if len(stored) > 2:
+            bounds = [sum(weight for found, weight in keys if any(k in a[1] for k in found)) for a in stored]
+            floor = max(bounds[1:]) - slack
+            kept = sorted(((bound, a) for a, bound in zip(stored[1:], bounds[1:]) if bound > 0 and bound >= floor),
+                          key=lambda t: (-t[0], len(t[1][1])))
+            stored = stored[:1] + [a for _, a in kept[:ALIASES_SCORED]]
+        analysed = [_cached_alias(a[0], a[1], tuple(a[2]), tuple(a[3])) for a in stored]
+        scored = [(score_alias(query, a, row["sys"] == "icd10cm"), a) for a in analysed]
         score, best = max(scored, key=lambda t: t[0])
         score += 0.03 * fuzz.token_sort_ratio(normalised_query, " ".join(best.stems), processor=None) / 100
         # Add-on codes are reported only with a primary code; Category II codes only track measures.
-        if row["kind"] == "add-on" or row["code"].endswith("F") and row["sys"] == "cpt":
+        if row["kind"] == "add-on":
             score -= 0.05
+        if row["sys"] != "icd10cm" and not query.reporting and REPORTING_CODE.match(row["code"]):
+            score -= 0.12
         ranked.append((round(score, 4), row, len(best.stems)))
     ranked.sort(key=lambda t: (-t[0], t[2], t[1]["code"]))
     return [(s, r) for s, r, _ in ranked]
@@ -346,6 +486,7 @@ def warm(db: sqlite_utils.Database) -> None:
     ensure_index(db, search_index.SYSTEMS)
     vocabulary(db)
     synonyms()
+    _english()
 
 
 def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...]) -> list[dict]:
@@ -356,11 +497,13 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     attempts = [(concepts, True)]
     if len(concepts) > 1:
         by_weight = sorted(range(len(concepts)), key=lambda i: concepts[i].weight)
-        attempts += [([c for j, c in enumerate(concepts) if j != i], True) for i in by_weight]
+        attempts += [([c for j, c in enumerate(concepts) if j != i], True) for i in by_weight[:DROP_ATTEMPTS]]
         attempts.append(([c for c in concepts if not _qualifier(c)] or concepts, False))
     for subset, require_all in attempts:
         if all(_qualifier(c) for c in subset) and len(subset) < len(concepts):
             continue  # "right" or "25" alone matches half the index and says nothing
+        if not require_all and len(found) >= OR_UNLESS_FOUND:
+            break  # codes matching all but one concept beat any that match fewer; the OR is slow on ICD
         for row in _fts_rows(db, systems, subset, require_all):
             if len(found) >= CANDIDATES:
                 break
@@ -376,16 +519,17 @@ def _qualifier(concept: Concept) -> bool:
 
 
 def _fts_rows(db, systems: tuple[str, ...], concepts: list[Concept], require_all: bool) -> list[dict]:
-    expression = f"{{description body}} : ({fts_expression(concepts, require_all)})"
+    expression = f"{{description body names}} : ({fts_expression(concepts, require_all)})"
     if "icd10cm" not in systems:
         # The procedure systems are small: naming them inside MATCH keeps ICD documents out of the sort.
         expression = f"sys : ({' OR '.join(f'{chr(34)}{s}{chr(34)}' for s in systems)}) AND {expression}"
     # ICD is filtered after MATCH: as an FTS term it would intersect ~100k postings per query.
-    # bm25 weights: a match in the description counts five times one in an inclusion term.
+    # bm25 weights: a match in the description counts five times one in an inclusion term, a default name or
+    # index entry (names) eight times.
     marks = ",".join("?" * len(systems))
     return list(db.query(
         "SELECT code, display, description, billable, kind, aliases, section, sys FROM search_fts"
-        f" WHERE search_fts MATCH ? AND sys IN ({marks}) ORDER BY bm25(search_fts, 0, 5, 1) LIMIT ?",
+        f" WHERE search_fts MATCH ? AND sys IN ({marks}) ORDER BY bm25(search_fts, 0, 5, 1, 8) LIMIT ?",
         [expression, *systems, CANDIDATES]))
 
 

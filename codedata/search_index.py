@@ -2,11 +2,15 @@
 description and the inclusion terms that describe it (aliases), used by codedata.search."""
 from __future__ import annotations
 
+import csv
 import json
 import re
+from functools import lru_cache
+from importlib.resources import files
 
 import sqlite_utils
 
+from .importers import icd10cm_index
 from .text import analyse
 
 WORD = re.compile(r"[a-z0-9]+")
@@ -17,13 +21,23 @@ SYSTEMS = ("icd10cm", "hcpcs", "cpt")  # code systems with text to search
 
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create the FTS5 table, its vocabulary view and the build record (migration 002)."""
+    create_fts(db)
+    db["search_state"].create({"system": str, "release_key": str}, pk="system")
+
+
+def create_fts(db: sqlite_utils.Database) -> None:
+    """(Re)create the FTS5 table and its vocabulary view, empty (migration 015 adds the `names` column: index
+    entries and default names of a code, which rank above words met in inclusion terms)."""
+    db.execute("DROP TABLE IF EXISTS search_vocab")
+    db.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
     db.execute(
-        f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(sys, description, body, code UNINDEXED, display UNINDEXED,"
-        " billable UNINDEXED, kind UNINDEXED, aliases UNINDEXED, section UNINDEXED,"
+        f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(sys, description, body, names, code UNINDEXED,"
+        " display UNINDEXED, billable UNINDEXED, kind UNINDEXED, aliases UNINDEXED, section UNINDEXED,"
         " prefix = '3 4 5 6', tokenize = 'unicode61 remove_diacritics 2')"
     )
     db.execute(f"CREATE VIRTUAL TABLE search_vocab USING fts5vocab({FTS_TABLE}, 'row')")
-    db["search_state"].create({"system": str, "release_key": str}, pk="system")
+    if "search_state" in db.table_names():
+        db.execute("DELETE FROM search_state")  # every system is rebuilt on its next search
 
 
 def create_word_table(db: sqlite_utils.Database) -> None:
@@ -59,10 +73,10 @@ def rebuild(db: sqlite_utils.Database, system: str) -> int:
     conn.execute(f"DELETE FROM {FTS_TABLE} WHERE sys = ?", [system])
     documents = list(_documents(db, system))
     conn.executemany(
-        f"INSERT INTO {FTS_TABLE} (sys, body, code, display, description, billable, kind, aliases, section)"
-        " VALUES (?,?,?,?,?,?,?,?,?)",
-        ((system, d["body"], d["code"], d["display"], d["description"], d["billable"], d["kind"],
-          json.dumps([analyse(a) for a in d["aliases"]]), d["section"]) for d in documents),
+        f"INSERT INTO {FTS_TABLE} (sys, body, names, code, display, description, billable, kind, aliases, section)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+        ((system, d["body"], " | ".join(d["names"]), d["code"], d["display"], d["description"], d["billable"],
+          d["kind"], json.dumps([analyse(a) for a in d["aliases"] + d["names"]]), d["section"]) for d in documents),
     )
     conn.execute("INSERT OR REPLACE INTO search_state (system, release_key) VALUES (?, ?)",
                  [system, release_key(db, system)])
@@ -81,9 +95,10 @@ def _documents(db: sqlite_utils.Database, system: str):
         yield from _plain_documents(db, system)
 
 
-def _doc(row: dict, aliases: list[str], section: str | None = None) -> dict:
+def _doc(row: dict, aliases: list[str], section: str | None = None, names: list[str] | None = None) -> dict:
     return {"code": row["code"], "display": row["display"], "description": row["description"],
             "billable": row["billable"], "kind": row["kind"], "aliases": aliases, "section": section,
+            "names": list(dict.fromkeys(names or [])),
             "body": " | ".join(aliases[1:] + ([section] if section else []))}
 
 
@@ -92,18 +107,35 @@ def _words(text: str) -> list[str]:
 
 
 def _icd_documents(db: sqlite_utils.Database):
-    release = db.execute("SELECT id FROM releases WHERE system = 'icd10cm' AND current = 1").fetchone()
+    release = db.execute("SELECT * FROM releases WHERE system = 'icd10cm' AND current = 1").fetchone()
     if release is None:
         return
+    release = db["releases"].get(release[0])
+    icd10cm_index.attach_bundled(db, release)
     rows = {r["code"]: r for r in db.query(
         "SELECT code, display, description, parent, billable, kind FROM codes WHERE release_id = ?"
-        " AND kind NOT IN ('chapter', 'block') ORDER BY seq", [release[0]])}
+        " AND kind NOT IN ('chapter', 'block') ORDER BY seq", [release["id"]])}
+    children: dict[str, list[str]] = {}
+    for code, row in rows.items():
+        children.setdefault(row["parent"], []).append(code)
     terms: dict[str, list[str]] = {}
+    extra_terms: dict[str, list[str]] = {}  # names from outside the code's own entry, on billable codes
     for note in db.query("SELECT code, text FROM notes WHERE release_id = ? AND kind IN ('inclusion_term', 'includes')",
-                         [release[0]]):
+                         [release["id"]]):
         terms.setdefault(note["code"], []).append(note["text"])
+        # An "X NOS" inclusion term of a header names the header's default (unspecified) code: "diabetes NOS"
+        # under E11 is E11.9 (convention I.A.9.a: NOS is the equivalent of unspecified).
+        if "nos" in _words(note["text"]) and note["code"] in rows and not rows[note["code"]]["billable"]:
+            _add_named(extra_terms, note["text"], note["code"], rows, children)
+    for code, entries in icd10cm_index.terms_by_code(db, release["id"]).items():
+        if code in rows:
+            for part, path, heading in entries:
+                _add_named(extra_terms, _index_alias(part, path, heading), code, rows, children)
+    for term, code in default_terms():
+        if code in rows:
+            _add_named(extra_terms, term, code, rows, children)
     for row in rows.values():
-        yield _doc(row, [row["description"]] + _inherited_terms(row, rows, terms))
+        yield _doc(row, [row["description"]] + _inherited_terms(row, rows, terms), names=extra_terms.get(row["code"]))
 
 
 def _inherited_terms(row: dict, rows: dict, terms: dict[str, list[str]]) -> list[str]:
@@ -118,6 +150,65 @@ def _inherited_terms(row: dict, rows: dict, terms: dict[str, list[str]]) -> list
             aliases.append(f"{term} {extra}".strip())
         node = rows.get(node["parent"])
     return aliases
+
+
+def _index_alias(part: str, path: str, heading: str) -> str:
+    """The words an index entry gives its code, in the tabular's own order ("poisoning by X, accidental")."""
+    if part == "neoplasm":
+        site = path.split(", ", 2)[2] if path.count(", ") >= 2 else ""
+        kind = {"malignant primary": "malignant (primary) neoplasm", "malignant secondary": "secondary malignant neoplasm",
+                "carcinoma in situ": "carcinoma in situ", "benign": "benign neoplasm",
+                "uncertain behavior": "neoplasm of uncertain behavior",
+                "unspecified behavior": "neoplasm of unspecified behavior"}.get(heading, "neoplasm")
+        return f"{kind} of {site}" if site else kind
+    if part == "drug":
+        if heading.startswith("poisoning"):
+            return f"poisoning by {path}, {heading[len('poisoning '):]}"
+        return f"{heading} of {path}"
+    return path
+
+
+def _add_named(found: dict[str, list[str]], term: str, code: str, rows: dict, children: dict) -> None:
+    for target, extra in _billable_targets(code, rows, children):
+        found.setdefault(target, []).append(f"{term} {extra}".strip())
+
+
+def _billable_targets(code: str, rows: dict, children: dict) -> list[tuple[str, str]]:
+    """The billable code(s) a name given to `code` belongs to: the code itself; each 7th-character code of a
+    header that needs one (with the words that set it apart, "initial encounter"); else the header's default."""
+    row = rows[code]
+    if row["billable"]:
+        return [(code, "")]
+    kids = children.get(code, [])
+    if not kids:
+        return []
+    if all(len(k) == 7 and set(k[len(code):-1]) <= {"X"} for k in kids):
+        parent_words = set(_words(row["description"]))
+        return [(k, " ".join(dict.fromkeys(w for w in _words(rows[k]["description"]) if w not in parent_words)))
+                for k in kids if rows[k]["billable"]]
+    return _billable_targets(_default_child(code, kids, rows), rows, children)
+
+
+def _default_child(code: str, kids: list[str], rows: dict) -> str:
+    """The child a bare mention of a header means: the unspecified one (ICD-10-CM puts it at .9 or .0, and
+    "other specified" at .8)."""
+    parent_words = set(_words(rows[code]["description"]))
+
+    def key(kid: str):
+        added = [w for w in _words(rows[kid]["description"]) if w not in parent_words]
+        plain = sum(w in ("unspecified", "nos", "without", "not") for w in added)
+        return -plain, 0 if kid.endswith("9") else 1 if kid.endswith("0") else 2, len(added)
+
+    return min(kids, key=key)
+
+
+@lru_cache(maxsize=1)
+def default_terms() -> list[tuple[str, str]]:
+    """(term, undotted code) pairs of codedata/data/default_terms.tsv: curated bare terms and their default
+    codes, each with its source (the ICD-10-CM Alphabetic Index entry or guideline) in the file."""
+    text = (files("codedata") / "data" / "default_terms.tsv").read_text(encoding="utf-8")
+    rows = csv.reader((ln for ln in text.splitlines() if ln and not ln.startswith("#")), delimiter="\t")
+    return [(r[0], r[1].replace(".", "").upper()) for r in rows if len(r) >= 3 and r[0] != "term"]
 
 
 def _cpt_documents(db: sqlite_utils.Database):

@@ -5,9 +5,21 @@ from __future__ import annotations
 import re
 
 # Numeric ranges in descriptions: "38 to 52 minutes", "age 40 through 64", "20+ minutes", "65 and older".
-RANGE = re.compile(r"(\d+)\s*(?:to|through|-)\s*(\d+)|(\d+)\s*(?:\+|or more|and older|or older)")
+# Decimals are read by their whole part: "BMI 40.0-44.9" is 40 to 44.
+RANGE = re.compile(r"(\d+)(?:\.\d+)?\s*(?:to|through|-)\s*(\d+)(?:\.\d+)?"
+                   r"|(\d+)(?:\.\d+)?\s*(?:\+|or more|and older|or older|or greater|and over|or over)"
+                   r"|(\d+)(?:\.\d+)?\s*(?:or less|or under|or fewer|and under)"
+                   r"|(?:under|less than|less than or equal to|up to) (\d+)|(?:more than|greater than|over) (\d+)")
+ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
+            "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth", "11th": "eleventh", "12th": "twelfth"}
+# Chart shorthand with a slash, spelled out before the text is split into words.
+SHORTHAND = [("w/o", " without "), ("h/o", " history of "), ("s/p", " status post "), ("c/o", " complaint of "),
+             ("f/u", " follow up "), ("w/", " with "), ("&", " and ")]
 # Guideline I.C.4.a.2: when the type of diabetes is not documented, the default is type 2.
 DEFAULT_PHRASES = [("type", "2", "diabetes")]
+
+
+SMALL_WORDS = {"a", "an", "the", "in", "on", "of", "as", "to", "for", "by", "at"}
 
 
 def stem(word: str) -> str:
@@ -23,16 +35,19 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-case words of `text`, with the shorthand billers type spelled out (w/o, w/, &)."""
-    text = text.lower().replace("w/o", " without ").replace("w/", " with ").replace("&", " and ")
+    text = text.lower()
+    for short, spelled in SHORTHAND:
+        text = text.replace(short, spelled)
     text = re.sub(r"'s\b|’s\b", "", text)
-    return re.findall(r"[a-z0-9]+", text)
+    return [ORDINALS.get(w, w) for w in re.findall(r"[a-z0-9]+", text)]
 
 
 def analyse(text: str) -> list:
     """Return [text or "", stems, optional positions, negated positions] for one description or inclusion term.
 
     ICD-10-CM convention I.A.7: words in parentheses are nonessential modifiers, present or absent without
-    changing the code. Words after "without" describe the plain (default) form and cannot satisfy a query.
+    changing the code. Words after "without" describe the plain (default) form and cannot satisfy a query;
+    the word after "not" cannot satisfy one either ("not administered"), but still counts as detail.
     """
     stems: list[str] = []
     optional: list[int] = []
@@ -40,16 +55,21 @@ def analyse(text: str) -> list:
     for part in re.split(r"(\([^)]*\)|,)", text.lower()):
         if not part or part == ",":
             continue
-        in_parentheses, absent = part.startswith("("), False
+        in_parentheses, absent, denied = part.startswith("("), False, False
         for word in words(part):
-            if word == "without":
-                absent = True
+            if word in ("without", "excludes", "excluding"):
+                absent = True  # "pegfilgrastim, excludes biosimilar": the plain product
+            elif word == "not":
+                denied = True  # "not administered": ruled out, yet still a detail the query did not ask for
             elif word == "with":
-                absent = False
+                absent = denied = False
             elif absent or in_parentheses:
                 optional.append(len(stems))
                 if absent:
                     negated.append(len(stems))
+            elif denied and word not in SMALL_WORDS:
+                negated.append(len(stems))  # "not" rules out the next word only ("not carried out because ...")
+                denied = False
             stems.append(stem(word))
     for phrase in DEFAULT_PHRASES:
         for i in range(len(stems) - len(phrase) + 1):
@@ -60,11 +80,19 @@ def analyse(text: str) -> list:
 
 
 def numbers_in(text: str, stems: list[str]) -> list[tuple[int, int]]:
-    """Return the numbers and numeric ranges a description states, as (low, high) pairs."""
+    """Return the numbers and numeric ranges a description states, as (low, high) pairs; decimals by their
+    whole part ("BMI 35.0-35.9" is 35 to 35)."""
     found = []
     for match in RANGE.finditer(text.lower()):
         if match.group(1):
             found.append((int(match.group(1)), int(match.group(2))))
-        else:
+        elif match.group(3):
             found.append((int(match.group(3)), 10_000))
+        elif match.group(6):
+            found.append((int(match.group(6)) + 1, 10_000))
+        else:
+            found.append((0, int(match.group(4) or match.group(5))))
+    if text:
+        rest = RANGE.sub(" ", text.lower())
+        return found + [(int(n), int(n)) for n in re.findall(r"(?<![\d.])(\d+)(?:\.\d+)?", rest)]
     return found + [(int(w), int(w)) for w in stems if w.isdigit()]

@@ -11,7 +11,9 @@ from codedata.errors import BadInput, BadReleaseFile
 from codedata.importers import import_release
 from codedata.models import ClaimRequest, ProcedureLine
 
-from .conftest import official_ptp_slice
+from codedata import ptp_store
+
+from .conftest import PTP_SLICE, official_ptp_slice
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -148,9 +150,9 @@ def test_ncci_not_imported_is_said(tmp_path):
 
 
 def test_ncci_is_bundled_and_judged_by_its_window(ncci_db):
-    # Bundled: CMS practitioner PTP July 2024 (2,546,017 rows, one exact duplicate row), MUE July 2024, AOC 2024.
+    # Bundled: CMS practitioner PTP July 2024 (2,546,017 rows), MUE July 2024, AOC 2024.
     ptp = [r for r in releases(ncci_db, "ncci_ptp_practitioner") if r["current"]][0]
-    assert (ptp["label"], ptp["billable_count"]) == ("2024-07", 2_546_016)
+    assert (ptp["label"], ptp["billable_count"]) == ("2024-07", 2_546_017)
     def notices(report):
         return [f.message for f in report.findings if f.rule == "release_not_loaded" and "NCCI" in f.message]
 
@@ -166,11 +168,10 @@ def test_official_ptp_layout_imports(tmp_path):
     db = open_db(tmp_path / "ptp.db")
     result = import_release(db, "ncci", official_ptp_slice(tmp_path / "ccipra_practitioner_2024-07.txt"))
     assert (result.system, result.label) == ("ncci_ptp_practitioner", "2024-07")
-    count = db.execute("SELECT count(*) FROM ncci_ptp WHERE release_id = ?", [result.release_id]).fetchone()[0]
-    assert count == result.billable_count > 100
-    active = db.execute("SELECT deletion FROM ncci_ptp WHERE release_id = ? AND column1 = '80053' AND"
-                        " column2 = '80048'", [result.release_id]).fetchone()[0]
-    assert active == "9999-12-31"  # "*" in the official file
+    assert sum(len(ptp_store.edits_of(db.conn, result.release_id, code)) for code in PTP_SLICE) == \
+        result.billable_count > 100
+    edit = next(e for e in ptp_store.edits_of(db.conn, result.release_id, "80053") if e["column2"] == "80048")
+    assert (edit["deletion"], edit["modifier_indicator"]) == ("9999-12-31", "0")  # "*" in the official file
 
 
 def test_modifier_indicator_1_pair_is_denied_and_59_or_xs_clears_it(ncci_db):

@@ -50,7 +50,7 @@ def test_icd_json_has_the_documented_keys(db_copy):
 
 
 @pytest.mark.parametrize("args", [
-    ["icd", ""], ["icd", "!!!"], ["icd", "x" * 5000], ["icd", "'; DROP TABLE codes;--"],
+    ["icd", ""], ["icd", "!!!"], ["icd", "x" * 5000],
     ["import", "icd10cm", "/etc/hostname"], ["import", "icd10cm", "/no/such/file.xml"],
     ["import", "nosuchsystem", "/etc/hostname"],
 ])
@@ -60,6 +60,13 @@ def test_bad_input_is_one_line_nonzero_and_changes_nothing(db_copy, args):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert snapshot(db_copy) == before
+
+
+def test_sql_typed_as_a_query_is_just_words(db_copy):
+    before = snapshot(db_copy)
+    result = run(db_copy, "icd", "'; DROP TABLE codes;--")
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr
     assert snapshot(db_copy) == before
 
 
@@ -107,10 +114,10 @@ def test_check_bad_options_are_one_line(db_copy, args):
 def test_releases_json(db_copy):
     payload = json.loads(run(db_copy, "releases", "--json").stdout)
     assert [(r["system"], r["label"], r["billable_count"], r["current"]) for r in payload] == [
-        ("cpt", "starter", 836, True), ("hcpcs", "2024-07", 6_975, True),
+        ("cpt", "starter", 922, True), ("hcpcs", "2024-07", 6_975, True),
         ("icd10cm", "2025-04", 74_260, False), ("icd10cm", "2026-04", 74_719, True),
         ("ncci_aoc", "2024-01", 7_465, True), ("ncci_mue_practitioner", "2024-07", 14_677, True),
-        ("ncci_ptp_practitioner", "2024-07", 2_546_016, True)]
+        ("ncci_ptp_practitioner", "2024-07", 2_546_017, True)]
     assert set(payload[0]) == {"id", "system", "label", "title", "effective_date", "source_name", "sha256",
                                "imported_at", "code_count", "billable_count", "current", "valid_from",
                                "valid_through", "window"}
@@ -161,7 +168,7 @@ def test_console_answers_piped_lines(db_copy):
     assert result.returncode == 0
     assert "E11.9  Type 2 diabetes mellitus without complications" in result.stdout
     assert "type some words to search for" in result.stdout
-    assert "97110  Therapeutic exercise for strength, endurance, motion or flexibility" in result.stdout
+    assert "97110  Therapeutic exercise, each 15 minutes" in result.stdout
     assert "Verdict: LIKELY DENIAL" in result.stdout and "M54.5 is a header" in result.stdout
     assert "Unknown command 'nope'" in result.stdout
 

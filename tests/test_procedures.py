@@ -96,7 +96,7 @@ def test_cpt_answers_from_the_starter_set(icd_db, code, section):
 def test_cpt_categories_by_shape(icd_db):
     assert lookup_procedure(icd_db, "3074F").category == "CPT Category II (performance measurement)"
     assert lookup_procedure(icd_db, "0042t").category == "CPT Category III (emerging technology)"
-    assert lookup_procedure(icd_db, "90833").extra == {"add_on": True}
+    assert lookup_procedure(icd_db, "90833").extra["add_on"] is True
 
 
 def test_well_formed_cpt_without_descriptor_says_so(icd_db):

@@ -1,0 +1,85 @@
+"""/cpt for any well-formed CPT code: section from the number, and what the imported CMS NCCI files say (real
+July 2024 MUE and 2024 AOC tables, a real July 2024 practitioner PTP slice: tests/conftest.py PTP_SLICE)."""
+from __future__ import annotations
+
+import pytest
+
+from bot.render import code_answer
+from codedata import ncci_facts
+from codedata.procedures import lookup_procedure, section_of
+
+
+@pytest.mark.parametrize("code, section", [
+    ("27447", "Surgery › Musculoskeletal system"),
+    ("36415", "Surgery › Cardiovascular system"),
+    ("99173", "Medicine › Other services and procedures"),  # screening tests 99170-99199, not Ophthalmology
+    ("99213", "Evaluation and Management"),
+    ("80053", "Pathology and Laboratory › Organ or disease oriented panels"),
+    ("0042T", "Emerging technology, services and procedures"),
+    ("3074F", "Performance measurement"),
+])
+def test_section_comes_from_the_code_number(code, section):
+    assert section_of(code) == section
+
+
+def test_mue_add_on_and_ptp_facts(ncci_db):
+    # mue_practitioner_2024-07.csv line 871: 11046,10,3,Clinical: Data
+    assert ncci_facts.mue(ncci_db, "11046") == ncci_facts.Mue(10, "3", "Clinical: Data", "2024-07")
+    # aoc_2024.csv line 689: primary 11043, add-on 11046, edit type 1
+    aoc = ncci_facts.add_on(ncci_db, "11046")
+    assert "11043" in aoc.primaries and aoc.edit_types == ["1"]
+    assert ncci_facts.add_on(ncci_db, "11042") is None and "11045" in ncci_facts.add_ons_of(ncci_db, "11042")
+    # ptp_practitioner_2024-07.csv.gz: active rows (deletion 9999-12-31) with column2 36000 and a column1 in the
+    # slice: 11042, 20610, 45380.
+    pairs = ncci_facts.ptp(ncci_db, "36000", common={"45380"})
+    assert (pairs.pairs, pairs.as_column1, pairs.as_column2) == (3, 0, 3)
+    assert pairs.partners == ["45380", "11042", "20610"]  # commonly billed first, then by number
+
+
+def test_cpt_code_outside_the_starter_set_gets_the_cms_facts(ncci_db):
+    answer = lookup_procedure(ncci_db, "36000")
+    assert answer.status == "no_descriptor" and answer.section == "Surgery › Cardiovascular system"
+    # mue_practitioner_2024-07.csv line 3774: 36000,4,3,Clinical: Data
+    assert answer.extra["mue"] == {"units": 4, "mai": "3", "rationale": "Clinical: Data"}
+    assert answer.extra["ptp_pairs"] == 3
+    text = code_answer(answer)
+    assert "MUE 4 unit(s)" in text and "3 active PTP pair(s)" in text and "cannot confirm" not in text
+
+
+def test_starter_code_answers_carry_the_facts_too(ncci_db):
+    answer = lookup_procedure(ncci_db, "11042")
+    assert answer.status == "valid" and answer.description
+    # mue_practitioner_2024-07.csv line 867: 11042,1,2,Code Descriptor / CPT Instruction
+    assert answer.extra["mue"]["units"] == 1 and answer.extra["mue"]["mai"] == "2"
+    assert "11045" in answer.extra["aoc_add_ons"]
+    assert any(line.startswith("MUE 1 unit(s) (date of service edit, policy") for line in answer.history)
+
+
+def test_without_ncci_files_a_code_still_gets_its_section(icd_db):
+    answer = lookup_procedure(icd_db, "36000")
+    assert answer.status == "no_descriptor" and "mue" not in answer.extra
+    assert "Surgery" in answer.history[0] and "do not list it" in answer.history[0]
+
+
+def test_starter_set_covers_every_em_and_97xxx_code_in_the_mue_file():
+    import csv
+    import lzma
+    from pathlib import Path
+
+    from .conftest import shared_file
+
+    starter = {r["code"]: r for r in csv.DictReader(
+        (Path(__file__).resolve().parents[1] / "codedata" / "data" / "cpt_starter.tsv").open(encoding="utf-8"),
+        delimiter="\t")}
+    with lzma.open(shared_file("ncci", "2024", "mue_practitioner_2024-07.csv.xz"), "rt") as handle:
+        codes = {r["hcpcs_code"] for r in csv.DictReader(handle)}
+    wanted = {c for c in codes if "99202" <= c <= "99499" or (c.isdigit() and c.startswith("97"))}
+    assert len(wanted) == 233 and wanted <= set(starter)
+    with lzma.open(shared_file("ncci", "2024", "aoc_2024.csv.xz"), "rt") as handle:
+        add_ons = {r["add_on_code"] for r in csv.DictReader(handle)}
+    # The add-on column agrees with the CMS AOC file for every E/M and 97xxx code.
+    assert {c for c in wanted if starter[c]["add_on"] == "yes"} == wanted & add_ons
+    # Known errors fixed: 90863 is prescribing by a psychologist; 99173 (screening test) is not Ophthalmology.
+    assert "prescribing" in starter["90863"]["description"].lower() and "non-prescribing" not in \
+        starter["90863"]["description"].lower()
+    assert starter["99173"]["section"] != "Ophthalmology"

@@ -1,0 +1,110 @@
+"""Search ranking a coder would sign off on (issue 15): default codes for bare terms, negation, history,
+ordinals and sides, numeric ranges, abbreviations and brand names, real service codes before quality-reporting
+codes, and nothing rather than nonsense. Expected codes are the official titles of the April 2026 ICD-10-CM
+tabular (icd10cm-tabular-2026-04), the HCPCS July 2024 release and medcode's CPT starter set."""
+from __future__ import annotations
+
+import pytest
+
+from codedata.models import SearchResult
+from codedata.search import resolve, vocabulary
+
+from .test_cli import run
+
+
+def top(db, text, kind="icd", n=5):
+    answer = resolve(db, text, kind, limit=n)
+    assert isinstance(answer, SearchResult), f"{text!r} did not search"
+    return [h.code for h in answer.results]
+
+
+@pytest.mark.parametrize("text, first", [
+    # codedata/data/default_terms.tsv lines 5, 7, 9 (Index main terms); guideline I.C.4.a.2 (diabetes type 2)
+    ("diabetes", "E11.9"), ("diabetis", "E11.9"), ("arthritis", "M19.90"), ("hernia", "K46.9"),
+])
+def test_a_bare_term_lands_on_its_default_code(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+def test_nos_inclusion_terms_name_the_default_code(icd_db):
+    # Tabular E11 includes "diabetes NOS"; its unspecified child is E11.9 (without complications), not E11.8.
+    answer = resolve(icd_db, "diabetes NOS", "icd", limit=3)
+    assert answer.results[0].code == "E11.9"
+
+
+@pytest.mark.parametrize("text, first, not_first", [
+    # J44.9 "Chronic obstructive pulmonary disease, unspecified" vs J44.1 "... with (acute) exacerbation"
+    ("COPD without exacerbation", "J44.9", "J44.1"),
+    ("copd no exacerbation", "J44.9", "J44.1"),
+    # K40.90 "Unilateral inguinal hernia, without obstruction or gangrene, not specified as recurrent"
+    ("inguinal hernia without obstruction or gangrene", "K40.90", "K40.30"),
+])
+def test_negation_rules_words_out(icd_db, text, first, not_first):
+    codes = top(icd_db, text)
+    assert codes[0] == first and not_first not in codes[:2]
+
+
+@pytest.mark.parametrize("text, first", [
+    ("h/o breast cancer", "Z85.3"),  # Personal history of malignant neoplasm of breast
+    ("history of breast cancer", "Z85.3"),
+    ("family history of breast cancer", "Z80.3"),  # Family history of malignant neoplasm of breast
+    ("s/p CABG", "Z95.1"),  # Presence of aortocoronary bypass graft
+])
+def test_history_and_status_words_reach_the_z_codes(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    ("gestational hypertension 3rd trimester", "O13.3"),  # ... without significant proteinuria, third trimester
+    ("3rd degree burn of right hand", "T23.301A"),  # Burn of third degree of right hand, unspecified site
+    ("both knees osteoarthritis", "M17.0"),  # Bilateral primary osteoarthritis of knee
+    ("BMI 42", "Z68.41"),  # Body mass index [BMI] 40.0-44.9, adult
+    ("BMI 35", "Z68.35"),  # Body mass index [BMI] 35.0-35.9, adult
+])
+def test_ordinals_sides_and_numeric_ranges(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    ("ITP", "D69.3"), ("PCOS", "E28.2"), ("GI bleed", "K92.2"),  # synonyms.tsv (abbreviation)
+    ("preemie", "P07.30"),  # Preterm newborn, unspecified weeks of gestation (synonyms.tsv, lay)
+])
+def test_abbreviations_and_lay_words(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    ("est pt level 3", "99213"), ("office visit established moderate MDM", "99214"),
+    ("ER visit level 4", "99284"),  # cpt_starter.tsv: E/M levels in our own words
+    ("keytruda", "J9271"),  # HCPCS 2024-07 J9271 Injection, pembrolizumab, 1 mg; synonyms.tsv (brand)
+    ("venipuncture", "36415"),  # before S9529, a private-payer temporary code
+])
+def test_procedure_words_billers_type(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
+
+
+def test_quality_reporting_codes_come_after_the_service_unless_asked(icd_db):
+    codes = top(icd_db, "flu vaccine admin", "cpt")
+    assert codes[0] == "G0008"  # Administration of influenza virus vaccine
+    assert not any(c.startswith(("G84", "M13")) for c in codes[:2])  # "immunization not administered" measures
+    # Asked for, the measure codes come first: G8484 / M1308 "Influenza immunization was not administered, ..."
+    asked = top(icd_db, "influenza immunization quality measure not administered", "cpt")
+    assert asked[0] in {"G8484", "M1308"}
+
+
+@pytest.mark.parametrize("text", ["xyzzy plugh", "parking ticket", "lunch order for friday", "wifi password",
+                                  "asdfjkl", "zzqx vrrp"])
+def test_nonsense_finds_nothing(icd_db, text):
+    assert top(icd_db, text) == [] and top(icd_db, text, "cpt") == []
+
+
+def test_a_real_word_is_never_corrected_into_another(icd_db):
+    vocab = vocabulary(icd_db)
+    assert vocab.correct("parking") == "parking" and vocab.correct("ticket") == "ticket"
+    assert vocab.correct("pnuemonia") == "pneumonia" and vocab.correct("nueropathy") == "neuropathy"
+
+
+def test_cli_exits_1_with_one_line_for_gibberish(db_copy):
+    result = run(db_copy, "icd", "xyzzy", "plugh")
+    assert result.returncode == 1 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
