@@ -100,8 +100,10 @@ def billable_descendants(db: sqlite_utils.Database, release_id: int, row: dict,
                          limit: int = CHILDREN_SHOWN) -> tuple[list[CodeRef], int]:
     """Return the first billable codes under `row` (in tabular order) and how many there are.
 
-    Chapters and blocks list their categories. Codes follow the tabular's nesting (parent links), not the code
-    prefix: a file may nest a code under a sibling (FY2021 nests H54.512A under H54.511).
+    Chapters and blocks list their categories. Codes follow the tabular's nesting, not the code prefix (a file
+    may nest a code under a sibling: FY2021 nests H54.512A under H54.511). Codes are stored in tabular order
+    (`seq`), so a code's subtree is the run of rows after it up to the next row that hangs from the code's
+    parent or from one of its ancestors.
     """
     if row["kind"] in ("chapter", "block"):
         base = "FROM codes WHERE release_id = ? AND parent = ?"
@@ -109,13 +111,15 @@ def billable_descendants(db: sqlite_utils.Database, release_id: int, row: dict,
         total = db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
         rows = db.query(f"SELECT * {base} ORDER BY seq LIMIT ?", [*params, limit])
         return [_ref(r) for r in rows], total
-    subtree = ("WITH RECURSIVE below(code) AS (SELECT code FROM codes WHERE release_id = :r AND parent = :c"
-               " UNION ALL SELECT codes.code FROM codes JOIN below ON codes.parent = below.code"
-               " WHERE codes.release_id = :r)")
-    where = "FROM codes WHERE release_id = :r AND billable = 1 AND code IN (SELECT code FROM below)"
-    params = {"r": release_id, "c": row["code"]}
-    total = db.execute(f"{subtree} SELECT count(*) {where}", params).fetchone()[0]
-    rows = db.query(f"{subtree} SELECT * {where} ORDER BY seq LIMIT :limit", {**params, "limit": limit})
+    above = [row["parent"]] + [a["code"] for a in ancestors(db, release_id, row)]
+    marks = ",".join("?" * len(above))
+    end = db.execute(f"SELECT min(seq) FROM codes WHERE release_id = ? AND parent IN ({marks}) AND seq > ?",
+                     [release_id, *above, row["seq"]]).fetchone()[0]
+    end = end if end is not None else 1 << 62
+    base = "FROM codes WHERE release_id = ? AND seq > ? AND seq < ? AND billable = 1"
+    params = [release_id, row["seq"], end]
+    total = db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+    rows = db.query(f"SELECT * {base} ORDER BY seq LIMIT ?", [*params, limit])
     return [_ref(r) for r in rows], total
 
 

@@ -110,6 +110,11 @@ def _m005_search_words(db: sqlite_utils.Database) -> None:
     create_word_table(db)
 
 
+def _m012_codes_in_tabular_order(db: sqlite_utils.Database) -> None:
+    # A code's subtree is a run of rows in tabular order (codedata.codes.billable_descendants).
+    db["codes"].create_index(["release_id", "seq"])
+
+
 def _m013_compact_ptp(db: sqlite_utils.Database) -> None:
     from .ptp_store import create_schema
 
@@ -130,6 +135,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("003_edits_and_policies", _m003_edits_and_policies),
     ("004_changes_watches_outbox", _m004_changes_watches_outbox),
     ("005_search_words", _m005_search_words),
+    ("012_codes_in_tabular_order", _m012_codes_in_tabular_order),
     ("013_compact_ptp", _m013_compact_ptp),
     ("015_icd10cm_index", _m015_icd10cm_index),
 ]
