@@ -130,25 +130,35 @@ def _grouped_notes(answer: CodeAnswer) -> list[tuple[str, list[str]]]:
     return groups
 
 
-def search_result(result: SearchResult, kind: str, shared: bool = False) -> list[dict]:
-    """Blocks for one page of search results, with a More results button."""
-    if not result.results:
-        return [_section(f"No codes found for *{escape(result.query)}*. Try fewer or different words, or a code.")]
+def search_result(result: SearchResult, kind: str, shared: bool = False, shown: str | None = None) -> list[dict]:
+    """Blocks for one page of search results, with a More results button. `shown` is the part of the query that
+    may be echoed (words recognised from the code sets): the rest of what was typed is never shown."""
+    shown = result.query if shown is None else shown
+    label = f"*{escape(shown)}*" if shown else "your search"
+    if not result.results:  # nothing to show for it: what was typed is not repeated
+        return [_section("No codes found for your search. Try fewer or different words, or a code.")]
     lines = [f"`{escape(h.code)}` {escape(h.description)}" for h in result.results]
-    blocks = [_section(f"*{escape(result.query)}* — {result.total} match{'es' if result.total != 1 else ''}"),
+    blocks = [_section(f"{label[0].upper() + label[1:]} — {result.total} match{'es' if result.total != 1 else ''}"),
               _section("\n".join(lines))]
     if result.hints:
         blocks.append(_context("Narrow it down: " + ", ".join(f"`{escape(h.code)}` {escape(h.description)}"
                                                              for h in result.hints)))
     end = result.offset + len(result.results)
+    query = shown or result.query
     actions = []
     if end < result.total:
-        actions.append(_button("More results", "more_results", share_value(kind, result.query, end)))
+        actions.append(_button("More results", "more_results", share_value(kind, query, end)))
     if not shared:
-        actions.append(_button("Share in channel", "share_answer", share_value(kind, result.query, result.offset)))
+        actions.append(_button("Share in channel", "share_answer", share_value(kind, query, result.offset)))
     if actions:
         blocks.append({"type": "actions", "elements": actions})
     return limit(blocks)
+
+
+def insert_before_actions(blocks: list[dict], block: dict) -> list[dict]:
+    """Put `block` just before the trailing actions block (or at the end)."""
+    at = len(blocks) - 1 if blocks and blocks[-1].get("type") == "actions" else len(blocks)
+    return blocks[:at] + [block] + blocks[at:]
 
 
 def check_report(report: CheckReport, text: str = "", shared: bool = False) -> list[dict]:

@@ -6,7 +6,7 @@ from codedata.errors import MedcodeError
 from codedata.releases import changes_between, diff_pair
 
 from . import Services, admin, blocks
-from .answers import answer
+from .answers import answer, safe_error
 
 SUBCOMMANDS = ("watch", "unwatch", "watches", "changes", "import", "announce")
 
@@ -31,7 +31,8 @@ def _listener(services: Services, kind: str):
         try:
             reply = subcommand(services, kind, text, command, respond) or answer(services, kind, text)
         except MedcodeError as exc:
-            reply = blocks.message(f":warning: {blocks.escape(str(exc))}\nType `/{kind} help` for examples.")
+            reply = blocks.message(f":warning: {blocks.escape(safe_error(exc, text))}\n"
+                                   f"Type `/{kind} help` for examples.")
         respond(response_type="ephemeral", blocks=reply, text=blocks.fallback_text(reply))
 
     handle_command.__name__ = f"handle_{kind}"

@@ -100,7 +100,7 @@ def test_bad_signature_and_stale_timestamp_are_refused(slack):
 
 
 def test_more_results_button_replaces_the_page(slack):
-    value = json.dumps({"k": "icd", "t": "knee pain", "o": 10})
+    value = json.dumps({"k": "icd", "t": "knee pain", "o": 1})
     assert interaction(slack, {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"},
                                "channel": {"id": "C1"}, "trigger_id": "t", "response_url": f"{slack[0].url}/respond/more",
                                "actions": [{"action_id": "more_results", "value": value, "type": "button"}]}) == 200
@@ -164,12 +164,16 @@ def test_mention_with_patient_identifiers_reminds_and_finds_no_codes(slack):
     assert "1960" not in text and "555" not in text and "12345" not in text
 
 
-def test_message_shortcut_checks_the_message_in_thread(slack):
+def test_message_shortcut_answers_only_its_user_with_a_share_button(slack):
     interaction(slack, {"type": "message_action", "callback_id": "check_codes", "team": {"id": "T1"},
-                        "user": {"id": "U1"}, "channel": {"id": "C11"}, "trigger_id": "t", "response_url": "x",
+                        "user": {"id": "U1"}, "channel": {"id": "C11"}, "trigger_id": "t",
+                        "response_url": f"{slack[0].url}/respond/shortcut",
                         "message": {"ts": "555.666", "text": "billing E11.9 with 99213 and 83036"}})
-    posted = slack[0].wait_for("chat.postMessage", channel="C11")
-    assert posted[0]["thread_ts"] == "555.666" and ":white_check_mark: *OK*" in all_text(posted[0]["blocks"])
+    reply = slack[0].wait_for("/respond/shortcut")[0]
+    assert reply["response_type"] == "ephemeral" and ":white_check_mark: *OK*" in all_text(reply["blocks"])
+    assert any(e.get("action_id") == "share_answer" for b in reply["blocks"] for e in b.get("elements", []))
+    time.sleep(0.3)
+    assert not [b for p, b in slack[0].calls if "chat.postMessage" in p and b.get("channel") == "C11"]
 
 
 def test_app_home_shows_the_data_vintage_and_channel_watches(slack):
