@@ -22,6 +22,7 @@ from .parsing import clean_text, extract_codes, find_identifiers, parse_pair, sp
 REMINDER = (":lock: Please don't paste patient details (names, dates of birth, phone or record numbers) — "
             "medcode needs codes only. They were left out of this answer.")
 MAX_CODES_ANSWERED = 3  # /icd or /cpt with several codes: one answer each, within Slack's block limit
+MAX_INPUT = 12_000  # characters read from one message: a claim's codes fit many times over; the rest is ignored
 
 
 def hcpcs_checker(services: Services):
@@ -49,7 +50,7 @@ def _reminder(found: bool) -> list[dict]:
 
 def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bool = False) -> list[dict]:
     """Blocks for /icd, /cpt or /pair text; raises MedcodeError (BadInput) for a one-line reply."""
-    text = clean_text(text)
+    text = clean_text(text[:MAX_INPUT])
     parameters, rest = split_parameters(text) if kind == "pair" else ({}, text)
     known = known_words(services)
     cleaned = find_identifiers(rest, known)
@@ -130,7 +131,7 @@ def safe_error(exc: Exception, typed: str) -> str:
 def answer_free_text(services: Services, text: str, shared: bool = True) -> list[dict]:
     """Answer a channel question: a pairing check, a single lookup, or a search of the words (`shared`: posted
     for everyone, so without a Share button)."""
-    text = clean_text(text)
+    text = clean_text(text[:MAX_INPUT])
     parameters, rest = split_parameters(text)
     known = known_words(services)
     cleaned = find_identifiers(rest, known)

@@ -73,7 +73,7 @@ NOT_CODES = [
     re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"),                   # 01/02/1960, 1-2-60, 3.4.55
     re.compile(r"\b\d{4}[/-]\d{1,2}[/-]\d{1,2}\b"),                       # 1955-03-04
     re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),                                  # SSN shape
-    re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"),                                  # email
+    re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]+\.[\w.]+"),                    # email (linear: starts at a word)
     re.compile(r"[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d{2})\s?(?:usd|dollars)\b", re.I),
     re.compile(r"\b(?:[Pp]atient|PATIENT|[Pp]t\.?|[Nn]ame|NAME|[Pp]t name)\s*[:#-]?\s*"
                rf"(?:{NAME_WORD},?(?:\s+|$)|[A-Z]\.\s*){{1,3}}"),

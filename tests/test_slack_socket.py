@@ -105,3 +105,18 @@ def test_disconnect_then_reconnect_keeps_answering(socket_mode):
     server.send(slash_envelope("env-3", mock, "E11.9"))
     server.wait(lambda: server.acked("env-3"))
     assert "Type 2 diabetes" in all_text(mock.wait_for("/respond/env-3")[0]["blocks"])
+
+
+def test_a_retried_event_is_acked_and_answered_once(socket_mode):
+    server, mock = socket_mode
+    payload = {"type": "event_callback", "team_id": "T1", "event_id": "EvSocketRetry",
+               "event": {"type": "app_mention", "user": "U1", "channel": "C_SRETRY", "ts": "9.7",
+                         "text": "<@UBOT> E11.9"}}
+    server.send({"envelope_id": "env-r0", "type": "events_api", "accepts_response_payload": False,
+                 "retry_attempt": 0, "retry_reason": "", "payload": payload})
+    server.wait(lambda: server.acked("env-r0"))
+    server.send({"envelope_id": "env-r1", "type": "events_api", "accepts_response_payload": False,
+                 "retry_attempt": 1, "retry_reason": "timeout", "payload": payload})
+    server.wait(lambda: server.acked("env-r1"))  # acknowledged, so Slack stops retrying
+    time.sleep(0.5)
+    assert len(mock.wait_for("chat.postMessage", channel="C_SRETRY")) == 1
