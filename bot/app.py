@@ -11,8 +11,11 @@ from pathlib import Path
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
 from handlers import Services, register_all
+from handlers.errors import what_to_do
 
 from .config import Settings
 
@@ -49,10 +52,32 @@ def create_app(settings: Settings, services: Services, socket_mode: bool = False
     @app.error
     def on_error(error, body):
         # The exception text may quote what the user typed (patient details): log its type only.
-        log.error("listener failed: %s on %s", type(error).__name__, _kind(body))
+        if isinstance(error, SlackApiError):
+            code = error.response.get("error") if error.response is not None else None
+            log.warning("Slack API error %s on %s", code, _kind(body))
+            tell_user(app.client, body, what_to_do(code))
+        else:
+            log.error("listener failed: %s on %s", type(error).__name__, _kind(body))
 
     register_all(app, services)
     return app
+
+
+def tell_user(client: WebClient, body: dict, line: str) -> None:
+    """Say `line` to the user who made the request, only to them: through the request's response_url when it has
+    one (commands, buttons, shortcuts), else as an ephemeral message in the event's channel."""
+    try:
+        url = body.get("response_url") or next(iter(body.get("response_urls") or []), {}).get("response_url")
+        if url:
+            WebhookClient(url, timeout=10).send(text=f":warning: {line}", response_type="ephemeral",
+                                                replace_original=False)
+            return
+        event = body.get("event") or {}
+        channel, user = event.get("channel"), event.get("user") or (body.get("user") or {}).get("id")
+        if channel and user:
+            client.chat_postEphemeral(channel=channel, user=user, text=f":warning: {line}")
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not tell the user about a Slack error: %s", type(exc).__name__)
 
 
 class ReplayGuard:

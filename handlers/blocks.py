@@ -6,6 +6,7 @@ import json
 from codedata.models import CheckReport, CodeAnswer, CodeRef, SearchResult
 
 MAX_BLOCKS = 50  # Slack allows 50 blocks per message
+MAX_VIEW_BLOCKS = 100  # and 100 in a modal or the App Home tab
 MAX_TEXT = 2900  # a section's text may hold 3000 characters
 SEVERITY_ICONS = {"error": ":red_circle:", "warning": ":large_orange_circle:", "info": ":information_source:"}
 VERDICTS = {"ok": ":white_check_mark: *OK*", "review": ":large_orange_circle: *Review*",
@@ -17,12 +18,49 @@ def escape(text: str | None) -> str:
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def shorten(text: str, limit: int = MAX_TEXT) -> str:
+    """`text` within `limit` characters, cut at a line break or a space (never mid-word), with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    at = max(cut.rfind("\n"), cut.rfind(" "))
+    return (cut[:at] if at > limit // 2 else cut).rstrip() + "…"
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """`text` in pieces of at most `limit` characters, split between lines (or, for one long line, between
+    words): nothing is cut off and no word is split."""
+    pieces, current = [], ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # one line longer than a section: split it between words
+            head = shorten(line, limit + 1)[:-1].rstrip()
+            head = head or line[:limit]
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(head)
+            line = line[len(head):].lstrip()
+        if current and len(current) + 1 + len(line) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
 def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_TEXT]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": shorten(text)}}
+
+
+def sections(text: str) -> list[dict]:
+    """As many sections as `text` needs (a long list of codes is paged over sections, not cut off)."""
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in split_text(text)]
 
 
 def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_TEXT]}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": shorten(text)}]}
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
@@ -39,15 +77,26 @@ def _ref(ref: CodeRef) -> str:
 
 def share_value(kind: str, text: str, offset: int = 0) -> str:
     """The button value that lets an action re-run a command: which command, its text, the page."""
-    return json.dumps({"k": kind, "t": text[:300], "o": offset})
+    return json.dumps({"k": kind, "t": text[:1500], "o": offset})  # a value holds 2,000 characters
 
 
-def limit(blocks: list[dict]) -> list[dict]:
-    """Keep a message within Slack's block limit, saying what was left out."""
-    if len(blocks) <= MAX_BLOCKS:
+def limit(blocks: list[dict], keep_tail: int | None = None, maximum: int = MAX_BLOCKS,
+          more: str = "use the CLI with --json for all") -> list[dict]:
+    """Keep a message within Slack's block limit, saying what was left out. The tail (`keep_tail` blocks; by
+    default the trailing actions block and the context line before it: the data line, the Share button) is
+    always kept; blocks are dropped from the middle."""
+    if len(blocks) <= maximum:
         return blocks
-    kept = blocks[:MAX_BLOCKS - 1]
-    return kept + [_context(f"… {len(blocks) - len(kept)} more blocks not shown: use the CLI with --json for all")]
+    if keep_tail is None:
+        keep_tail = 0
+        if blocks[-1].get("type") == "actions":
+            keep_tail = 1
+        if len(blocks) > keep_tail and blocks[-1 - keep_tail].get("type") == "context":
+            keep_tail += 1
+    tail = blocks[len(blocks) - keep_tail:] if keep_tail else []
+    head = blocks[:maximum - 1 - len(tail)]
+    left = len(blocks) - len(head) - len(tail)
+    return head + [_context(f"… {left} more block{'s' if left != 1 else ''} not shown: {more}")] + tail
 
 
 def code_answer(answer: CodeAnswer, kind: str, text: str, shared: bool = False) -> list[dict]:
@@ -161,7 +210,7 @@ def insert_before_actions(blocks: list[dict], block: dict) -> list[dict]:
     return blocks[:at] + [block] + blocks[at:]
 
 
-def check_report(report: CheckReport, text: str = "", shared: bool = False) -> list[dict]:
+def check_report(report: CheckReport, text: str = "", shared: bool = False, maximum: int = MAX_BLOCKS) -> list[dict]:
     """Blocks for a pairing check: verdict, then findings grouped by severity, each with its basis."""
     px = ", ".join(f"`{escape(p.code)}`" + "".join(f"-{escape(m)}" for m in p.modifiers)
                    + (f" ×{p.units}" if p.units != 1 else "") for p in report.procedures)
@@ -179,7 +228,7 @@ def check_report(report: CheckReport, text: str = "", shared: bool = False) -> l
     if not shared and text:
         blocks.append({"type": "actions", "elements": [_button("Share in channel", "share_answer",
                                                                share_value("pair", text))]})
-    return limit(blocks)
+    return limit(blocks, maximum=maximum, more="check fewer codes at a time, or use `medcode check --json`")
 
 
 def fallback_text(blocks: list[dict]) -> str:
@@ -232,6 +281,10 @@ def claim_modal() -> dict:
     }
 
 
+def _option(code: str, description: str) -> dict:
+    return {"text": {"type": "plain_text", "text": shorten(f"{code} {description}", 75)}, "value": code[:150]}
+
+
 def options(result: SearchResult | CodeAnswer) -> list[dict]:
     """external_select options for a typeahead query (max 100; text at most 75 characters)."""
     if isinstance(result, CodeAnswer):
@@ -240,8 +293,25 @@ def options(result: SearchResult | CodeAnswer) -> list[dict]:
         hits = [(result.code, result.description or "")]
     else:
         hits = [(h.code, h.description) for h in result.results]
-    return [{"text": {"type": "plain_text", "text": f"{code} {description}"[:75]}, "value": code}
-            for code, description in hits[:100]]
+    return [_option(code, description) for code, description in hits[:100]]
+
+
+def header_option_groups(answer: CodeAnswer) -> list[dict]:
+    """Typeahead for a header code (E11): one group labelled with the header, holding its billable codes
+    (a header cannot be billed, so it is not offered itself)."""
+    label = shorten(f"{answer.code} {answer.description or ''} — billable codes", 75)
+    return [{"label": {"type": "plain_text", "text": label},
+             "options": [_option(c.code, c.description) for c in answer.children[:100]]}]
+
+
+def claim_result_view(report: CheckReport) -> dict:
+    """The claim form after Check: the result in the modal itself (no Share button: a modal has no channel),
+    within the modal's 100-block limit, keeping the data line."""
+    result = [b for b in check_report(report, "", shared=True, maximum=MAX_VIEW_BLOCKS) if b.get("type") != "actions"]
+    return {"type": "modal", "callback_id": "claim_result", "title": {"type": "plain_text", "text": "Claim check"},
+            "close": {"type": "plain_text", "text": "Done"},
+            "blocks": limit(result + [_context("A copy with a *Share in channel* button is in your messages "
+                                               "with medcode.")], keep_tail=2, maximum=MAX_VIEW_BLOCKS)}
 
 
 def home(releases: list[dict], recent: list[dict], watched: list[dict] = ()) -> dict:

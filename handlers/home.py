@@ -11,6 +11,8 @@ from . import Services, blocks
 
 def register(app, services: Services) -> None:
     def publish_home(event, client):
+        if event.get("tab") != "home":  # app_home_opened also fires for the Messages tab: nothing to publish
+            return
         rows = releases(services.db())
         current = [r for r in rows if r["current"]]
         recent = sorted(rows, key=lambda r: r["imported_at"] or "", reverse=True)[:5]
@@ -20,10 +22,22 @@ def register(app, services: Services) -> None:
     app.event("app_home_opened")(publish_home)
 
 
+MAX_PAGES = 10  # 2,000 channels: more than the Home tab can list watches for
+
+
 def _channels_of(client, user: str) -> list[str]:
-    """Ids of the channels the user is in (users.conversations; needs channels:read and groups:read)."""
-    try:
-        response = client.users_conversations(user=user, types="public_channel,private_channel", limit=200)
-    except SlackApiError:
-        return []
-    return [c["id"] for c in response.get("channels") or []]
+    """Ids of the channels the user is in (users.conversations, every page by its cursor; needs channels:read
+    and groups:read)."""
+    channels: list[str] = []
+    cursor = None
+    for _ in range(MAX_PAGES):
+        try:
+            response = client.users_conversations(user=user, types="public_channel,private_channel", limit=200,
+                                                  exclude_archived=True, **({"cursor": cursor} if cursor else {}))
+        except SlackApiError:
+            break
+        channels += [c["id"] for c in response.get("channels") or []]
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            break
+    return channels

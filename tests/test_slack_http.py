@@ -113,7 +113,7 @@ def test_share_button_posts_in_channel(slack):
     interaction(slack, {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"}, "channel": {"id": "C77"},
                         "trigger_id": "t", "response_url": f"{slack[0].url}/respond/share",
                         "actions": [{"action_id": "share_answer", "value": value, "type": "button"}]})
-    posted = slack[0].wait_for("chat.postMessage", channel="C77")
+    posted = [r for r in slack[0].wait_for("/respond/share", count=2) if r.get("response_type") == "in_channel"]
     assert posted and "infliximab" in all_text(posted[0]["blocks"])
 
 
