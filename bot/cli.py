@@ -310,6 +310,16 @@ def console(obj: Context) -> None:
 
 
 @main.command()
+@click.option("--http", "http_base", metavar="https://HOST",
+              help="HTTP mode: the bot's public https address; every request URL points at HOST/slack/events.")
+def manifest(http_base: str | None) -> None:
+    """Print the Slack app manifest (YAML): Socket Mode by default (the same as manifest.yml), or HTTP mode."""
+    from .manifest import manifest_yaml
+
+    click.echo(manifest_yaml(http_base), nl=False)
+
+
+@main.command()
 @click.option("--http", "mode", flag_value="http", help="HTTP mode (needs SLACK_SIGNING_SECRET; PORT).")
 @click.option("--socket", "mode", flag_value="socket", help="Socket Mode (needs SLACK_APP_TOKEN).")
 @click.option("--port", type=int, help="HTTP port (default $PORT or 3000).")
