@@ -59,15 +59,15 @@ def subcommand(services: Services, kind: str, text: str, command: dict, respond)
     if word == "changes":
         old, new = diff_pair(db, system)
         rows = changes_between(db, old, new, rest.upper().replace(".", "") or None)
-        if not rows:
-            return blocks.message(f"No changes{' to ' + blocks.escape(rest) if rest else ''} from {old['label']} to {new['label']}.")
+        if not rows:  # what was typed is not repeated: it may not be a code
+            return blocks.message(f"No changes{' to that code' if rest else ''} from {old['label']} to {new['label']}.")
         return blocks.alert_details(rows, new, old["label"])
     if not rest:
         return blocks.message(f"Say what to {word}: a code (E11.9), a prefix (E11*), a subtree (E11) or a system.")
     if word == "unwatch":
         removed = watches.remove_watch(db, channel, rest, system)
-        return blocks.message(f"Stopped watching `{blocks.escape(rest)}`." if removed else
-                              f"This channel was not watching `{blocks.escape(rest)}`.")
+        return blocks.message(f"Stopped watching `{blocks.escape(rest)}`." if removed else  # a stored pattern
+                              "This channel was not watching that.")
     target_system, target_kind, _ = watches.parse_pattern(rest, system)
     if target_kind == "system" and command.get("user_id") not in services.admins:
         return blocks.message(":lock: Watching a whole code system is for administrators (MEDCODE_ADMINS).")

@@ -160,3 +160,9 @@ def test_error_messages_never_quote_what_was_typed():
         "that text is not shaped like a CPT code"
     example = BadInput("type some words to search for, e.g. 'type 2 diabetes'")
     assert safe_error(example, "!!!") == str(example)
+
+
+def test_watch_subcommands_do_not_repeat_a_name(slack):
+    command(slack, "/icd", "unwatch Jane Roe", "unwatch-name")
+    text = all_text(slack[0].wait_for("/respond/unwatch-name")[0]["blocks"])
+    assert "was not watching that" in text and "Jane" not in text
