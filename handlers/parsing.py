@@ -27,10 +27,14 @@ def normalise(text: str | None) -> str:
 
 
 def clean_text(text: str | None) -> str:
-    """Unicode NFKC (full-width `Ｅ１１．９` -> `E11.9`, ligatures, non-breaking spaces), then control and format
-    characters removed (zero-width spaces and joiners, bidi overrides, BOM) and line breaks and tabs made
-    spaces. Idempotent: safe to apply again to text already cleaned."""
-    text = unicodedata.normalize("NFKC", text or "")
+    """Unicode NFKC (full-width `Ｅ１１．９` -> `E11.9`, ligatures, non-breaking spaces), with control and format
+    characters removed (zero-width spaces and joiners, bidi overrides, BOM, soft hyphens) and line breaks and
+    tabs made spaces. They are removed before NFKC too, so a zero-width character between a letter and its
+    accent cannot leave the pair uncomposed: the result is the same when cleaned again."""
+    return _drop_controls(unicodedata.normalize("NFKC", _drop_controls(text or "")))
+
+
+def _drop_controls(text: str) -> str:
     out = []
     for ch in text:
         category = unicodedata.category(ch)
