@@ -241,13 +241,13 @@ def main() -> None:
             await open_loop()
         else:
             await asyncio.gather(*(flat_out(n) for n in range(args.clients)))
-        running[0] = False
-        await asyncio.gather(*holders)
-        return importer
+        return importer, holders
 
     async def run():
-        importer = await drive()
+        importer, holders = await drive()
         finished = time.perf_counter()
+        running[0] = False
+        await asyncio.gather(*holders)
         await asyncio.sleep(2.0)  # the last answers
         return finished, await asyncio.wait_for(importer, timeout=120)
 

@@ -14,7 +14,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from codedata.errors import MedcodeError
 from handlers import Services, register_all
+from handlers.answers import safe_error
 from handlers.errors import what_to_do
 
 from .config import Settings
@@ -56,6 +58,9 @@ def create_app(settings: Settings, services: Services, socket_mode: bool = False
             code = error.response.get("error") if error.response is not None else None
             log.warning("Slack API error %s on %s", code, _kind(body))
             tell_user(app.client, body, what_to_do(code))
+        elif isinstance(error, MedcodeError):  # e.g. a button whose answer no longer exists: say so, one line
+            log.warning("listener refused: %s on %s", type(error).__name__, _kind(body))
+            tell_user(app.client, body, safe_error(error, str(error)))
         else:
             log.error("listener failed: %s on %s", type(error).__name__, _kind(body))
 

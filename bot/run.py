@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import selectors
+import socket
 import socketserver
 import time
 from typing import Callable
@@ -71,15 +73,26 @@ def gunicorn_worker_class():
 
     class MedcodeWorker(gthread.ThreadWorker):
         def accept(self, listener):
-            """A new connection waits in the poller until its first bytes arrive (gthread would give it a
-            thread for up to 5 s first: 40 idle connections then held every thread); one that sends nothing
-            for READ_TIMEOUT seconds is closed."""
+            """A new connection whose request has not arrived yet waits in the poller until its first bytes
+            do (gthread would give it a thread for up to 5 s first: 40 idle connections then held every
+            thread), and is closed if nothing comes for READ_TIMEOUT seconds; one whose bytes are already
+            there (most: Slack sends its request with the connection) goes straight to a thread."""
             try:
                 client_sock, client_addr = listener.accept()
             except OSError:
                 return  # another worker took it, or the client went away
             self.nr_conns += 1
             conn = TimedConn(self.cfg, client_sock, client_addr, listener.getsockname())  # non-blocking now
+            try:
+                waiting = bool(client_sock.recv(1, socket.MSG_PEEK))
+            except BlockingIOError:
+                waiting = False
+            except OSError:
+                waiting = True  # reset already: a thread reads the error and closes it
+            if waiting:
+                conn.data_ready = True
+                self.enqueue_req(conn)
+                return
             conn.timeout = time.monotonic() + READ_TIMEOUT
             self.pending_conns.append(conn)
             self.poller.register(client_sock, selectors.EVENT_READ,
@@ -111,6 +124,9 @@ def gunicorn_options(port: int, processes: int, host: str = "0.0.0.0") -> dict:
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "medcode",
+        # The workers' heartbeat files: on tmpfs where there is one (gunicorn's advice; a disk-backed /tmp can
+        # block a heartbeat, and the master then kills a healthy worker).
+        **({"worker_tmp_dir": "/dev/shm"} if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else {}),
         "forwarded_allow_ips": "127.0.0.1,::1",
     }
 

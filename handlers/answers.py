@@ -8,6 +8,7 @@ was typed; when identifiers were detected the codes are still answered, with a r
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from codedata.checks import check_claim
 from codedata.codes import get_code
@@ -32,16 +33,26 @@ def hcpcs_checker(services: Services):
     return lambda code: bool(release and get_code(db, release["id"], code))
 
 
+@lru_cache(maxsize=1)
+def _synonym_words() -> frozenset[str]:
+    return frozenset(w for key in synonyms() for w in key)
+
+
 def known_words(services: Services):
-    """Return word -> True for words of the code sets (the search vocabulary) and of the synonym table."""
-    db = services.db()
-    try:
-        ensure_index(db, ("icd10cm", "cpt", "hcpcs"))
-        vocab = vocabulary(db).df
-    except MedcodeError:
-        vocab = {}
-    table = {w for key in synonyms() for w in key}
-    return lambda word: word in vocab or word in table
+    """Return word -> True for words of the code sets (the search vocabulary) and of the synonym table; the
+    vocabulary is looked up on first use only (most answers never ask)."""
+    found: list = []
+
+    def known(word: str) -> bool:
+        if not found:
+            db = services.db()
+            try:
+                ensure_index(db, ("icd10cm", "cpt", "hcpcs"))
+                found.append(vocabulary(db).df)
+            except MedcodeError:
+                found.append({})
+        return word in found[0] or word in _synonym_words()
+    return known
 
 
 def _reminder(found: bool) -> list[dict]:

@@ -225,9 +225,19 @@ def _options(options: dict[str, str]) -> dict:
             raise BadInput("sex: takes F or M, e.g. sex:F")
         parsed["sex"] = sex
     if "dos" in options:
-        if not re.match(r"^\d{4}-\d{2}-\d{2}$", options["dos"]):
+        if not re.match(r"^\d{4}-\d{2}-\d{2}$", options["dos"]) or not _is_date(options["dos"]):
             raise BadInput("dos: takes a date as YYYY-MM-DD, e.g. dos:2026-03-01")
         parsed["date_of_service"] = options["dos"]
     if "pos" in options:
         parsed["place_of_service"] = options["pos"][:2]
     return parsed
+
+
+def _is_date(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

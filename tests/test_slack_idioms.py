@@ -152,3 +152,9 @@ def test_app_home_is_published_for_the_home_tab_only_and_reads_every_page_of_cha
     pages = [b.get("cursor") for p, b in mock.calls if "users.conversations" in p and b.get("user") == "U_HOME"]
     assert pages == [None, "page-2"]
     assert not [b for p, b in mock.calls if "views.publish" in p and b.get("user_id") == "U_MSG"]
+
+
+def test_a_button_whose_answer_fails_says_so_in_one_line(slack):
+    press(slack, "more_results", {"k": "icd", "t": "!!!", "o": 10}, "button-fails")
+    reply = slack[0].wait_for("/respond/button-fails")[0]
+    assert reply["response_type"] == "ephemeral" and reply["text"].startswith(":warning: type some words")

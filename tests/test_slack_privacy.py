@@ -83,9 +83,11 @@ def test_pair_parameters_are_read_before_identifiers_are_blanked(slack):
     assert json.loads(share["value"])["t"] == "dx:E11.9 px:99213 age:67 sex:F dos:2026-03-01 pos:11"
 
 
-def test_a_bad_parameter_gets_its_one_line_help(slack):
-    command(slack, "/pair", "E11.9 99213 dos:03/01/2026", "pair-bad-dos")
-    text = all_text(slack[0].wait_for("/respond/pair-bad-dos")[0]["blocks"])
+@pytest.mark.parametrize("dos", ["03/01/2026", "2026-13-45", "2026-02-30"])
+def test_a_bad_parameter_gets_its_one_line_help(slack, dos):
+    tag = "pair-bad-dos-" + re.sub(r"\W", "", dos)
+    command(slack, "/pair", f"E11.9 99213 dos:{dos}", tag)
+    text = all_text(slack[0].wait_for(f"/respond/{tag}")[0]["blocks"])
     assert "dos: takes a date as YYYY-MM-DD" in text
 
 
