@@ -7,10 +7,13 @@ flat out, one request after another, to find the most the bot answers. The gener
 asyncio in two processes of their own, so they take as little as possible of the CPU the bot is measured on.
 Reports throughput, p50/p99 answer latency (request due -> answer received on the response_url), ack latency,
 errors, and whether any answer came from a half-imported release (each answer must name one complete release).
-The bot starts on the bundled data (ICD-10-CM 2026 current); during the run the 2025 tabular file is imported
+The bot starts on the bundled data (ICD-10-CM 2026 current); during the run the FY2021 tabular file is imported
 labelled as a newer release (--effective 2027-01-01), so the current release switches under load.
+Throughout, --idle connections (40 by default) are held open to the bot sending nothing, half of them after a
+first partial header line (a slow client); one the bot closes is opened again at once, so that many are always
+open. They must cost the real requests nothing.
 
-Run: python bench/load.py [--seconds 60] [--rate 350 | --rate 0 --clients 8] [--shared ../shared]
+Run: python bench/load.py [--seconds 60] [--rate 350 | --rate 0 --clients 8] [--idle 40] [--shared ../shared]
 """
 from __future__ import annotations
 
@@ -45,7 +48,7 @@ SECRET = "bench-signing-secret"
 REQUESTS = [("command", "/icd", "E11.9"), ("command", "/icd", "S72.001A"), ("command", "/cpt", "99213"),
             ("command", "/icd", "rt knee pain"), ("command", "/cpt", "J1745"), ("action", "more_results", "knee pain"),
             ("command", "/pair", "E11.9 99213 83036")]
-VINTAGES = ("ICD-10-CM 2025 tabular", "ICD-10-CM 2026 tabular")
+VINTAGES = ("ICD-10-CM 2021 tabular", "ICD-10-CM 2026 tabular")
 
 
 class Sink:
@@ -135,6 +138,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="with --rate 0: clients sending flat out")
     parser.add_argument("--rate", type=float, default=350.0,
                         help="requests offered per second (open loop); 0 = every client sends flat out")
+    parser.add_argument("--idle", type=int, default=40,
+                        help="connections held open sending nothing (half: a partial header line) during the run")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--dump", type=Path, help="also write every request (due s, latency ms, text) as TSV")
     parser.add_argument("--server-log", type=Path, help="keep the bot's own log (request kinds and times) here")
@@ -154,9 +159,31 @@ def main() -> None:
     _wait_for_port(port)
     sent: dict[str, tuple[float, str]] = {}
     acks, errors = [], []
-    newer = args.shared / "data" / "icd10cm" / "icd10cm-tabular-2025-04.xml.xz"
+    newer = args.shared / "data" / "icd10cm" / "icd10cm-tabular-2021.xml.xz"  # 2025-04 is bundled already
     import_window: list = [None, None]
+    idle_reopened = [0]
+    running = [True]
     begin = time.perf_counter()
+
+    async def hold_idle(number: int) -> None:
+        # An idle (or slow) client: connects, sends at most a partial header line, then waits; when the bot
+        # closes it, it connects again.
+        while running[0]:
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                if number % 2:
+                    writer.write(b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                while running[0]:
+                    try:
+                        if not await asyncio.wait_for(reader.read(1024), timeout=0.5):
+                            break  # closed by the bot
+                    except asyncio.TimeoutError:
+                        continue
+                writer.close()
+            except OSError:
+                await asyncio.sleep(0.1)
+            if running[0]:
+                idle_reopened[0] += 1
 
     async def send(key: str, due: float) -> None:
         kind, name, text = random.choice(REQUESTS)
@@ -205,16 +232,22 @@ def main() -> None:
         return code
 
     async def drive():
+        nonlocal begin
+        holders = [asyncio.create_task(hold_idle(n)) for n in range(args.idle)]
+        await asyncio.sleep(0.5 if args.idle else 0)  # open before the first request
+        begin = time.perf_counter()
         importer = asyncio.create_task(start_import())
         if args.rate:
             await open_loop()
         else:
             await asyncio.gather(*(flat_out(n) for n in range(args.clients)))
-        return importer
+        return importer, holders
 
     async def run():
-        importer = await drive()
+        importer, holders = await drive()
         finished = time.perf_counter()
+        running[0] = False
+        await asyncio.gather(*holders)
         await asyncio.sleep(2.0)  # the last answers
         return finished, await asyncio.wait_for(importer, timeout=120)
 
@@ -224,7 +257,8 @@ def main() -> None:
     server.terminate()
     server.wait()
     shutil.rmtree(tmp, ignore_errors=True)
-    _report(sent, sink.arrived(), acks, errors, begin, elapsed, import_code, import_window, cpu_seconds, args)
+    _report(sent, sink.arrived(), acks, errors, begin, elapsed, import_code, import_window, cpu_seconds, args,
+            idle_reopened[0])
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -248,7 +282,8 @@ def _calibration() -> str:
     return f"{time.perf_counter() - started:.2f} s"
 
 
-def _report(sent, arrived, acks, errors, begin, elapsed, import_code, import_window, cpu_seconds, args) -> None:
+def _report(sent, arrived, acks, errors, begin, elapsed, import_code, import_window, cpu_seconds, args,
+            idle_reopened: int = 0) -> None:
     latencies, half, lookups, during, vintages = [], 0, [], [], set()
     import_start, import_end = import_window[0], import_window[1] or float("inf")
     for key, (started, text) in sent.items():
@@ -273,7 +308,8 @@ def _report(sent, arrived, acks, errors, begin, elapsed, import_code, import_win
     load = f"{args.rate:.0f} requests/s offered" if args.rate else \
         f"{args.clients} clients sending flat out"
     print(f"# {load} for {elapsed:.0f} s; an ICD-10-CM import ran {import_end - import_start:.1f} s of it "
-          f"(exit {import_code})")
+          f"(exit {import_code}); {args.idle} idle connections held open ({idle_reopened} closed by the bot "
+          "and opened again)")
     print(f"{'measure':<52} value")
     print(f"{'answered requests / s':<52} {len(latencies) / elapsed:.0f}")
     print(f"{'answer latency p50 / p99 (ms), all requests':<52} {statistics.median(latencies):.1f} / {p(latencies, 99):.1f}")

@@ -69,15 +69,37 @@ def _deliver(db: sqlite_utils.Database, client: WebClient, row: dict) -> None:
     log.info("alert %s delivered to %s (%d changes)", row["id"], row["channel"], len(changes))
 
 
-def start_worker(db_factory, client: WebClient, interval: float = 30.0) -> threading.Event:
-    """Deliver pending alerts every `interval` seconds in a daemon thread (inside `medcode serve`)."""
+def start_worker(db_factory, client: WebClient, interval: float = 30.0, lock_path=None) -> threading.Event:
+    """Deliver pending alerts every `interval` seconds in a daemon thread (inside `medcode serve`).
+
+    With `lock_path` (several HTTP worker processes each start one), a pass runs only in the process holding
+    an exclusive lock on that file, so one process delivers; if it exits, the lock is released and another
+    process's worker takes over at its next pass.
+    """
     stop = threading.Event()
+    held = []
+
+    def may_deliver() -> bool:
+        if lock_path is None or held:
+            return True
+        import fcntl
+
+        handle = open(lock_path, "a")  # noqa: SIM115 - kept open (and locked) for the life of the process
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        held.append(handle)
+        return True
 
     def loop():
-        db = db_factory()
+        db = None
         while not stop.is_set():
             try:
-                deliver_pending(db, client)
+                if may_deliver():
+                    db = db or db_factory()
+                    deliver_pending(db, client)
             except Exception as exc:  # keep the worker alive; the row stays pending
                 log.error("alert worker pass failed: %s", type(exc).__name__)
             stop.wait(interval)

@@ -9,10 +9,15 @@ import time
 from collections import deque
 from pathlib import Path
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
+from codedata.errors import MedcodeError
 from handlers import Services, register_all
+from handlers.answers import safe_error
+from handlers.errors import what_to_do
 
 from .config import Settings
 
@@ -39,31 +44,59 @@ def create_app(settings: Settings, services: Services, socket_mode: bool = False
     secret = _secret(settings.slack_signing_secret)
     if not socket_mode and not secret:
         raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET")
-    app = App(client=client, signing_secret=secret, request_verification_enabled=not socket_mode,
-              token_verification_enabled=False, logger=log)
+    app = TimedApp(client=client, signing_secret=secret, request_verification_enabled=not socket_mode,
+                   token_verification_enabled=False, logger=log)
+    seen = ReplayGuard(None if socket_mode else replay_store)
     if not socket_mode:
-        app.use(ReplayGuard(replay_store))
-    app.use(log_request)
+        app.use(seen)
+    app.use(EventRetries(seen))
 
     @app.error
     def on_error(error, body):
         # The exception text may quote what the user typed (patient details): log its type only.
-        log.error("listener failed: %s on %s", type(error).__name__, _kind(body))
+        if isinstance(error, SlackApiError):
+            code = error.response.get("error") if error.response is not None else None
+            log.warning("Slack API error %s on %s", code, _kind(body))
+            tell_user(app.client, body, what_to_do(code))
+        elif isinstance(error, MedcodeError):  # e.g. a button whose answer no longer exists: say so, one line
+            log.warning("listener refused: %s on %s", type(error).__name__, _kind(body))
+            tell_user(app.client, body, safe_error(error, str(error)))
+        else:
+            log.error("listener failed: %s on %s", type(error).__name__, _kind(body))
 
     register_all(app, services)
     return app
+
+
+def tell_user(client: WebClient, body: dict, line: str) -> None:
+    """Say `line` to the user who made the request, only to them: through the request's response_url when it has
+    one (commands, buttons, shortcuts), else as an ephemeral message in the event's channel."""
+    try:
+        url = body.get("response_url") or next(iter(body.get("response_urls") or []), {}).get("response_url")
+        if url:
+            WebhookClient(url, timeout=10).send(text=f":warning: {line}", response_type="ephemeral",
+                                                replace_original=False)
+            return
+        event = body.get("event") or {}
+        channel, user = event.get("channel"), event.get("user") or (body.get("user") or {}).get("id")
+        if channel and user:
+            client.chat_postEphemeral(channel=channel, user=user, text=f":warning: {line}")
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not tell the user about a Slack error: %s", type(exc).__name__)
 
 
 class ReplayGuard:
     """Refuse a signed request seen before (same timestamp and signature) with 401.
 
     Bolt's signature check accepts any correctly signed request younger than 5 minutes, so an attacker who
-    captured one could replay it; Slack signs its own retries afresh, so they pass. With several HTTP worker
-    processes the signatures seen are kept in a small SQLite file all of them share (`shared_path`), so a replay
-    is refused whichever process it reaches; otherwise in memory.
+    captured one could replay it; Slack signs its own retries afresh, so they pass (EventRetries deals with
+    those). With several HTTP worker processes the keys seen are kept in a small SQLite file all of them share
+    (`shared_path`), so a replay is refused whichever process it reaches; otherwise in memory. Keys are kept for
+    WINDOW: longer than the 5-minute signature window, because Slack retries an event for up to about 6 minutes
+    (at once, after 1 minute, after 5 minutes) and EventRetries keeps event ids in the same store.
     """
 
-    WINDOW = 5 * 60
+    WINDOW = 60 * 60
 
     def __init__(self, shared_path: Path | None = None) -> None:
         self.seen: set[str] = set()
@@ -120,14 +153,50 @@ class ReplayGuard:
         return conn
 
 
+class EventRetries:
+    """Acknowledge a retry of an Events API event already received (same event_id), without handling it again.
+
+    Slack retries an event it did not see acknowledged within 3 seconds, with the same event_id and an
+    X-Slack-Retry-Num header (in Socket Mode, a new envelope with retry_attempt). The first delivery was
+    acknowledged and is being answered, so a retry is answered 200 and dropped; the event ids live in the
+    replay store, shared by every HTTP process.
+    """
+
+    def __init__(self, store: ReplayGuard) -> None:
+        self.store = store
+
+    def __call__(self, body, request, next):  # noqa: A002 - Bolt passes the rest of the chain as `next`
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not self.store.first_time(f"event:{event_id}", time.time()):
+            retry = (request.headers.get("x-slack-retry-num") or [""])[0]
+            log.info("acknowledged a repeated event (retry %s) without handling it again", retry or "?")
+            return BoltResponse(status=200, body="")
+        return next()
+
+
 def _kind(body: dict) -> str:
     return body.get("command") or (body.get("event") or {}).get("type") or body.get("type") or "request"
 
 
-def log_request(body, next):
-    """Log what kind of request it was, who sent it (ids) and how long it took; never its text."""
-    started = time.perf_counter()
-    next()
-    user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
-    log.info("%s team=%s user=%s %.1f ms", _kind(body), body.get("team_id") or (body.get("team") or {}).get("id"),
-             user, (time.perf_counter() - started) * 1000)
+class TimedApp(App):
+    """Bolt's App, logging each request: what kind it was, who sent it (ids) and how long Slack waited for the
+    acknowledgement; never its text.
+
+    A global middleware cannot time this (Bolt's `next()` only marks the chain as continuing and returns at
+    once, so every request logged 0.0 ms); dispatch() is where both the HTTP adapter and Socket Mode hand a
+    request to Bolt, and it returns when the listener has acknowledged.
+    """
+
+    @property
+    def signing_secret(self) -> str | None:
+        return self._signing_secret or None
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        started = time.perf_counter()
+        response = super().dispatch(req)
+        body = req.body if isinstance(req.body, dict) else {}
+        user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+        log.info("%s team=%s user=%s status=%s %.1f ms", _kind(body),
+                 body.get("team_id") or (body.get("team") or {}).get("id"), user, response.status,
+                 (time.perf_counter() - started) * 1000)
+        return response

@@ -353,11 +353,21 @@ def console(obj: Context) -> None:
 
 
 @main.command()
+@click.option("--http", "http_base", metavar="https://HOST",
+              help="HTTP mode: the bot's public https address; every request URL points at HOST/slack/events.")
+def manifest(http_base: str | None) -> None:
+    """Print the Slack app manifest (YAML): Socket Mode by default (the same as manifest.yml), or HTTP mode."""
+    from .manifest import manifest_yaml
+
+    click.echo(manifest_yaml(http_base), nl=False)
+
+
+@main.command()
 @click.option("--http", "mode", flag_value="http", help="HTTP mode (needs SLACK_SIGNING_SECRET; PORT).")
 @click.option("--socket", "mode", flag_value="socket", help="Socket Mode (needs SLACK_APP_TOKEN).")
 @click.option("--port", type=int, help="HTTP port (default $PORT or 3000).")
 @click.option("--processes", type=click.IntRange(min=1),
-              help="HTTP mode: processes answering on the port (default: one per core).")
+              help="HTTP mode: gunicorn worker processes answering on the port (default: one per core).")
 @click.pass_obj
 def serve(obj: Context, mode: str | None, port: int | None, processes: int | None) -> None:
     """Run the bot: Socket Mode with SLACK_APP_TOKEN, HTTP mode otherwise; with no tokens, the console."""
@@ -386,9 +396,9 @@ def serve(obj: Context, mode: str | None, port: int | None, processes: int | Non
                         admins=frozenset(a.strip() for a in settings.medcode_admins.split(",") if a.strip()))
     from .alerts import alert_client, start_worker
 
-    def start_alerts() -> None:
+    def start_alerts(lock_path: Path | None = None) -> None:
         start_worker(services.db, alert_client(settings.slack_bot_token.get_secret_value(),
-                                               settings.medcode_slack_api_url))
+                                               settings.medcode_slack_api_url), lock_path=lock_path)
 
     if mode == "socket":
         if not settings.slack_app_token:
@@ -400,5 +410,7 @@ def serve(obj: Context, mode: str | None, port: int | None, processes: int | Non
             raise MedcodeError("HTTP mode needs SLACK_SIGNING_SECRET")
         processes = processes or os.cpu_count() or 1
         replay_store = Path(f"{obj.db_path}.replay") if processes > 1 else None
+        alerts_lock = Path(f"{obj.db_path}.alerts-lock")
+        db.conn.close()  # the workers open their own connections
         run_http(create_app(settings, services, replay_store=replay_store), port or settings.port, processes,
-                 after_fork=start_alerts)
+                 after_fork=lambda: start_alerts(alerts_lock))

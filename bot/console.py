@@ -7,26 +7,33 @@ import sqlite_utils
 
 from codedata import search
 from codedata.checks import check_claim
-from handlers.parsing import parse_pair
+from handlers.answers import lookup_dos
+from handlers.parsing import parse_pair, split_parameters
 from codedata.errors import MedcodeError
 
 from . import render
 
 HELP = """medcode console — type a slash command as you would in Slack:
-  /icd E11.9        look up an ICD-10-CM code (e119, S72.001A, M54.5 work too)
+  /icd E11.9        look up an ICD-10-CM code (e119, S72.001A, M54.5 work too); dos:2025-06-01 for another date
   /icd rt knee pain search ICD-10-CM by words (abbreviations and typos welcome)
   /cpt 99213        look up a CPT or HCPCS code (J1745) or a modifier (25, -59, RT)
   /cpt flu shot     search CPT and HCPCS by words
   /pair E11.9 I10 99213 83036 age:67 sex:F   check codes for likely denials
-                    (dx:/px: force a kind, 97110x4 units, 97140-59 modifiers)
+                    (dx:/px: force a kind, 97110x4 units, 97140-59 modifiers, 97140>2 diagnosis
+                    pointers, dos:2026-03-01, payer:medicare|medicaid|commercial)
   help              this text
   quit              leave (or Ctrl-D)"""
 
 
+def _lookup(db: sqlite_utils.Database, text: str, kind: str) -> str:
+    parameters, rest = split_parameters(text)  # dos:YYYY-MM-DD, as in Slack
+    return render.answer(search.resolve(db, rest.strip(), kind, dos=lookup_dos(parameters)), kind)
+
+
 def _commands(db: sqlite_utils.Database) -> dict[str, Callable[[str], str]]:
     return {
-        "icd": lambda text: render.answer(search.resolve(db, text, "icd"), "icd"),
-        "cpt": lambda text: render.answer(search.resolve(db, text, "cpt"), "cpt"),
+        "icd": lambda text: _lookup(db, text, "icd"),
+        "cpt": lambda text: _lookup(db, text, "cpt"),
         "pair": lambda text: render.check_report(check_claim(db, parse_pair(text))),
     }
 

@@ -1,12 +1,28 @@
-"""Run modes: Socket Mode (the default with an app token), HTTP behind a load balancer, and the console."""
+"""Run modes: Socket Mode (the default with an app token), HTTP mode served by gunicorn, and the console.
+
+HTTP mode runs gunicorn (the WSGI server the Bolt docs name for production) with its `gthread` worker class:
+one worker process per core (Python runs one thread at a time per process), each with a pool of threads.
+gunicorn's master process binds the port, starts the workers, restarts one that dies or hangs (`timeout`),
+and on SIGTERM stops them gracefully; a worker whose master disappears (even by SIGKILL) notices within a
+second that its parent changed and exits, so no copy is left serving. In a gthread worker a connection that
+sends nothing waits in the worker's poller, not in a thread (medcode's worker class makes that so from the
+first byte), so idle connections cannot starve the pool; it also puts a read timeout on every connection, so
+a client that stops halfway through a request frees its thread after READ_TIMEOUT seconds.
+
+The choice, measured with bench/load.py (README, Load): the hand-written pre-fork server (16 threads per
+process, no read timeout) answered nothing more once 40 idle connections were open; gunicorn gthread keeps its
+figures with them. uvicorn would need an ASGI adapter and Bolt's async app; waitress is a single process (one
+core); gevent workers would make every thread-local database connection shared by all greenlets of a process.
+"""
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 import os
-import queue
-import signal
-import threading
+import selectors
+import socket
+import socketserver
+import time
 from typing import Callable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -14,41 +30,23 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from .edge import MAX_BODY, RequestGuard
+
 log = logging.getLogger("medcode.run")
 
+READ_TIMEOUT = 5.0  # seconds a connection may wait for its first or next bytes of a request before it is closed
+KEEPALIVE = 75  # seconds an idle kept-alive connection stays open: longer than a load balancer's (AWS ALB: 60)
+THREADS = 32  # per worker process: threads wait on the network and on Bolt's acknowledgement, not the CPU
 
-class _PooledServer(WSGIServer):
-    """A WSGI server whose connections are handled by a fixed pool of threads.
 
-    A thread per connection (socketserver's ThreadingMixIn) let a burst of slow-to-answer requests start hundreds
-    of threads that then fought over the GIL until nothing was answered; with a pool, extra connections wait in
-    a queue, each costing nothing until a worker is free.
-    """
+def wsgi_app(app: App):
+    """The WSGI application for HTTP mode: the size cap, signature and body checks, then Bolt's WSGI adapter."""
+    return RequestGuard(SlackRequestHandler(app), app.signing_secret)
 
-    # socketserver's default backlog is 5: a burst of requests, or a short pause (a release switch), overflowed it
-    # and the dropped connections were retried by the client's TCP a whole second later.
+
+class _ThreadedServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
     request_queue_size = 128
-    workers = 16
-
-    def serve_forever(self, poll_interval: float = 0.5) -> None:
-        # Threads start here, not when the socket opens: a process forked to serve the same socket needs its own.
-        self._connections: queue.SimpleQueue = queue.SimpleQueue()
-        for number in range(self.workers):
-            threading.Thread(target=self._work, name=f"medcode-http-{number}", daemon=True).start()
-        super().serve_forever(poll_interval)
-
-    def process_request(self, request, client_address) -> None:
-        self._connections.put((request, client_address))
-
-    def _work(self) -> None:
-        while True:
-            request, client_address = self._connections.get()
-            try:
-                self.finish_request(request, client_address)
-            except Exception:  # noqa: BLE001 - socketserver's own policy: report, close, keep serving
-                self.handle_error(request, client_address)
-            finally:
-                self.shutdown_request(request)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -56,44 +54,120 @@ class _QuietHandler(WSGIRequestHandler):
         pass  # request lines go through the app's own (text-free) request log
 
 
-def http_server(app: App, port: int, host: str = "0.0.0.0"):
-    """Return a WSGI server (a pool of threads) running the Bolt app through the real Bolt WSGI adapter."""
-    handler = SlackRequestHandler(app)
-    return make_server(host, port, handler, server_class=_PooledServer, handler_class=_QuietHandler)
+def http_server(app: App, port: int, host: str = "127.0.0.1"):
+    """A single-process development server on the same WSGI stack (tests run it in a thread); production HTTP
+    mode is run_http."""
+    return make_server(host, port, wsgi_app(app), server_class=_ThreadedServer, handler_class=_QuietHandler)
 
 
-def run_http(app: App, port: int, processes: int = 1, after_fork: Callable[[], None] | None = None) -> None:
-    """Serve HTTP on `port`; with processes > 1, forked copies of this process accept on the same socket.
+def gunicorn_worker_class():
+    """gunicorn's gthread worker whose connections time out while a request is being read (READ_TIMEOUT)."""
+    from gunicorn.workers import gthread
 
-    Python runs one thread at a time per process, so one process answers with at most one core; the copies
-    share the listening socket, the database (SQLite serialises the few writes: watches, announcements) and the
-    replay store (create_app's replay_store). `after_fork` runs in this first process only, once the copies
-    exist (the alert worker: one process delivers alerts, and no thread is running while the process forks).
+    class TimedConn(gthread.TConn):
+        def init(self):
+            super().init()
+            # Called before every request is parsed, after the worker made the socket blocking: a read that
+            # waits longer than READ_TIMEOUT raises, and the connection is closed.
+            self.sock.settimeout(READ_TIMEOUT)
+
+    class MedcodeWorker(gthread.ThreadWorker):
+        def accept(self, listener):
+            """A new connection whose request has not arrived yet waits in the poller until its first bytes
+            do (gthread would give it a thread for up to 5 s first: 40 idle connections then held every
+            thread), and is closed if nothing comes for READ_TIMEOUT seconds; one whose bytes are already
+            there (most: Slack sends its request with the connection) goes straight to a thread."""
+            try:
+                client_sock, client_addr = listener.accept()
+            except OSError:
+                return  # another worker took it, or the client went away
+            self.nr_conns += 1
+            conn = TimedConn(self.cfg, client_sock, client_addr, listener.getsockname())  # non-blocking now
+            try:
+                waiting = bool(client_sock.recv(1, socket.MSG_PEEK))
+            except BlockingIOError:
+                waiting = False
+            except OSError:
+                waiting = True  # reset already: a thread reads the error and closes it
+            if waiting:
+                conn.data_ready = True
+                self.enqueue_req(conn)
+                return
+            conn.timeout = time.monotonic() + READ_TIMEOUT
+            self.pending_conns.append(conn)
+            self.poller.register(client_sock, selectors.EVENT_READ,
+                                 functools.partial(self.on_pending_socket_readable, conn))
+
+    return MedcodeWorker
+
+
+class _TimeoutsQuiet(logging.Filter):
+    """A read that timed out is a slow client going away, not an error with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], TimeoutError))
+
+
+def gunicorn_options(port: int, processes: int, host: str = "0.0.0.0") -> dict:
+    return {
+        "bind": f"{host}:{port}",
+        "workers": processes,
+        "threads": THREADS,
+        "keepalive": KEEPALIVE,
+        "timeout": 30,  # a worker that does not report for 30 s is killed and replaced
+        "graceful_timeout": 20,  # SIGTERM: in-flight requests and answers get this long
+        "backlog": 1024,
+        "limit_request_line": 4094,
+        "limit_request_fields": 50,
+        "limit_request_field_size": 8190,
+        "accesslog": None,  # request lines go through the app's own (text-free) request log
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "medcode",
+        # The workers' heartbeat files: on tmpfs where there is one (gunicorn's advice; a disk-backed /tmp can
+        # block a heartbeat, and the master then kills a healthy worker).
+        **({"worker_tmp_dir": "/dev/shm"} if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else {}),
+        "forwarded_allow_ips": "127.0.0.1,::1",
+    }
+
+
+def run_http(app: App, port: int, processes: int = 1, after_fork: Callable[[], None] | None = None,
+             host: str = "0.0.0.0") -> None:
+    """Serve HTTP mode with gunicorn on `port` with `processes` worker processes.
+
+    The app is built in this process before the workers are forked (no thread runs then, and no database or
+    replay-store connection is open: each worker opens its own). `after_fork` runs in every worker once it is
+    ready (the alert worker, which takes a lock so only one process delivers).
     """
-    server = http_server(app, port)
-    children = []
-    for _ in range(processes - 1):
-        pid = os.fork()
-        if pid == 0:  # a copy: serve until the first process stops us
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            server.serve_forever()
-            os._exit(0)
-        children.append(pid)
+    from gunicorn.app.base import BaseApplication
 
-    def stop(*_):
-        raise SystemExit(0)  # the copies are stopped below
+    application = wsgi_app(app)
+    options = gunicorn_options(port, processes, host)
+    worker_class = gunicorn_worker_class()
 
-    signal.signal(signal.SIGTERM, stop)
-    if after_fork is not None:
-        after_fork()
-    log.info("HTTP mode on port %d, %d process(es)", port, processes)
-    try:
-        server.serve_forever()
-    finally:
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+    def post_worker_init(worker) -> None:
+        logging.getLogger("gunicorn.error").addFilter(_TimeoutsQuiet())
+        if after_fork is not None:
+            after_fork()
+
+    def worker_exit(server, worker) -> None:
+        # Answers are sent after the acknowledgement, from Bolt's listener threads: let them finish.
+        app.listener_runner.listener_executor.shutdown(wait=True)
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+            self.cfg.set("worker_class", worker_class)
+            self.cfg.set("post_worker_init", post_worker_init)
+            self.cfg.set("worker_exit", worker_exit)
+
+        def load(self):
+            return application
+
+    log.info("HTTP mode on port %d: gunicorn, %d worker process(es) x %d threads, body cap %d KiB", port,
+             processes, THREADS, MAX_BODY // 1024)
+    Server().run()
 
 
 def socket_handler(app: App, app_token: str) -> SocketModeHandler:

@@ -181,14 +181,13 @@ def needs_seventh_character(db, release_id: int, row: dict, chain: list[dict] | 
 # --- releases for a date of service and code history --------------------------------------------
 
 
-def releases_newest_first(db: sqlite_utils.Database, system: str) -> list[dict]:
+def other_releases(db: sqlite_utils.Database, system: str) -> list[dict]:
     """Return every release of `system`, newest effective date first (undated releases last)."""
     return list(db.query(
         "SELECT * FROM releases WHERE system = ? ORDER BY effective_date IS NULL, effective_date DESC, id DESC",
         [system]))
 
 
-other_releases = releases_newest_first
 
 
 def release_for(db: sqlite_utils.Database, system: str, dos: str | date | None) -> Resolution:
@@ -198,14 +197,6 @@ def release_for(db: sqlite_utils.Database, system: str, dos: str | date | None) 
     if resolution.release is None:
         raise MedcodeError(f"no {system} release is imported yet: run `medcode import {system} FILE`")
     return resolution
-
-
-def previous_release(db: sqlite_utils.Database, current: dict) -> dict | None:
-    """Return the release of the same system just before `current`, if one is imported."""
-    ordered = other_releases(db, current["system"])
-    ids = [r["id"] for r in ordered]
-    index = ids.index(current["id"])
-    return ordered[index + 1] if index + 1 < len(ordered) else None
 
 
 def _state(row: dict | None) -> str:

@@ -29,5 +29,30 @@ def register_all(app, services: Services) -> None:
     """Attach every listener to a Bolt app (nothing registers itself on import)."""
     from . import actions, commands, home, mentions
 
+    app.use(normalise_input)
     for surface in (commands, mentions, actions, home):
         surface.register(app, services)
+
+
+def normalise_input(body, next):  # noqa: A002 - Bolt passes the rest of the chain as `next`
+    """Bolt middleware: what people typed is normalised once, at the edge (parsing.normalise), for every surface
+    (slash command text, event text, a shortcut's message) in both HTTP and Socket Mode."""
+    from .parsing import normalise
+
+    if isinstance(body.get("text"), str):
+        body["text"] = normalise(body["text"]).strip()
+    for key in ("event", "message"):
+        inner = body.get(key)
+        if isinstance(inner, dict) and isinstance(inner.get("text"), str):
+            inner["text"] = normalise_keep_mentions(inner["text"])
+    return next()
+
+
+def normalise_keep_mentions(text: str) -> str:
+    """Normalise event text but keep user mentions (<@U…>) for the listeners that read them."""
+    import re
+
+    from .parsing import normalise
+
+    parts = re.split(r"(<@[A-Z0-9]+>)", text)
+    return "".join(p if p.startswith("<@") else normalise(p) for p in parts)

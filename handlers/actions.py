@@ -7,24 +7,32 @@ from codedata import watches
 from codedata.codes import lookup_icd
 from codedata.checks import check_claim
 from codedata.errors import MedcodeError
-from codedata.models import ClaimRequest, ProcedureLine
-from codedata.search import resolve
+from codedata.models import ClaimRequest, CodeAnswer, ProcedureLine
+from codedata.search import code_prefix, resolve
 
 from . import Services, blocks
 from .answers import answer
+
+CHILDREN_PAGE = 100  # codes per page of "Show all codes"
 
 
 def _value(body) -> dict:
     return json.loads(body["actions"][0]["value"])
 
 
+def shared_by(user_id: str | None) -> dict:
+    return blocks._context(f"Shared by <@{user_id}> with medcode" if user_id else "Shared with medcode")
+
+
 def register(app, services: Services) -> None:
-    def share_answer(ack, body, client, respond):
+    def share_answer(ack, body, respond):
+        """Post the answer for everyone through the response_url (works in DMs and private channels the bot is
+        not in, as the user), saying who shared it, then remove the private copy."""
         ack()
         value = _value(body)
         reply = answer(services, value["k"], value["t"], offset=value.get("o", 0), shared=True)
-        channel = (body.get("channel") or {}).get("id")
-        client.chat_postMessage(channel=channel, blocks=reply, text=blocks.fallback_text(reply))
+        reply = blocks.limit(reply + [shared_by((body.get("user") or {}).get("id"))], keep_tail=1)
+        respond(response_type="in_channel", replace_original=False, blocks=reply, text=blocks.fallback_text(reply))
         respond(delete_original=True)
 
     def more_results(ack, body, respond):
@@ -34,12 +42,23 @@ def register(app, services: Services) -> None:
         respond(replace_original=True, blocks=reply, text=blocks.fallback_text(reply))
 
     def show_children(ack, body, respond):
+        """Every billable code under a header, a page of CHILDREN_PAGE at a time, over as many sections as they
+        need (never cut off mid-line), with a button for the next page."""
         ack()
-        result = lookup_icd(services.db(), _value(body)["t"], children_limit=100)
-        lines = "\n".join(f"`{blocks.escape(c.code)}` {blocks.escape(c.description)}" for c in result.children)
-        more = result.children_count - len(result.children)
-        reply = blocks.message(f"*Billable codes under `{result.code}`*\n{lines}" + (f"\n… {more} more" if more > 0 else ""))
-        respond(response_type="ephemeral", replace_original=False, blocks=reply, text=f"Codes under {result.code}")
+        value = _value(body)
+        offset = int(value.get("o") or 0)
+        result = lookup_icd(services.db(), value["t"], children_limit=offset + CHILDREN_PAGE)
+        page = result.children[offset:offset + CHILDREN_PAGE]
+        lines = "\n".join(f"`{blocks.escape(c.code)}` {blocks.escape(c.description)}" for c in page)
+        end = offset + len(page)
+        title = (f"*Billable codes under `{blocks.escape(result.code)}`* "
+                 f"({offset + 1}–{end} of {result.children_count})")
+        reply = blocks.sections(f"{title}\n{lines}")
+        if end < result.children_count:
+            reply.append({"type": "actions", "elements": [blocks._button(
+                "Next page", "show_children", blocks.share_value("icd", result.code, end))]})
+        respond(response_type="ephemeral", replace_original=offset > 0, blocks=blocks.limit(reply),
+                text=f"Codes under {result.code}")
 
     def watch_code(ack, body, respond):
         ack()
@@ -56,6 +75,8 @@ def register(app, services: Services) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=blocks.claim_modal())
 
     def submit_claim(ack, body, view, client):
+        """Check the claim and show the result in the form itself (it no longer closes without a word); a copy
+        with a Share button goes to the user's messages with medcode."""
         values = view["state"]["values"]
         dx = [o["value"] for o in values["dx"]["dx_options"].get("selected_options") or []]
         px = [o["value"] for o in (values.get("px", {}).get("px_options", {}).get("selected_options") or [])]
@@ -65,18 +86,24 @@ def register(app, services: Services) -> None:
         if not dx and not px:
             ack(response_action="errors", errors={"dx": "Pick at least one diagnosis or procedure."})
             return
-        ack()
-        request = ClaimRequest(diagnoses=dx, procedures=[ProcedureLine(code=p) for p in px],
-                               age=int(age) if age else None, sex=sex, date_of_service=dos)
-        report = check_claim(services.db(), request, policy_dirs=services.policy_dirs)
-        reply = blocks.check_report(report)
+        try:
+            request = ClaimRequest(diagnoses=dx, procedures=[ProcedureLine(code=p) for p in px],
+                                   age=int(age) if age else None, sex=sex, date_of_service=dos)
+            report = check_claim(services.db(), request, policy_dirs=services.policy_dirs)
+        except (MedcodeError, ValueError) as exc:
+            ack(response_action="errors", errors={"dx": blocks.shorten(str(exc).splitlines()[0], 150)})
+            return
+        ack(response_action="update", view=blocks.claim_result_view(report))
+        from .answers import pair_text
+
+        reply = blocks.check_report(report, pair_text(request))
         client.chat_postMessage(channel=body["user"]["id"], blocks=reply, text=blocks.fallback_text(reply))
 
     def typeahead(kind):
         def options(ack, body):
+            typed = (body.get("value") or "").strip()
             try:
-                result = resolve(services.db(), body.get("value") or "", kind, limit=20)
-                ack(options=blocks.options(result))
+                ack(**suggestions(services, kind, typed))
             except MedcodeError:
                 ack(options=[])
         options.__name__ = f"{kind}_options"
@@ -90,3 +117,40 @@ def register(app, services: Services) -> None:
     app.view("check_claim")(submit_claim)
     app.options("dx_options")(typeahead("icd"))
     app.options("px_options")(typeahead("cpt"))
+
+
+def suggestions(services: Services, kind: str, typed: str) -> dict:
+    """What the claim form's pickers offer for typed text: billable codes only (a claim takes those).
+
+    A typed ICD-10-CM header (E11) lists the billable codes under it, grouped under the header; a typed partial
+    procedure number lists the procedure codes that start with it (97 -> 97xxx, never modifier 97: the picker
+    is for procedures); otherwise the search's ranked billable codes.
+    """
+    db = services.db()
+    if kind == "icd":
+        result = resolve(db, typed, "icd", limit=20)
+        if isinstance(result, CodeAnswer) and result.status == "valid" and not result.billable:
+            full = lookup_icd(db, result.code, children_limit=100)
+            if full.children:
+                return {"option_groups": blocks.header_option_groups(full)}
+        return {"options": blocks.options(result)}
+    systems = ("cpt", "hcpcs")
+    compact = typed.replace(" ", "").upper()
+    if compact.isdigit() and 2 <= len(compact) <= 4 or (compact[:1].isalpha() and compact[1:].isdigit()
+                                                          and 1 <= len(compact) <= 4):
+        listing = code_prefix(db, compact, systems, limit=100)
+        if listing is None and compact.isdigit() and len(compact) == 2:
+            # codedata lists from 3 digits; two typed digits are the ten 3-digit prefixes they start.
+            hits = []
+            for digit in "0123456789":
+                more = code_prefix(db, compact + digit, systems, limit=100 - len(hits))
+                hits += more.results if more else []
+                if len(hits) >= 100:
+                    break
+            return {"options": [blocks._option(h.code, h.description) for h in hits[:100]]}
+        if listing is not None:
+            return {"options": blocks.options(listing)}
+    result = resolve(db, typed, "cpt", limit=20)
+    if isinstance(result, CodeAnswer) and result.system == "modifier":
+        return {"options": []}
+    return {"options": blocks.options(result)}

@@ -1,17 +1,30 @@
-"""One answer path for commands, buttons, mentions and the shortcut: text in, Block Kit out."""
+"""One answer path for commands, buttons, mentions and the shortcut: text in, Block Kit out.
+
+Privacy by construction: what the user typed is normalised at the edge (handlers.normalise_input), /pair
+parameters are read, then anything that may identify a patient is blanked and codes are read first. An answer shows only codes and the
+words medcode recognised from the code sets (the search vocabulary and its synonyms), never the rest of what
+was typed; when identifiers were detected the codes are still answered, with a reminder.
+"""
 from __future__ import annotations
+
+import re
+from functools import lru_cache
 
 from codedata.checks import check_claim
 from codedata.codes import get_code
 from codedata.db import current_release
-from codedata.models import SearchResult
-from codedata.search import resolve
+from codedata.errors import BadInput, MedcodeError
+from codedata.models import ClaimRequest, CodeAnswer, SearchResult
+from codedata.search import ensure_index, resolve, synonyms, vocabulary
+from codedata.windows import parse_dos
 
 from . import Services, blocks
-from .parsing import extract_codes, parse_pair, strip_identifiers
+from .parsing import clean_text, extract_codes, find_identifiers, parse_pair, split_parameters
 
 REMINDER = (":lock: Please don't paste patient details (names, dates of birth, phone or record numbers) — "
             "medcode needs codes only. They were left out of this answer.")
+MAX_CODES_ANSWERED = 3  # /icd or /cpt with several codes: one answer each, within Slack's block limit
+MAX_INPUT = 12_000  # characters read from one message: a claim's codes fit many times over; the rest is ignored
 
 
 def hcpcs_checker(services: Services):
@@ -21,34 +34,150 @@ def hcpcs_checker(services: Services):
     return lambda code: bool(release and get_code(db, release["id"], code))
 
 
+@lru_cache(maxsize=1)
+def _synonym_words() -> frozenset[str]:
+    return frozenset(w for key in synonyms() for w in key)
+
+
+def known_words(services: Services):
+    """Return word -> True for words of the code sets (the search vocabulary) and of the synonym table; the
+    vocabulary is looked up on first use only (most answers never ask)."""
+    found: list = []
+
+    def known(word: str) -> bool:
+        if not found:
+            db = services.db()
+            try:
+                ensure_index(db, ("icd10cm", "cpt", "hcpcs"))
+                found.append(vocabulary(db).df)
+            except MedcodeError:
+                found.append({})
+        return word in found[0] or word in _synonym_words()
+    return known
+
+
+def _reminder(found: bool) -> list[dict]:
+    return [blocks.message(REMINDER)[0]] if found else []
+
+
 def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bool = False) -> list[dict]:
     """Blocks for /icd, /cpt or /pair text; raises MedcodeError (BadInput) for a one-line reply."""
-    cleaned = strip_identifiers(text)
-    reminder = [blocks.message(REMINDER)[0]] if cleaned.split() != text.split() else []
+    text = clean_text(text[:MAX_INPUT])
+    # Parameters are read before anything is blanked as a possible identifier: dos:2026-03-01 is a date of
+    # service, not a date of birth. /icd and /cpt take dos: for a code lookup (the release in force that day).
+    parameters, rest = split_parameters(text)
+    dos = lookup_dos(parameters) if kind != "pair" else None
+    known = known_words(services)
+    cleaned = find_identifiers(rest, known)
+    reminder = _reminder(cleaned.identifiers)
+    is_hcpcs = hcpcs_checker(services)
     if kind == "pair":
-        request = parse_pair(cleaned, hcpcs_checker(services))
+        left_out: list[str] = []
+        request = parse_pair(cleaned.text, is_hcpcs, left_out, parameters=parameters)
         report = check_claim(services.db(), request, policy_dirs=services.policy_dirs)
-        return reminder + blocks.check_report(report, cleaned, shared=shared)
-    result = resolve(services.db(), cleaned, kind, offset=offset)
+        reply = blocks.check_report(report, pair_text(request), shared=shared)
+        unread = [w for w in left_out if any(ch.isdigit() for ch in w)]  # meant as codes, but not shaped like one
+        if unread:
+            reply = blocks.insert_before_actions(reply, blocks._context(
+                f"{len(unread)} entr{'ies' if len(unread) != 1 else 'y'} not shaped like a code left out (not "
+                "repeated here): a diagnosis is like E11.9, a procedure like 99213 or J1745."))
+        return reminder + reply
+    found = extract_codes(cleaned.text, is_hcpcs)
+    codes = (found.procedures + found.diagnoses) if kind == "cpt" else (found.diagnoses + found.procedures)
+    if codes and len(cleaned.text.split()) > 1:  # codes first: the words around them are not searched or shown
+        replies: list[dict] = []
+        for code in codes[:MAX_CODES_ANSWERED]:
+            code_kind = "icd" if code in found.diagnoses else "cpt"
+            result = resolve(services.db(), code, code_kind, dos=dos)
+            if isinstance(result, CodeAnswer):
+                replies += blocks.code_answer(result, code_kind, result.code, shared=shared)
+        if len(codes) > MAX_CODES_ANSWERED:
+            replies.append(blocks._context(f"{len(codes) - MAX_CODES_ANSWERED} more codes: ask for them one at a "
+                                           "time, or check them together with `/pair`."))
+        if replies:
+            return reminder + blocks.limit(replies)
+    result = resolve(services.db(), cleaned.text, kind, offset=offset, dos=dos)
     if isinstance(result, SearchResult):
-        return reminder + blocks.search_result(result, kind, shared=shared)
-    return reminder + blocks.code_answer(result, kind, cleaned, shared=shared)
+        shown = recognised_query(result, cleaned.text, known)
+        return reminder + blocks.search_result(result, kind, shared=shared, shown=shown)
+    return reminder + blocks.code_answer(result, kind, result.code, shared=shared)
 
 
-def answer_free_text(services: Services, text: str) -> list[dict]:
-    """Answer a channel question: a pairing check, a single lookup, or a search of the words."""
-    cleaned = strip_identifiers(text)
-    reminder = [blocks.message(REMINDER)[0]] if cleaned.split() != text.split() else []
-    found = extract_codes(cleaned, hcpcs_checker(services))
+def lookup_dos(parameters: dict[str, str]):
+    """The date of service a lookup asked for (dos:YYYY-MM-DD), or None for today; other parameters belong to
+    /pair and are refused here in one line."""
+    unknown = sorted(set(parameters) - {"dos"})
+    if unknown:
+        raise BadInput(f"{unknown[0]}: belongs to /pair; /icd and /cpt take dos:YYYY-MM-DD")
+    if "dos" not in parameters:
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", parameters["dos"]):
+        raise BadInput("dos: takes a date as YYYY-MM-DD, e.g. dos:2026-03-01")
+    return parse_dos(parameters["dos"])
+
+
+def recognised_query(result: SearchResult, typed: str, known) -> str:
+    """The part of a search that may be shown: a code prefix as listed, or the concepts read from the code
+    sets' words (typos corrected, abbreviations as typed when the synonym table knows them). A capitalised
+    word after the first is taken for a possible name and never shown."""
+    if not result.interpreted:
+        return result.query if re.fullmatch(r"[A-Z]?\d{1,4}", result.query or "") else ""
+    capitalised = {w.lower() for i, w in enumerate(typed.split()) if i and re.match(r"^[A-Z][a-z]", w)}
+    shown = []
+    for concept in result.interpreted:
+        parts = concept.split()
+        if parts and all(known(w) for w in parts) and not (set(parts) & capitalised):
+            shown.append(concept)
+    return " ".join(shown)
+
+
+def pair_text(request: ClaimRequest) -> str:
+    """The /pair text of a parsed claim, for the Share button: only codes and parameters, never typed words."""
+    parts = [f"dx:{d}" for d in request.diagnoses]
+    for line in request.procedures:
+        parts.append("px:" + line.code + "".join(f"-{m}" for m in line.modifiers)
+                     + (f"x{line.units}" if line.units != 1 else "")
+                     + (">" + "+".join(str(p) for p in line.pointers) if line.pointers else ""))
+    for key, value in (("age", request.age), ("sex", request.sex), ("dos", request.date_of_service),
+                       ("pos", request.place_of_service), ("payer", request.payer)):
+        if value is not None:
+            parts.append(f"{key}:{value}")
+    return " ".join(parts)
+
+
+def safe_error(exc: Exception, typed: str) -> str:
+    """The one-line message of a MedcodeError, without any quoted fragment of what the user typed."""
+    message = str(exc)
+    typed_lower = clean_text(typed).lower()
+
+    def hide(match: re.Match) -> str:
+        inner = match.group(2)
+        return "that text" if inner and inner.lower() in typed_lower else match.group(0)
+
+    return re.sub(r"(['\"])(.*?)\1", hide, message)
+
+
+def answer_free_text(services: Services, text: str, shared: bool = True) -> list[dict]:
+    """Answer a channel question: a pairing check, a single lookup, or a search of the words (`shared`: posted
+    for everyone, so without a Share button)."""
+    text = clean_text(text[:MAX_INPUT])
+    parameters, rest = split_parameters(text)
+    known = known_words(services)
+    cleaned = find_identifiers(rest, known)
+    reminder = _reminder(cleaned.identifiers)
+    found = extract_codes(cleaned.text, hcpcs_checker(services))
+    extra = " ".join(f"{k}:{v}" for k, v in parameters.items())
     if found.diagnoses and found.procedures:
         return reminder + answer(services, "pair", " ".join([f"dx:{d}" for d in found.diagnoses]
-                                                             + [f"px:{p}" for p in found.procedures]), shared=True)
+                                                             + [f"px:{p}" for p in found.procedures] + [extra]),
+                                 shared=shared)
     codes = found.diagnoses + found.procedures
     if len(codes) == 1:
-        return reminder + answer(services, "icd" if found.diagnoses else "cpt", codes[0], shared=True)
+        return reminder + answer(services, "icd" if found.diagnoses else "cpt", codes[0], shared=shared)
     if codes:
         kind = "pair" if found.procedures or len(found.diagnoses) > 1 else "icd"
-        return reminder + answer(services, kind, " ".join(codes), shared=True)
-    words = " ".join(w for w in cleaned.split() if not w.startswith("<@"))
+        return reminder + answer(services, kind, " ".join(codes + ([extra] if kind == "pair" else [])),
+                                 shared=shared)
+    words = cleaned.text
     kind = "cpt" if any(w in words.lower().split() for w in ("cpt", "hcpcs", "procedure")) else "icd"
-    return reminder + answer(services, kind, words, shared=True)
+    return reminder + answer(services, kind, words, shared=shared)

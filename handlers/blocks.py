@@ -6,6 +6,7 @@ import json
 from codedata.models import CheckReport, CodeAnswer, CodeRef, SearchResult
 
 MAX_BLOCKS = 50  # Slack allows 50 blocks per message
+MAX_VIEW_BLOCKS = 100  # and 100 in a modal or the App Home tab
 MAX_TEXT = 2900  # a section's text may hold 3000 characters
 SEVERITY_ICONS = {"error": ":red_circle:", "warning": ":large_orange_circle:", "info": ":information_source:"}
 VERDICTS = {"ok": ":white_check_mark: *OK*", "review": ":large_orange_circle: *Review*",
@@ -17,12 +18,49 @@ def escape(text: str | None) -> str:
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def shorten(text: str, limit: int = MAX_TEXT) -> str:
+    """`text` within `limit` characters, cut at a line break or a space (never mid-word), with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    at = max(cut.rfind("\n"), cut.rfind(" "))
+    return (cut[:at] if at > limit // 2 else cut).rstrip() + "…"
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """`text` in pieces of at most `limit` characters, split between lines (or, for one long line, between
+    words): nothing is cut off and no word is split."""
+    pieces, current = [], ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # one line longer than a section: split it between words
+            head = shorten(line, limit + 1)[:-1].rstrip()
+            head = head or line[:limit]
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(head)
+            line = line[len(head):].lstrip()
+        if current and len(current) + 1 + len(line) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
 def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_TEXT]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": shorten(text)}}
+
+
+def sections(text: str) -> list[dict]:
+    """As many sections as `text` needs (a long list of codes is paged over sections, not cut off)."""
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in split_text(text)]
 
 
 def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_TEXT]}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": shorten(text)}]}
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
@@ -39,15 +77,26 @@ def _ref(ref: CodeRef) -> str:
 
 def share_value(kind: str, text: str, offset: int = 0) -> str:
     """The button value that lets an action re-run a command: which command, its text, the page."""
-    return json.dumps({"k": kind, "t": text[:300], "o": offset})
+    return json.dumps({"k": kind, "t": text[:1500], "o": offset})  # a value holds 2,000 characters
 
 
-def limit(blocks: list[dict]) -> list[dict]:
-    """Keep a message within Slack's block limit, saying what was left out."""
-    if len(blocks) <= MAX_BLOCKS:
+def limit(blocks: list[dict], keep_tail: int | None = None, maximum: int = MAX_BLOCKS,
+          more: str = "use the CLI with --json for all") -> list[dict]:
+    """Keep a message within Slack's block limit, saying what was left out. The tail (`keep_tail` blocks; by
+    default the trailing actions block and the context line before it: the data line, the Share button) is
+    always kept; blocks are dropped from the middle."""
+    if len(blocks) <= maximum:
         return blocks
-    kept = blocks[:MAX_BLOCKS - 1]
-    return kept + [_context(f"… {len(blocks) - len(kept)} more blocks not shown: use the CLI with --json for all")]
+    if keep_tail is None:
+        keep_tail = 0
+        if blocks[-1].get("type") == "actions":
+            keep_tail = 1
+        if len(blocks) > keep_tail and blocks[-1 - keep_tail].get("type") == "context":
+            keep_tail += 1
+    tail = blocks[len(blocks) - keep_tail:] if keep_tail else []
+    head = blocks[:maximum - 1 - len(tail)]
+    left = len(blocks) - len(head) - len(tail)
+    return head + [_context(f"… {left} more block{'s' if left != 1 else ''} not shown: {more}")] + tail
 
 
 def code_answer(answer: CodeAnswer, kind: str, text: str, shared: bool = False) -> list[dict]:
@@ -63,6 +112,8 @@ def code_answer(answer: CodeAnswer, kind: str, text: str, shared: bool = False) 
     vintage = answer.release.title if answer.release else ""
     source = f" · text: {escape(answer.source)}" if answer.source else ""
     blocks.append(_context(f"{escape(vintage)}{source}"))
+    if answer.notice:
+        blocks.append(_context(f":calendar: {escape(answer.notice)}"))
     actions = [] if shared else [_button("Share in channel", "share_answer", share_value(kind, text))]
     if answer.status in ("valid", "no_longer_valid") and answer.system in ("icd10cm", "hcpcs", "cpt"):
         actions.append(_button("Watch this code", "watch_code", json.dumps({"s": answer.system, "c": answer.code})))
@@ -83,6 +134,9 @@ def _headline(answer: CodeAnswer) -> str:
     if answer.status == "no_longer_valid":
         return (f"{code} {escape(answer.description)}\n:no_entry: *No longer valid*: last in release "
                 f"{escape(answer.last_release)}, removed in {escape(answer.removed_in)}.")
+    if answer.status == "not_yet_valid":
+        return (f"{code} {escape(answer.description)}\n:no_entry: *Not yet a code on {escape(answer.date_of_service)}*:"
+                f" it took effect {escape(answer.took_effect)} (first in release {escape(answer.first_release)}).")
     if answer.system == "icd10cm":
         badge = ":white_check_mark: billable" if answer.billable else ":warning: header, not billable"
     elif answer.system == "modifier":
@@ -130,28 +184,38 @@ def _grouped_notes(answer: CodeAnswer) -> list[tuple[str, list[str]]]:
     return groups
 
 
-def search_result(result: SearchResult, kind: str, shared: bool = False) -> list[dict]:
-    """Blocks for one page of search results, with a More results button."""
-    if not result.results:
-        return [_section(f"No codes found for *{escape(result.query)}*. Try fewer or different words, or a code.")]
+def search_result(result: SearchResult, kind: str, shared: bool = False, shown: str | None = None) -> list[dict]:
+    """Blocks for one page of search results, with a More results button. `shown` is the part of the query that
+    may be echoed (words recognised from the code sets): the rest of what was typed is never shown."""
+    shown = result.query if shown is None else shown
+    label = f"*{escape(shown)}*" if shown else "your search"
+    if not result.results:  # nothing to show for it: what was typed is not repeated
+        return [_section("No codes found for your search. Try fewer or different words, or a code.")]
     lines = [f"`{escape(h.code)}` {escape(h.description)}" for h in result.results]
-    blocks = [_section(f"*{escape(result.query)}* — {result.total} match{'es' if result.total != 1 else ''}"),
+    blocks = [_section(f"{label[0].upper() + label[1:]} — {result.total} match{'es' if result.total != 1 else ''}"),
               _section("\n".join(lines))]
     if result.hints:
         blocks.append(_context("Narrow it down: " + ", ".join(f"`{escape(h.code)}` {escape(h.description)}"
                                                              for h in result.hints)))
     end = result.offset + len(result.results)
+    query = shown or result.query
     actions = []
     if end < result.total:
-        actions.append(_button("More results", "more_results", share_value(kind, result.query, end)))
+        actions.append(_button("More results", "more_results", share_value(kind, query, end)))
     if not shared:
-        actions.append(_button("Share in channel", "share_answer", share_value(kind, result.query, result.offset)))
+        actions.append(_button("Share in channel", "share_answer", share_value(kind, query, result.offset)))
     if actions:
         blocks.append({"type": "actions", "elements": actions})
     return limit(blocks)
 
 
-def check_report(report: CheckReport, text: str = "", shared: bool = False) -> list[dict]:
+def insert_before_actions(blocks: list[dict], block: dict) -> list[dict]:
+    """Put `block` just before the trailing actions block (or at the end)."""
+    at = len(blocks) - 1 if blocks and blocks[-1].get("type") == "actions" else len(blocks)
+    return blocks[:at] + [block] + blocks[at:]
+
+
+def check_report(report: CheckReport, text: str = "", shared: bool = False, maximum: int = MAX_BLOCKS) -> list[dict]:
     """Blocks for a pairing check: verdict, then findings grouped by severity, each with its basis."""
     px = ", ".join(f"`{escape(p.code)}`" + "".join(f"-{escape(m)}" for m in p.modifiers)
                    + (f" ×{p.units}" if p.units != 1 else "") for p in report.procedures)
@@ -169,7 +233,7 @@ def check_report(report: CheckReport, text: str = "", shared: bool = False) -> l
     if not shared and text:
         blocks.append({"type": "actions", "elements": [_button("Share in channel", "share_answer",
                                                                share_value("pair", text))]})
-    return limit(blocks)
+    return limit(blocks, maximum=maximum, more="check fewer codes at a time, or use `medcode check --json`")
 
 
 def fallback_text(blocks: list[dict]) -> str:
@@ -222,6 +286,10 @@ def claim_modal() -> dict:
     }
 
 
+def _option(code: str, description: str) -> dict:
+    return {"text": {"type": "plain_text", "text": shorten(f"{code} {description}", 75)}, "value": code[:150]}
+
+
 def options(result: SearchResult | CodeAnswer) -> list[dict]:
     """external_select options for a typeahead query (max 100; text at most 75 characters)."""
     if isinstance(result, CodeAnswer):
@@ -230,13 +298,33 @@ def options(result: SearchResult | CodeAnswer) -> list[dict]:
         hits = [(result.code, result.description or "")]
     else:
         hits = [(h.code, h.description) for h in result.results]
-    return [{"text": {"type": "plain_text", "text": f"{code} {description}"[:75]}, "value": code}
-            for code, description in hits[:100]]
+    return [_option(code, description) for code, description in hits[:100]]
+
+
+def header_option_groups(answer: CodeAnswer) -> list[dict]:
+    """Typeahead for a header code (E11): one group labelled with the header, holding its billable codes
+    (a header cannot be billed, so it is not offered itself)."""
+    label = shorten(f"{answer.code} {answer.description or ''} — billable codes", 75)
+    return [{"label": {"type": "plain_text", "text": label},
+             "options": [_option(c.code, c.description) for c in answer.children[:100]]}]
+
+
+def claim_result_view(report: CheckReport) -> dict:
+    """The claim form after Check: the result in the modal itself (no Share button: a modal has no channel),
+    within the modal's 100-block limit, keeping the data line."""
+    result = [b for b in check_report(report, "", shared=True, maximum=MAX_VIEW_BLOCKS) if b.get("type") != "actions"]
+    return {"type": "modal", "callback_id": "claim_result", "title": {"type": "plain_text", "text": "Claim check"},
+            "close": {"type": "plain_text", "text": "Done"},
+            "blocks": limit(result + [_context("A copy with a *Share in channel* button is in your messages "
+                                               "with medcode.")], keep_tail=2, maximum=MAX_VIEW_BLOCKS)}
 
 
 def home(releases: list[dict], recent: list[dict], watched: list[dict] = ()) -> dict:
-    """The App Home tab: what medcode does, the vintage of each code system, recent imports."""
-    vintages = "\n".join(f"• *{escape(r['system'])}*: {escape(r['title'] or r['label'])}" for r in releases)
+    """The App Home tab: what medcode does, the vintage of each code system with the dates of service it covers
+    (`window`) and what is missing for today (`notice`), recent imports."""
+    vintages = "\n".join(f"• *{escape(r['system'])}*: {escape(r['title'] or r['label'])}"
+                         + (f" — dates of service {escape(r['window'])}" if r.get("window") else "")
+                         + (f"\n    :calendar: {escape(r['notice'])}" if r.get("notice") else "") for r in releases)
     imports = "\n".join(f"• {escape(r['system'])} {escape(r['label'])} — imported {escape(r['imported_at'])}"
                         for r in recent)
     return {"type": "home", "blocks": [

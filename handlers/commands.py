@@ -6,7 +6,7 @@ from codedata.errors import MedcodeError
 from codedata.releases import changes_between, diff_pair
 
 from . import Services, admin, blocks
-from .answers import answer
+from .answers import answer, safe_error
 
 SUBCOMMANDS = ("watch", "unwatch", "watches", "changes", "import", "announce")
 
@@ -31,7 +31,8 @@ def _listener(services: Services, kind: str):
         try:
             reply = subcommand(services, kind, text, command, respond) or answer(services, kind, text)
         except MedcodeError as exc:
-            reply = blocks.message(f":warning: {blocks.escape(str(exc))}\nType `/{kind} help` for examples.")
+            reply = blocks.message(f":warning: {blocks.escape(safe_error(exc, text))}\n"
+                                   f"Type `/{kind} help` for examples.")
         respond(response_type="ephemeral", blocks=reply, text=blocks.fallback_text(reply))
 
     handle_command.__name__ = f"handle_{kind}"
@@ -58,15 +59,15 @@ def subcommand(services: Services, kind: str, text: str, command: dict, respond)
     if word == "changes":
         old, new = diff_pair(db, system)
         rows = changes_between(db, old, new, rest.upper().replace(".", "") or None)
-        if not rows:
-            return blocks.message(f"No changes{' to ' + blocks.escape(rest) if rest else ''} from {old['label']} to {new['label']}.")
+        if not rows:  # what was typed is not repeated: it may not be a code
+            return blocks.message(f"No changes{' to that code' if rest else ''} from {old['label']} to {new['label']}.")
         return blocks.alert_details(rows, new, old["label"])
     if not rest:
         return blocks.message(f"Say what to {word}: a code (E11.9), a prefix (E11*), a subtree (E11) or a system.")
     if word == "unwatch":
         removed = watches.remove_watch(db, channel, rest, system)
-        return blocks.message(f"Stopped watching `{blocks.escape(rest)}`." if removed else
-                              f"This channel was not watching `{blocks.escape(rest)}`.")
+        return blocks.message(f"Stopped watching `{blocks.escape(rest)}`." if removed else  # a stored pattern
+                              "This channel was not watching that.")
     target_system, target_kind, _ = watches.parse_pattern(rest, system)
     if target_kind == "system" and command.get("user_id") not in services.admins:
         return blocks.message(":lock: Watching a whole code system is for administrators (MEDCODE_ADMINS).")

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 class SlackMock:
     def __init__(self, socket_url: str | None = None):
         self.calls: list[tuple[str, dict]] = []
+        self.failures: list[tuple[str, str, dict]] = []  # (path part, Slack error code, body fields to match)
         self.socket_url = socket_url
         self.lock = threading.Lock()
         mock = self
@@ -30,8 +31,16 @@ class SlackMock:
                 reply = {"ok": True, "ts": "1700000000.000100", "channel": body.get("channel", "C1")}
                 if self.path.endswith("apps.connections.open"):
                     reply["url"] = mock.socket_url
-                if self.path.endswith("users.conversations"):
-                    reply["channels"] = [{"id": "C_HOME"}]
+                if self.path.endswith("users.conversations"):  # two pages, as Slack pages with a cursor
+                    if body.get("cursor") == "page-2":
+                        reply["channels"] = [{"id": "C_HOME_2"}]
+                        reply["response_metadata"] = {"next_cursor": ""}
+                    else:
+                        reply["channels"] = [{"id": "C_HOME"}]
+                        reply["response_metadata"] = {"next_cursor": "page-2"}
+                for part, error, fields in mock.failures:
+                    if part in self.path and all(body.get(k) == v for k, v in fields.items()):
+                        reply = {"ok": False, "error": error}
                 payload = json.dumps(reply).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -45,6 +54,10 @@ class SlackMock:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def fail(self, path_part: str, error: str, **fields) -> None:
+        """Answer calls whose path contains `path_part` (and whose body has `fields`) with a Slack error."""
+        self.failures.append((path_part, error, fields))
 
     def wait_for(self, path_part: str, count: int = 1, timeout: float = 10.0, **fields) -> list[dict]:
         """Return the bodies of calls whose path contains `path_part` (and whose body has `fields`),

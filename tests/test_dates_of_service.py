@@ -219,3 +219,12 @@ def test_children_follow_the_tabular_nesting(three_releases):
     answer = lookup_icd(three_releases, "H54.511", dos="2021-02-01")
     assert answer.release.label == "2020-10"
     assert [c.code for c in answer.children] == ["H54.511A", "H54.512A"]
+
+
+def test_console_answers_for_the_date_of_service(icd_db):
+    from bot.console import answer_line
+
+    assert "billable · category" in answer_line(icd_db, "/icd G35 dos:2025-06-01")
+    assert "NOT billable (header)" in answer_line(icd_db, "/icd G35 dos:2026-05-01")
+    assert "G35.A is not yet" in answer_line(icd_db, "/pair G35.A 99214 dos:2025-06-01").replace(
+        "was not yet a code", "is not yet")

@@ -18,7 +18,7 @@ from codedata.importers.hcpcs import parse_record_line
 from codedata.importers.icd10cm import parse_order_line
 from codedata.procedures import classify_procedure
 from codedata.search import resolve
-from handlers.parsing import extract_codes, parse_pair
+from handlers.parsing import clean_text, extract_codes, find_identifiers, normalise, parse_pair
 
 settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 settings.register_profile("long", max_examples=10_000, deadline=None,
@@ -64,6 +64,26 @@ def test_pair_parsing_never_fails_unexpectedly(text):
 def test_code_extraction_never_fails(text):
     found = extract_codes(text)
     assert all(code == code.upper() for code in found.diagnoses + found.procedures)
+
+
+@given(ANY_TEXT)
+def test_slack_text_normalisation_is_total_and_idempotent(text):
+    cleaned = clean_text(normalise(text))
+    assert clean_text(cleaned) == cleaned
+    assert not any(ch in cleaned for ch in "\u200b\u200d\u202e\ufeff\x00\n")
+
+
+@given(ANY_TEXT)
+def test_identifier_stripping_never_fails_and_pair_words_are_never_codes(text):
+    cleaned = find_identifiers(clean_text(text), lambda word: False)
+    assert isinstance(cleaned.identifiers, bool)
+    left_out: list[str] = []
+    try:
+        request = parse_pair(cleaned.text, left_out=left_out)
+    except BadInput:
+        return
+    # Only code-shaped tokens become codes: a diagnosis always holds a digit, never a bare word.
+    assert all(any(ch.isdigit() for ch in code) for code in request.diagnoses)
 
 
 @given(st.text(max_size=400))

@@ -105,3 +105,41 @@ def test_disconnect_then_reconnect_keeps_answering(socket_mode):
     server.send(slash_envelope("env-3", mock, "E11.9"))
     server.wait(lambda: server.acked("env-3"))
     assert "Type 2 diabetes" in all_text(mock.wait_for("/respond/env-3")[0]["blocks"])
+
+
+def test_a_retried_event_is_acked_and_answered_once(socket_mode):
+    server, mock = socket_mode
+    payload = {"type": "event_callback", "team_id": "T1", "event_id": "EvSocketRetry",
+               "event": {"type": "app_mention", "user": "U1", "channel": "C_SRETRY", "ts": "9.7",
+                         "text": "<@UBOT> E11.9"}}
+    server.send({"envelope_id": "env-r0", "type": "events_api", "accepts_response_payload": False,
+                 "retry_attempt": 0, "retry_reason": "", "payload": payload})
+    server.wait(lambda: server.acked("env-r0"))
+    server.send({"envelope_id": "env-r1", "type": "events_api", "accepts_response_payload": False,
+                 "retry_attempt": 1, "retry_reason": "timeout", "payload": payload})
+    server.wait(lambda: server.acked("env-r1"))  # acknowledged, so Slack stops retrying
+    time.sleep(0.5)
+    assert len(mock.wait_for("chat.postMessage", channel="C_SRETRY")) == 1
+
+
+def test_the_message_shortcut_answers_ephemerally_and_share_goes_through_the_response_url(socket_mode):
+    server, mock = socket_mode
+    server.send({"envelope_id": "env-sc", "type": "interactive", "accepts_response_payload": False,
+                 "payload": {"type": "message_action", "callback_id": "check_codes", "team": {"id": "T1"},
+                             "user": {"id": "U1"}, "channel": {"id": "C_SC"}, "trigger_id": "t",
+                             "response_url": f"{mock.url}/respond/sock-sc",
+                             "message": {"ts": "9.9", "text": "Mr. Lee E11.9 with 99213"}}})
+    server.wait(lambda: server.acked("env-sc"))
+    reply = mock.wait_for("/respond/sock-sc")[0]
+    text = all_text(reply["blocks"])
+    assert reply["response_type"] == "ephemeral" and "Diagnoses: `E11.9`   Procedures: `99213`" in text
+    assert "Lee" not in text
+    share = [e for b in reply["blocks"] for e in b.get("elements", []) if e.get("action_id") == "share_answer"][0]
+    server.send({"envelope_id": "env-share", "type": "interactive", "accepts_response_payload": False,
+                 "payload": {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U_S"},
+                             "channel": {"id": "C_SC"}, "trigger_id": "t",
+                             "response_url": f"{mock.url}/respond/sock-share",
+                             "actions": [{"action_id": "share_answer", "value": share["value"], "type": "button"}]}})
+    server.wait(lambda: server.acked("env-share"))
+    shared = [r for r in mock.wait_for("/respond/sock-share", count=2) if r.get("response_type") == "in_channel"]
+    assert shared and "Shared by <@U_S>" in all_text(shared[0]["blocks"])

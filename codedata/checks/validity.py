@@ -1,7 +1,7 @@
 """Rule family 1, code validity: unknown, no longer valid, headers, 7th characters, placeholder X."""
 from __future__ import annotations
 
-from ..codes import display_icd, get_code, needs_seventh_character, releases_newest_first, successors
+from ..codes import display_icd, get_code, needs_seventh_character, other_releases, successors
 from ..models import CodeRef, Finding
 from .claim import Claim, Diagnosis
 
@@ -59,7 +59,7 @@ def _on(when: str | None) -> str:
 
 def _changed_later(claim: Claim, dx: Diagnosis) -> Finding | None:
     """Info when a code valid on the DOS is deleted or becomes a header in a later imported release."""
-    newest = releases_newest_first(claim.db, "icd10cm")[0]
+    newest = other_releases(claim.db, "icd10cm")[0]
     if newest["id"] == claim.icd["id"]:
         return None
     later = get_code(claim.db, newest["id"], dx.code)
