@@ -59,9 +59,14 @@ def parse(source: SourceFile, label: str | None = None, effective: str | None = 
 
 
 def _text_rows(source: SourceFile) -> Iterator[list[str]]:
-    text = decode_text(source)
-    delimiter = "\t" if text[:20000].count("\t") > text[:20000].count(",") else ","
-    return csv.reader(io.StringIO(text), delimiter=delimiter)
+    head = decode_text(SourceFile(source.name, source.data[:20000], source.sha256))
+    delimiter = "\t" if head.count("\t") > head.count(",") else ","
+    if source.data.isascii():
+        # Decoded as it is read: the PTP file is 120 MB of text, which io.StringIO would hold at 4 bytes a
+        # character.
+        return csv.reader(io.TextIOWrapper(io.BytesIO(source.data), encoding="ascii", newline=""),
+                          delimiter=delimiter)
+    return csv.reader(io.StringIO(decode_text(source)), delimiter=delimiter)
 
 
 def _find_header(rows, name: str) -> tuple[str, int, dict[str, int]]:
