@@ -122,14 +122,16 @@ def classify_procedure(text: str) -> tuple[str, str]:
                    "a HCPCS code (J1745) or a modifier (25, RT)")
 
 
-def lookup_procedure(db: sqlite_utils.Database, query: str, dos: str | date | None = None) -> CodeAnswer:
-    """Return what medcode knows of a CPT/HCPCS code or a modifier on a date of service (default today)."""
+def lookup_procedure(db: sqlite_utils.Database, query: str, dos: str | date | None = None,
+                     facts: bool = True) -> CodeAnswer:
+    """Return what medcode knows of a CPT/HCPCS code or a modifier on a date of service (default today);
+    `facts=False` leaves out the CMS facts a person reads (a pairing check reads the edits itself)."""
     shape, code = classify_procedure(query)
     if shape == "modifier":
         return lookup_modifier(db, code, query)
     if shape == "hcpcs":
         return lookup_hcpcs(db, code, query, dos)
-    return lookup_cpt(db, code, query)
+    return lookup_cpt(db, code, query, facts)
 
 
 def section_of(code: str) -> str | None:
@@ -147,13 +149,13 @@ def section_of(code: str) -> str | None:
     return None
 
 
-def lookup_cpt(db: sqlite_utils.Database, code: str, query: str) -> CodeAnswer:
+def lookup_cpt(db: sqlite_utils.Database, code: str, query: str, facts: bool = True) -> CodeAnswer:
     """Answer from the highest-ranked CPT descriptor source that has the code (imported files, then starter),
     with what the imported CMS files know of it (NCCI edits, HCPCS cross-references)."""
     category = category_of(code)
     releases = other_releases(db, "cpt")  # newest effective date first; the undated starter set last
     rows = [(r, row) for r in releases if (row := get_code(db, r["id"], code))]
-    facts, extra = cms_facts(db, code)
+    facts, extra = cms_facts(db, code) if facts else ([], {})
     if not rows:
         section = section_of(code)
         where = f" in {section}" if section else ""

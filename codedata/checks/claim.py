@@ -125,7 +125,7 @@ def _procedure(db, line: ProcedureLine, day: date) -> Procedure:
     if shape == "modifier":
         return Procedure(line=line, shape=None, answer=None)
     line = line.model_copy(update={"code": code, "modifiers": [m.upper().lstrip("-") for m in line.modifiers]})
-    return Procedure(line=line, shape=shape, answer=lookup_procedure(db, code, dos=day))
+    return Procedure(line=line, shape=shape, answer=lookup_procedure(db, code, dos=day, facts=False))
 
 
 def note_references(text: str) -> list[tuple[str, str]]:
