@@ -129,17 +129,19 @@ def notes_for(db: sqlite_utils.Database, release_id: int, row: dict, chain: list
     The tabular says notes at a chapter, block or category apply to every code below it; each inherited note
     is labelled with the entry that carries it (a category, a block such as E08-E13, or Chapter 4).
     """
+    owners = [row] + list(reversed(chain))
+    marks = ",".join("?" * len(owners))
+    found: dict[str, list[tuple[str, str]]] = {}
+    for code, kind, text in db.execute(
+        f"SELECT code, kind, text FROM notes WHERE release_id = ? AND code IN ({marks}) ORDER BY kind, seq",
+        [release_id, *(o["code"] for o in owners)],
+    ):
+        found.setdefault(code, []).append((kind, text))
     notes = []
-    kinds = ",".join("?" * len(INHERITED_NOTE_KINDS))
-    for owner in [row] + list(reversed(chain)):
-        own = owner is row
-        clause = "" if own else f" AND kind IN ({kinds})"
-        params = [release_id, owner["code"]] + ([] if own else list(INHERITED_NOTE_KINDS))
-        for n in db.query(
-            f"SELECT kind, text FROM notes WHERE release_id = ? AND code = ?{clause} ORDER BY kind, seq", params,
-        ):
-            at = f"block {owner['display']}" if owner["kind"] == "block" else owner["display"]
-            notes.append(Note(kind=n["kind"], text=n["text"], at=at))
+    for owner in owners:
+        at = f"block {owner['display']}" if owner["kind"] == "block" else owner["display"]
+        notes += [Note(kind=kind, text=text, at=at) for kind, text in found.get(owner["code"], [])
+                  if owner is row or kind in INHERITED_NOTE_KINDS]
     return notes
 
 
