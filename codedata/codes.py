@@ -113,8 +113,9 @@ def billable_descendants(db: sqlite_utils.Database, release_id: int, row: dict,
         return [_ref(r) for r in rows], total
     above = [row["parent"]] + [a["code"] for a in ancestors(db, release_id, row)]
     marks = ",".join("?" * len(above))
-    end = db.execute(f"SELECT min(seq) FROM codes WHERE release_id = ? AND parent IN ({marks}) AND seq > ?",
-                     [release_id, *above, row["seq"]]).fetchone()[0]
+    # The next chapter (no parent) ends the run too: the last code of a chapter has no later sibling above it.
+    end = db.execute(f"SELECT min(seq) FROM codes WHERE release_id = ? AND (parent IN ({marks}) OR parent IS NULL)"
+                     " AND seq > ?", [release_id, *[a for a in above if a], row["seq"]]).fetchone()[0]
     end = end if end is not None else 1 << 62
     base = "FROM codes WHERE release_id = ? AND seq > ? AND seq < ? AND billable = 1"
     params = [release_id, row["seq"], end]

@@ -162,3 +162,26 @@ def test_own_and_inherited_notes_match(icd_db, tabular):
         if sorted(ours) != sorted(expected):
             differences.append(name)
     assert differences == []
+
+
+def test_billable_codes_under_every_header_follow_the_nesting(icd_db, tabular):
+    # Parents match simple-icd-10-cm (test above); the billable codes under each header counted through those
+    # parent links must equal what a lookup lists (it reads them as a run of rows in tabular order).
+    from codedata.codes import billable_descendants
+
+    release, rows, children, shared = tabular
+    below: dict[str, int] = {}
+
+    def count(code: str) -> int:
+        if code not in below:
+            below[code] = sum(count(c) + rows[c]["billable"] for c in children[code])
+        return below[code]
+
+    differences = []
+    for row in rows.values():
+        if row["billable"] or row["kind"] in ("chapter", "block"):
+            continue
+        listed, total = billable_descendants(icd_db, release["id"], row, limit=1)
+        if total != count(row["code"]):
+            differences.append((row["display"], total, count(row["code"])))
+    assert differences == []
