@@ -34,8 +34,11 @@ def main() -> None:
     print(f"# medcode benchmarks, {date.today()}, {os.cpu_count()} cores {cpu}, Python {platform.python_version()}\n")
     for title, script, extra in [
         ("Search quality and speed (with peers)", "search.py", ["--shared", args.shared]),
-        ("Imports and lookups", "lookup.py", []),
+        ("Imports and lookups", "lookup.py", ["--shared", args.shared]),
         ("Pairing check and NCCI import", "check.py", ["--shared", args.shared]),
+        ("Pairing verdicts, first grounded set (out of the box)", "pairing.py", []),
+        ("Pairing verdicts, second grounded set (out of the box)", "pairing.py",
+         ["--cases", str(ROOT / "bench" / "cases" / "claims_second.jsonl")]),
         ("Release diff", "diff.py", ["--shared", args.shared]),
         ("Load: HTTP mode, signed requests, import running, 350 requests/s offered", "load.py",
          ["--seconds", args.load_seconds, "--shared", args.shared]),
