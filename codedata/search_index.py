@@ -169,6 +169,8 @@ def _index_alias(part: str, path: str, heading: str) -> str:
 
 
 def _add_named(found: dict[str, list[str]], term: str, code: str, rows: dict, children: dict) -> None:
+    if not rows[code]["billable"]:
+        found.setdefault(code, []).append(term)  # the header too: search shows it as a hint with its choices
     for target, extra in _billable_targets(code, rows, children):
         found.setdefault(target, []).append(f"{term} {extra}".strip())
 
