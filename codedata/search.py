@@ -45,8 +45,9 @@ DOSE_UNITS = {"mg", "mcg", "g", "gm", "gram", "grams", "ml", "cc", "unit", "unit
 DOSE = re.compile(r"^(\d+)(mg|mcg|g|gm|ml|cc|iu|u)$")
 DOSE_WEIGHT = 1.0
 SIDE_WEIGHT = 3.0
-DROP_ATTEMPTS = 3
-OR_UNLESS_FOUND = 3  # candidate searches that leave out one concept (the lightest first)
+DROP_ATTEMPTS = 3  # candidate searches that leave out one concept (the lightest first)
+OR_UNLESS_FOUND = 3  # the slow any-concept search runs only when fewer codes were found
+TITLE_BONUS = 0.01  # at equal fit, a code's own title beats one of its inclusion terms
 HISTORY = {"history", "hx"}
 # A history is the patient's own unless a relative is named (Z85-Z87 vs Z80-Z84).
 RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "parent"}
@@ -437,12 +438,13 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
     # An alias sharing no word (or 6-letter root) with the query scores nothing: only the description and the
     # aliases that do are analysed (a drug-table code carries hundreds of substance names).
     # Of the others, only those within a tenth of the query's weight of the best word overlap are scored.
-    keys = [({w[:6] for alt in c.stemmed for w in alt} | {c.text}, c.weight) for c in query.concepts]
+    keys = [(re.compile("|".join(map(re.escape, sorted({w[:6] for alt in c.stemmed for w in alt} | {c.text})))),
+             c.weight) for c in query.concepts]
     slack = 0.1 * sum(c.weight for c in query.concepts)
     for row in rows:
         stored = json.loads(row["aliases"])
         if len(stored) > 2:
-            bounds = [sum(weight for found, weight in keys if any(k in a[1] for k in found)) for a in stored]
+            bounds = [sum(weight for found, weight in keys if found.search(a[1])) for a in stored]
             floor = max(bounds[1:]) - slack
             kept = sorted(((bound, a) for a, bound in zip(stored[1:], bounds[1:]) if bound > 0 and bound >= floor),
                           key=lambda t: (-t[0], len(t[1][1])))
@@ -450,6 +452,8 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
         analysed = [_cached_alias(a[0], a[1], tuple(a[2]), tuple(a[3])) for a in stored]
         scored = [(score_alias(query, a, row["sys"] == "icd10cm"), a) for a in analysed]
         score, best = max(scored, key=lambda t: t[0])
+        if best is scored[0][1]:
+            score += TITLE_BONUS  # at equal fit, the code's own title says it better than an inclusion term
         score += 0.03 * fuzz.token_sort_ratio(normalised_query, " ".join(best.stems), processor=None) / 100
         # Add-on codes are reported only with a primary code; Category II codes only track measures.
         if row["kind"] == "add-on":
