@@ -320,7 +320,7 @@ def _cached_alias(text: str, joined: str, optional: tuple, negated: tuple) -> _A
 def _alias(stored: list) -> _Alias:
     text, joined, optional, negated = stored
     stems = joined.split()
-    defaults = set(optional)
+    defaults, negated = set(optional), set(negated)
     roots: dict[str, set[str]] = {}
     for word in stems:
         if len(word) >= 6:
@@ -338,6 +338,7 @@ def _alias(stored: list) -> _Alias:
 # Endings that make a derived form of the same word (diabet-es/-ic, menopaus-e/-al, fractur-e/-ed); what
 # remains of parkin-g / parkin-son after the shared letters is not one.
 ENDINGS = {"", "s", "es", "e", "ic", "ical", "al", "ia", "y", "ies", "ed", "ing", "er", "ous", "ity", "ism", "ist",
+           "tic", "d",
            "ion", "ive", "a", "ae", "um", "us", "i", "ate", "ated", "ation", "ary", "ly", "ia", "ias", "is", "es",
            "ae", "ic", "id", "oid", "itis", "osis", "otic", "al", "ally"}
 
@@ -438,13 +439,20 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
     # An alias sharing no word (or 6-letter root) with the query scores nothing: only the description and the
     # aliases that do are analysed (a drug-table code carries hundreds of substance names).
     # Of the others, only those within a tenth of the query's weight of the best word overlap are scored.
+    # A row whose best possible coverage cannot reach the floor is not scored at all (the bonuses add at most
+    # 0.08): a word satisfies a concept only if its first six letters appear in the alias; a negated word or a
+    # number may be satisfied without appearing, so it always counts.
+    total = sum(c.weight for c in query.concepts) or 1.0
+    free = sum(c.weight for c in query.concepts if c.negated or c.number is not None)
     keys = [(re.compile("|".join(map(re.escape, sorted({w[:6] for alt in c.stemmed for w in alt} | {c.text})))),
-             c.weight) for c in query.concepts]
-    slack = 0.1 * sum(c.weight for c in query.concepts)
+             c.weight) for c in query.concepts if not (c.negated or c.number is not None)]
+    slack = 0.1 * total
     for row in rows:
         stored = json.loads(row["aliases"])
+        bounds = [free + sum(weight for found, weight in keys if found.search(a[1])) for a in stored]
+        if max(bounds) / total + 0.08 < MIN_SCORE:
+            continue
         if len(stored) > 2:
-            bounds = [sum(weight for found, weight in keys if found.search(a[1])) for a in stored]
             floor = max(bounds[1:]) - slack
             kept = sorted(((bound, a) for a, bound in zip(stored[1:], bounds[1:]) if bound > 0 and bound >= floor),
                           key=lambda t: (-t[0], len(t[1][1])))
