@@ -47,7 +47,8 @@ DOSE_WEIGHT = 1.0
 SIDE_WEIGHT = 3.0
 DROP_ATTEMPTS = 3  # candidate searches that leave out one concept (the lightest first)
 OR_UNLESS_FOUND = 3  # the slow any-concept search runs only when fewer codes were found
-TITLE_BONUS = 0.01  # at equal fit, a code's own title beats one of its inclusion terms
+TITLE_BONUS = 0.01
+SIDELESS_CREDIT = 0.4  # at equal fit, a code's own title beats one of its inclusion terms
 HISTORY = {"history", "hx"}
 # A history is the patient's own unless a relative is named (Z85-Z87 vs Z80-Z84).
 RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "parent"}
@@ -77,6 +78,10 @@ ASKS_REPORTING = {"quality", "measure", "measures", "mips", "reporting", "report
                   "medicaid", "private", "commercial", "performance"}
 LATERALITY = {"right": "right", "left": "left", "bilateral": "bilateral"}
 ENCOUNTERS = {"initial", "subsequent", "sequela"}
+# Words that follow "unspecified" in codes of a family with sides ("unspecified knee", "unspecified eye").
+SIDED = {"side", "knee", "hip", "shoulder", "elbow", "wrist", "hand", "foot", "ankle", "eye", "ear", "leg", "arm",
+         "breast", "kidney", "lung", "ovary", "finger", "toe", "thigh", "forearm", "upper", "lower", "limb",
+         "eyelid", "femur", "tibia", "humerus", "radius", "ulna", "fibula"}
 NUMBER = re.compile(r"^\d+[a-z]?$")
 
 
@@ -90,6 +95,7 @@ class Concept:
     number: int | None = None
     exact: bool = False  # an English word the index lacks: derived forms of other words do not count
     negated: bool = False  # asked after "without" / "no": satisfied by a code that says "without" it or omits it
+    side: str | None = None  # "right", "left", "bilateral" (or "rt", "both")
     stemmed: list[tuple[str, ...]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -258,7 +264,7 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
         weight *= UNKNOWN_WEIGHT  # a word no code uses: the answer cannot be about what was asked
     exact = len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and is_english(text)
     concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact,
-                      negated=negated and number is None)
+                      negated=negated and number is None, side=side if len(alternatives[0]) == 1 else None)
     query.concepts.append(concept)
     for word in (w for alt in concept.stemmed for w in alt if len(w) >= 6):
         query.roots.setdefault(word[:6], set()).add(word)
@@ -302,6 +308,7 @@ class _Alias:
     content: tuple = ()  # words that would make the code more specific than asked, unless asked for
     side: str | None = None
     plain: bool = False  # an unspecified / NOS / NEC / "without ..." form
+    sideless_sibling: bool = False  # "unspecified knee": the family has sides, this one leaves them out
     _numbers: list[tuple[int, int]] | None = None
 
     @property
@@ -332,6 +339,7 @@ def _alias(stored: list) -> _Alias:
         content=tuple(w for i, w in enumerate(stems) if i not in defaults and w not in STOP and w not in NEUTRAL),
         side=next((LATERALITY[w] for w in stems if w in LATERALITY), None),
         plain=bool(set(stems) & DEFAULT_MARKERS) or "without" in stems or "not specified" in joined,
+        sideless_sibling="unspecified" in stems and any(w in SIDED for w in stems),
     )
 
 
@@ -370,6 +378,8 @@ def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[fl
         hit = [w for w in alt if (w in stems if concept.exact else _word_in(w, stems, alias.roots))]
         best = max(best, len(hit) / len(alt))
         words_hit += hit  # every synonym present is "asked for", not extra detail
+    if concept.side and not best and alias.side is None and not alias.sideless_sibling:
+        best = SIDELESS_CREDIT  # a condition coded without sides (ingrowing nail) still answers "right big toe"
     return best, tuple(words_hit)
 
 
@@ -443,9 +453,9 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
     # 0.08): a word satisfies a concept only if its first six letters appear in the alias; a negated word or a
     # number may be satisfied without appearing, so it always counts.
     total = sum(c.weight for c in query.concepts) or 1.0
-    free = sum(c.weight for c in query.concepts if c.negated or c.number is not None)
+    free = sum(c.weight for c in query.concepts if c.negated or c.number is not None or c.side)
     keys = [(re.compile("|".join(map(re.escape, sorted({w[:6] for alt in c.stemmed for w in alt} | {c.text})))),
-             c.weight) for c in query.concepts if not (c.negated or c.number is not None)]
+             c.weight) for c in query.concepts if not (c.negated or c.number is not None or c.side)]
     slack = 0.1 * total
     for row in rows:
         stored = json.loads(row["aliases"])
