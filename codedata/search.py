@@ -27,13 +27,13 @@ MAX_QUERY_CHARS = 200
 CANDIDATES = 150
 # A code matching less than about a third of what was asked is not an answer ("drop table codes").
 # Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
-MIN_SCORE = 0.30
+MIN_SCORE = 0.33
 UNKNOWN_WEIGHT = 1.5
 NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
 ALIASES_SCORED = 8  # per code: the aliases with the most query words, shortest first
 # Words that carry no meaning for matching.
 STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
-        "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x", "hcpcs", "codes",
+        "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x", "hcpcs",
         "diagnosis", "please", "need", "looking", "today", "presents", "complaint", "complains"}
 # Query words that flip the meaning to the plain "without ..." form of a code.
 NEGATIONS = {"no", "without", "wo", "denies", "not"}
