@@ -48,6 +48,7 @@ SIDE_WEIGHT = 3.0
 DROP_ATTEMPTS = 3  # candidate searches that leave out one concept (the lightest first)
 OR_UNLESS_FOUND = 3  # the slow any-concept search runs only when fewer codes were found
 TITLE_BONUS = 0.01
+OR_COMMON = 2000  # documents: a concept this common is left out of the any-concept search
 SIDELESS_CREDIT = 0.4  # at equal fit, a code's own title beats one of its inclusion terms
 HISTORY = {"history", "hx"}
 # A history is the patient's own unless a relative is named (Z85-Z87 vs Z80-Z84).
@@ -96,6 +97,7 @@ class Concept:
     exact: bool = False  # an English word the index lacks: derived forms of other words do not count
     negated: bool = False  # asked after "without" / "no": satisfied by a code that says "without" it or omits it
     side: str | None = None  # "right", "left", "bilateral" (or "rt", "both")
+    postings: int = 0  # about how many index documents hold it (the rarest word of each spelling, summed)
     stemmed: list[tuple[str, ...]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -264,7 +266,8 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
         weight *= UNKNOWN_WEIGHT  # a word no code uses: the answer cannot be about what was asked
     exact = len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and is_english(text)
     concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact,
-                      negated=negated and number is None, side=side if len(alternatives[0]) == 1 else None)
+                      negated=negated and number is None, side=side if len(alternatives[0]) == 1 else None,
+                      postings=sum(min(vocab.df.get(w, 0) for w in alt) for alt in alternatives))
     query.concepts.append(concept)
     for word in (w for alt in concept.stemmed for w in alt if len(w) >= 6):
         query.roots.setdefault(word[:6], set()).add(word)
@@ -520,7 +523,14 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     if len(concepts) > 1:
         by_weight = sorted(range(len(concepts)), key=lambda i: concepts[i].weight)
         attempts += [([c for j, c in enumerate(concepts) if j != i], True) for i in by_weight[:DROP_ATTEMPTS]]
-        attempts.append(([c for c in concepts if not _qualifier(c)] or concepts, False))
+        content = [c for c in concepts if not _qualifier(c)] or concepts
+        if len(content) >= 3:
+            # The any-concept search sorts every document it matches; the commonest concept ("fracture") would
+            # add tens of thousands, and the codes it matters for also match the rarer ones.
+            commonest = max(content, key=lambda c: c.postings)
+            if commonest.postings >= OR_COMMON:
+                content = [c for c in content if c is not commonest]
+        attempts.append((content, False))
     for subset, require_all in attempts:
         if all(_qualifier(c) for c in subset) and len(subset) < len(concepts):
             continue  # "right" or "25" alone matches half the index and says nothing
