@@ -30,7 +30,7 @@ CANDIDATES = 150
 MIN_SCORE = 0.33
 UNKNOWN_WEIGHT = 1.5
 NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
-ALIASES_SCORED = 8  # per code: the aliases with the most query words, shortest first
+ALIASES_SCORED = 4  # per code: the aliases with the most query words, shortest first
 # Words that carry no meaning for matching.
 STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
         "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x", "hcpcs",
