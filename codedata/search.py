@@ -48,6 +48,8 @@ SIDE_WEIGHT = 3.0
 DROP_ATTEMPTS = 3  # candidate searches that leave out one concept (the lightest first)
 OR_UNLESS_FOUND = 3  # the slow any-concept search runs only when fewer codes were found
 TITLE_BONUS = 0.01
+FTS_TRIM = 3  # letters left off a word for its FTS prefix, so derived forms are candidates
+RAREST_SHARE = 0.5
 OR_COMMON = 2000  # documents: a concept this common is left out of the any-concept search
 SIDELESS_CREDIT = 0.4  # at equal fit, a code's own title beats one of its inclusion terms
 HISTORY = {"history", "hx"}
@@ -257,7 +259,7 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     # Weigh a concept by the spellings the index holds: "rt" is rare, but it means "right", which is common.
     known = [alt for alt in alternatives if all(w in vocab.df for w in alt)] or alternatives
     # Numbers (minutes, views, stage, type) decide between sibling codes: weigh them like a rare word.
-    weight = 5.0 if number is not None else max(sum(vocab.idf(w) for w in alt) / len(alt) for alt in known)
+    weight = 5.0 if number is not None else max(_spelling_weight(alt, vocab) for alt in known)
     if dose:
         weight = DOSE_WEIGHT
     if side and len(alternatives[0]) == 1:
@@ -271,6 +273,13 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     query.concepts.append(concept)
     for word in (w for alt in concept.stemmed for w in alt if len(w) >= 6):
         query.roots.setdefault(word[:6], set()).add(word)
+
+
+def _spelling_weight(words_: tuple[str, ...], vocab: Vocabulary) -> float:
+    """A spelling weighs between the mean and the rarest of its words' weights: "pseudophakia" spelled
+    "presence of intraocular lens" is as telling as "intraocular", not as common as "presence"."""
+    weights = [vocab.idf(w) for w in words_]
+    return (1 - RAREST_SHARE) * sum(weights) / len(weights) + RAREST_SHARE * max(weights)
 
 
 def fts_expression(concepts: list[Concept], require_all: bool) -> str:
@@ -287,9 +296,9 @@ def fts_expression(concepts: list[Concept], require_all: bool) -> str:
 
 def _fts_term(word: str) -> str:
     base = stem(word)
-    # The root ranking accepts as the same word (diabet-es / diabet-ic: all but the last two letters, at least
-    # six), so candidates include derived forms without reaching unrelated words (hypert-rophy).
-    base = base[:max(6, len(base) - 2)]
+    # The root ranking accepts derived forms (diabet-es / diabet-ic, pancrea-tic / pancrea-s: all but the last
+    # three letters, at least six), so candidates include them without reaching unrelated words (hypert-rophy).
+    base = base[:max(6, len(base) - FTS_TRIM)]
     safe = base.replace('"', "")
     return f'"{safe}"*' if len(base) >= 3 and not base.isdigit() else f'"{safe}"'
 
