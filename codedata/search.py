@@ -28,7 +28,7 @@ CANDIDATES = 150
 # A code matching less than about a third of what was asked is not an answer ("drop table codes").
 # Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
 MIN_SCORE = 0.33
-UNKNOWN_WEIGHT = 1.5
+UNKNOWN_WEIGHT = 1.5  # a word no code uses weighs this much more than the rarest index word
 NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
 ALIASES_SCORED = 4  # per code: the aliases with the most query words, shortest first
 # Words that carry no meaning for matching.
@@ -38,20 +38,21 @@ STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "wit
 # Query words that flip the meaning to the plain "without ..." form of a code.
 NEGATIONS = {"no", "without", "wo", "denies", "not"}
 # Words that end what a negation covers ("without aura, with status migrainosus").
-NEGATION_ENDS = {"with", "but", "and with"}
+NEGATION_ENDS = {"with", "but"}
 # A dose ("30 mg", "1 gram") mostly says how many units to bill, sometimes which code (J1040 is the 80 mg
 # vial): its number weighs little.
 DOSE_UNITS = {"mg", "mcg", "g", "gm", "gram", "grams", "ml", "cc", "unit", "units", "iu", "meq", "milligrams"}
 DOSE = re.compile(r"^(\d+)(mg|mcg|g|gm|ml|cc|iu|u)$")
 DOSE_WEIGHT = 1.0
-SIDE_WEIGHT = 3.0
+SIDE_WEIGHT = 3.0  # at most: a side chooses between sibling codes, not between conditions
+SIDELESS_CREDIT = 0.4  # share of a side's weight a code family without sides still earns
+RAREST_SHARE = 0.5  # a spelling's weight: this share from its rarest word, the rest from the mean
+TITLE_BONUS = 0.01  # at equal fit, a code's own title beats one of its inclusion terms
+# Candidate search (FTS5): see _candidates.
+FTS_TRIM = 3  # letters left off a word for its FTS prefix, so derived forms are candidates
 DROP_ATTEMPTS = 3  # candidate searches that leave out one concept (the lightest first)
 OR_UNLESS_FOUND = 3  # the slow any-concept search runs only when fewer codes were found
-TITLE_BONUS = 0.01
-FTS_TRIM = 3  # letters left off a word for its FTS prefix, so derived forms are candidates
-RAREST_SHARE = 0.5
 OR_COMMON = 2000  # documents: a concept this common is left out of the any-concept search
-SIDELESS_CREDIT = 0.4  # at equal fit, a code's own title beats one of its inclusion terms
 HISTORY = {"history", "hx"}
 # A history is the patient's own unless a relative is named (Z85-Z87 vs Z80-Z84).
 RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "parent"}
@@ -112,11 +113,9 @@ class Query:
     concepts: list[Concept] = field(default_factory=list)
     laterality: str | None = None
     encounter: str | None = None
-    asks_without: bool = False
     history: bool = False  # "history of", "h/o": the history Z codes, not the active disease
     relatives: bool = False
     reporting: bool = False  # the query asks for quality-reporting or temporary codes
-    unknown: int = 0  # words neither in the index nor in the synonym table
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> asked words
 
 
@@ -226,7 +225,6 @@ def parse_query(text: str, vocab: Vocabulary) -> Query:
                 break
         else:
             word = vocab.correct(tokens[i])
-            query.unknown += word not in vocab.df and (word,) not in table and word not in STOP
             _add_concept(query, word, [(word,)] + table.get((word,), []), vocab, negating, i in doses)
             i += 1
     return query
@@ -424,7 +422,7 @@ def _matched(word: str, matched: set[str], roots: dict[str, set[str]]) -> bool:
 
 def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
     """Return how well one description or inclusion term answers the query (higher is better)."""
-    stems = set(alias.stems) if query.asks_without else alias.positive
+    stems = alias.positive  # words after "without" answer only a negated query word (_negated_match)
     total = sum(c.weight for c in query.concepts) or 1.0
     matched: set[str] = set()
     coverage = 0.0
