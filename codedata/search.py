@@ -328,12 +328,6 @@ class _Alias:
         return self._numbers
 
 
-@lru_cache(maxsize=100_000)
-def _cached_alias(text: str, joined: str, optional: tuple, negated: tuple) -> _Alias:
-    """Analysed aliases are read-only: common codes are analysed once, not on every search."""
-    return _alias([text, joined, optional, negated])
-
-
 def _alias(stored: list) -> _Alias:
     text, joined, optional, negated = stored
     stems = joined.split()
@@ -477,7 +471,8 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
             kept = sorted(((bound, a) for a, bound in zip(stored[1:], bounds[1:]) if bound > 0 and bound >= floor),
                           key=lambda t: (-t[0], len(t[1][1])))
             stored = stored[:1] + [a for _, a in kept[:ALIASES_SCORED]]
-        analysed = [_cached_alias(a[0], a[1], tuple(a[2]), tuple(a[3])) for a in stored]
+        # Not cached across searches: 100,000 cached alias objects made the garbage collector pause ~150 ms.
+        analysed = [_alias(a) for a in stored]
         scored = [(score_alias(query, a, row["sys"] == "icd10cm"), a) for a in analysed]
         score, best = max(scored, key=lambda t: t[0])
         if best is scored[0][1]:
