@@ -27,26 +27,32 @@ MAX_QUERY_CHARS = 200
 CANDIDATES = 150
 # A code matching less than about a third of what was asked is not an answer ("drop table codes").
 # Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
-MIN_SCORE = 0.30
-UNKNOWN_WEIGHT = 1.5
+MIN_SCORE = 0.33
+UNKNOWN_WEIGHT = 1.5  # a word no code uses weighs this much more than the rarest index word
 NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
-ALIASES_SCORED = 8  # per code: the aliases with the most query words, shortest first
+ALIASES_SCORED = 4  # per code: the aliases with the most query words, shortest first
 # Words that carry no meaning for matching.
 STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
-        "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x", "hcpcs", "codes",
+        "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x", "hcpcs",
         "diagnosis", "please", "need", "looking", "today", "presents", "complaint", "complains"}
 # Query words that flip the meaning to the plain "without ..." form of a code.
 NEGATIONS = {"no", "without", "wo", "denies", "not"}
 # Words that end what a negation covers ("without aura, with status migrainosus").
-NEGATION_ENDS = {"with", "but", "and with"}
+NEGATION_ENDS = {"with", "but"}
 # A dose ("30 mg", "1 gram") mostly says how many units to bill, sometimes which code (J1040 is the 80 mg
 # vial): its number weighs little.
 DOSE_UNITS = {"mg", "mcg", "g", "gm", "gram", "grams", "ml", "cc", "unit", "units", "iu", "meq", "milligrams"}
 DOSE = re.compile(r"^(\d+)(mg|mcg|g|gm|ml|cc|iu|u)$")
 DOSE_WEIGHT = 1.0
-SIDE_WEIGHT = 3.0
-DROP_ATTEMPTS = 3
-OR_UNLESS_FOUND = 3  # candidate searches that leave out one concept (the lightest first)
+SIDE_WEIGHT = 3.0  # at most: a side chooses between sibling codes, not between conditions
+SIDELESS_CREDIT = 0.4  # share of a side's weight a code family without sides still earns
+RAREST_SHARE = 0.5  # a spelling's weight: this share from its rarest word, the rest from the mean
+TITLE_BONUS = 0.01  # at equal fit, a code's own title beats one of its inclusion terms
+# Candidate search (FTS5): see _candidates.
+FTS_TRIM = 3  # letters left off a word for its FTS prefix, so derived forms are candidates
+DROP_ATTEMPTS = 3  # candidate searches that leave out one concept (the lightest first)
+OR_UNLESS_FOUND = 3  # the slow any-concept search runs only when fewer codes were found
+OR_COMMON = 2000  # documents: a concept this common is left out of the any-concept search
 HISTORY = {"history", "hx"}
 # A history is the patient's own unless a relative is named (Z85-Z87 vs Z80-Z84).
 RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "parent"}
@@ -76,6 +82,10 @@ ASKS_REPORTING = {"quality", "measure", "measures", "mips", "reporting", "report
                   "medicaid", "private", "commercial", "performance"}
 LATERALITY = {"right": "right", "left": "left", "bilateral": "bilateral"}
 ENCOUNTERS = {"initial", "subsequent", "sequela"}
+# Words that follow "unspecified" in codes of a family with sides ("unspecified knee", "unspecified eye").
+SIDED = {"side", "knee", "hip", "shoulder", "elbow", "wrist", "hand", "foot", "ankle", "eye", "ear", "leg", "arm",
+         "breast", "kidney", "lung", "ovary", "finger", "toe", "thigh", "forearm", "upper", "lower", "limb",
+         "eyelid", "femur", "tibia", "humerus", "radius", "ulna", "fibula"}
 NUMBER = re.compile(r"^\d+[a-z]?$")
 
 
@@ -89,6 +99,8 @@ class Concept:
     number: int | None = None
     exact: bool = False  # an English word the index lacks: derived forms of other words do not count
     negated: bool = False  # asked after "without" / "no": satisfied by a code that says "without" it or omits it
+    side: str | None = None  # "right", "left", "bilateral" (or "rt", "both")
+    postings: int = 0  # about how many index documents hold it (the rarest word of each spelling, summed)
     stemmed: list[tuple[str, ...]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -101,11 +113,9 @@ class Query:
     concepts: list[Concept] = field(default_factory=list)
     laterality: str | None = None
     encounter: str | None = None
-    asks_without: bool = False
     history: bool = False  # "history of", "h/o": the history Z codes, not the active disease
     relatives: bool = False
     reporting: bool = False  # the query asks for quality-reporting or temporary codes
-    unknown: int = 0  # words neither in the index nor in the synonym table
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> asked words
 
 
@@ -215,7 +225,6 @@ def parse_query(text: str, vocab: Vocabulary) -> Query:
                 break
         else:
             word = vocab.correct(tokens[i])
-            query.unknown += word not in vocab.df and (word,) not in table and word not in STOP
             _add_concept(query, word, [(word,)] + table.get((word,), []), vocab, negating, i in doses)
             i += 1
     return query
@@ -248,7 +257,7 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     # Weigh a concept by the spellings the index holds: "rt" is rare, but it means "right", which is common.
     known = [alt for alt in alternatives if all(w in vocab.df for w in alt)] or alternatives
     # Numbers (minutes, views, stage, type) decide between sibling codes: weigh them like a rare word.
-    weight = 5.0 if number is not None else max(sum(vocab.idf(w) for w in alt) / len(alt) for alt in known)
+    weight = 5.0 if number is not None else max(_spelling_weight(alt, vocab) for alt in known)
     if dose:
         weight = DOSE_WEIGHT
     if side and len(alternatives[0]) == 1:
@@ -257,10 +266,18 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
         weight *= UNKNOWN_WEIGHT  # a word no code uses: the answer cannot be about what was asked
     exact = len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and is_english(text)
     concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact,
-                      negated=negated and number is None)
+                      negated=negated and number is None, side=side if len(alternatives[0]) == 1 else None,
+                      postings=sum(min(vocab.df.get(w, 0) for w in alt) for alt in alternatives))
     query.concepts.append(concept)
     for word in (w for alt in concept.stemmed for w in alt if len(w) >= 6):
         query.roots.setdefault(word[:6], set()).add(word)
+
+
+def _spelling_weight(words_: tuple[str, ...], vocab: Vocabulary) -> float:
+    """A spelling weighs between the mean and the rarest of its words' weights: "pseudophakia" spelled
+    "presence of intraocular lens" is as telling as "intraocular", not as common as "presence"."""
+    weights = [vocab.idf(w) for w in words_]
+    return (1 - RAREST_SHARE) * sum(weights) / len(weights) + RAREST_SHARE * max(weights)
 
 
 def fts_expression(concepts: list[Concept], require_all: bool) -> str:
@@ -277,9 +294,9 @@ def fts_expression(concepts: list[Concept], require_all: bool) -> str:
 
 def _fts_term(word: str) -> str:
     base = stem(word)
-    # The root ranking accepts as the same word (diabet-es / diabet-ic: all but the last two letters, at least
-    # six), so candidates include derived forms without reaching unrelated words (hypert-rophy).
-    base = base[:max(6, len(base) - 2)]
+    # The root ranking accepts derived forms (diabet-es / diabet-ic, pancrea-tic / pancrea-s: all but the last
+    # three letters, at least six), so candidates include them without reaching unrelated words (hypert-rophy).
+    base = base[:max(6, len(base) - FTS_TRIM)]
     safe = base.replace('"', "")
     return f'"{safe}"*' if len(base) >= 3 and not base.isdigit() else f'"{safe}"'
 
@@ -301,6 +318,7 @@ class _Alias:
     content: tuple = ()  # words that would make the code more specific than asked, unless asked for
     side: str | None = None
     plain: bool = False  # an unspecified / NOS / NEC / "without ..." form
+    sideless_sibling: bool = False  # "unspecified knee": the family has sides, this one leaves them out
     _numbers: list[tuple[int, int]] | None = None
 
     @property
@@ -310,16 +328,10 @@ class _Alias:
         return self._numbers
 
 
-@lru_cache(maxsize=100_000)
-def _cached_alias(text: str, joined: str, optional: tuple, negated: tuple) -> _Alias:
-    """Analysed aliases are read-only: common codes are analysed once, not on every search."""
-    return _alias([text, joined, optional, negated])
-
-
 def _alias(stored: list) -> _Alias:
     text, joined, optional, negated = stored
     stems = joined.split()
-    defaults = set(optional)
+    defaults, negated = set(optional), set(negated)
     roots: dict[str, set[str]] = {}
     for word in stems:
         if len(word) >= 6:
@@ -331,12 +343,14 @@ def _alias(stored: list) -> _Alias:
         content=tuple(w for i, w in enumerate(stems) if i not in defaults and w not in STOP and w not in NEUTRAL),
         side=next((LATERALITY[w] for w in stems if w in LATERALITY), None),
         plain=bool(set(stems) & DEFAULT_MARKERS) or "without" in stems or "not specified" in joined,
+        sideless_sibling="unspecified" in stems and any(w in SIDED for w in stems),
     )
 
 
 # Endings that make a derived form of the same word (diabet-es/-ic, menopaus-e/-al, fractur-e/-ed); what
 # remains of parkin-g / parkin-son after the shared letters is not one.
 ENDINGS = {"", "s", "es", "e", "ic", "ical", "al", "ia", "y", "ies", "ed", "ing", "er", "ous", "ity", "ism", "ist",
+           "tic", "d",
            "ion", "ive", "a", "ae", "um", "us", "i", "ate", "ated", "ation", "ary", "ly", "ia", "ias", "is", "es",
            "ae", "ic", "id", "oid", "itis", "osis", "otic", "al", "ally"}
 
@@ -368,6 +382,8 @@ def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[fl
         hit = [w for w in alt if (w in stems if concept.exact else _word_in(w, stems, alias.roots))]
         best = max(best, len(hit) / len(alt))
         words_hit += hit  # every synonym present is "asked for", not extra detail
+    if concept.side and not best and alias.side is None and not alias.sideless_sibling:
+        best = SIDELESS_CREDIT  # a condition coded without sides (ingrowing nail) still answers "right big toe"
     return best, tuple(words_hit)
 
 
@@ -400,7 +416,7 @@ def _matched(word: str, matched: set[str], roots: dict[str, set[str]]) -> bool:
 
 def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
     """Return how well one description or inclusion term answers the query (higher is better)."""
-    stems = set(alias.stems) if query.asks_without else alias.positive
+    stems = alias.positive  # words after "without" answer only a negated query word (_negated_match)
     total = sum(c.weight for c in query.concepts) or 1.0
     matched: set[str] = set()
     coverage = 0.0
@@ -437,19 +453,30 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
     # An alias sharing no word (or 6-letter root) with the query scores nothing: only the description and the
     # aliases that do are analysed (a drug-table code carries hundreds of substance names).
     # Of the others, only those within a tenth of the query's weight of the best word overlap are scored.
-    keys = [({w[:6] for alt in c.stemmed for w in alt} | {c.text}, c.weight) for c in query.concepts]
-    slack = 0.1 * sum(c.weight for c in query.concepts)
+    # A row whose best possible coverage cannot reach the floor is not scored at all (the bonuses add at most
+    # 0.08): a word satisfies a concept only if its first six letters appear in the alias; a negated word or a
+    # number may be satisfied without appearing, so it always counts.
+    total = sum(c.weight for c in query.concepts) or 1.0
+    free = sum(c.weight for c in query.concepts if c.negated or c.number is not None or c.side)
+    keys = [(re.compile("|".join(map(re.escape, sorted({w[:6] for alt in c.stemmed for w in alt} | {c.text})))),
+             c.weight) for c in query.concepts if not (c.negated or c.number is not None or c.side)]
+    slack = 0.1 * total
     for row in rows:
         stored = json.loads(row["aliases"])
+        bounds = [free + sum(weight for found, weight in keys if found.search(a[1])) for a in stored]
+        if max(bounds) / total + 0.08 < MIN_SCORE:
+            continue
         if len(stored) > 2:
-            bounds = [sum(weight for found, weight in keys if any(k in a[1] for k in found)) for a in stored]
             floor = max(bounds[1:]) - slack
             kept = sorted(((bound, a) for a, bound in zip(stored[1:], bounds[1:]) if bound > 0 and bound >= floor),
                           key=lambda t: (-t[0], len(t[1][1])))
             stored = stored[:1] + [a for _, a in kept[:ALIASES_SCORED]]
-        analysed = [_cached_alias(a[0], a[1], tuple(a[2]), tuple(a[3])) for a in stored]
+        # Not cached across searches: 100,000 cached alias objects made the garbage collector pause ~150 ms.
+        analysed = [_alias(a) for a in stored]
         scored = [(score_alias(query, a, row["sys"] == "icd10cm"), a) for a in analysed]
         score, best = max(scored, key=lambda t: t[0])
+        if best is scored[0][1]:
+            score += TITLE_BONUS  # at equal fit, the code's own title says it better than an inclusion term
         score += 0.03 * fuzz.token_sort_ratio(normalised_query, " ".join(best.stems), processor=None) / 100
         # Add-on codes are reported only with a primary code; Category II codes only track measures.
         if row["kind"] == "add-on":
@@ -498,7 +525,14 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     if len(concepts) > 1:
         by_weight = sorted(range(len(concepts)), key=lambda i: concepts[i].weight)
         attempts += [([c for j, c in enumerate(concepts) if j != i], True) for i in by_weight[:DROP_ATTEMPTS]]
-        attempts.append(([c for c in concepts if not _qualifier(c)] or concepts, False))
+        content = [c for c in concepts if not _qualifier(c)] or concepts
+        if len(content) >= 3:
+            # The any-concept search sorts every document it matches; the commonest concept ("fracture") would
+            # add tens of thousands, and the codes it matters for also match the rarer ones.
+            commonest = max(content, key=lambda c: c.postings)
+            if commonest.postings >= OR_COMMON:
+                content = [c for c in content if c is not commonest]
+        attempts.append((content, False))
     for subset, require_all in attempts:
         if all(_qualifier(c) for c in subset) and len(subset) < len(concepts):
             continue  # "right" or "25" alone matches half the index and says nothing

@@ -128,9 +128,18 @@ def _icd_documents(db: sqlite_utils.Database):
         if "nos" in _words(note["text"]) and note["code"] in rows and not rows[note["code"]]["billable"]:
             _add_named(extra_terms, note["text"], note["code"], rows, children)
     for code, entries in icd10cm_index.terms_by_code(db, release["id"]).items():
-        if code in rows:
-            for part, path, heading in entries:
+        if code not in rows:
+            continue
+        substances: dict[str, list[str]] = {}
+        for part, path, heading in entries:
+            if part == "drug":
+                substances.setdefault(heading, []).append(path)
+            else:
                 _add_named(extra_terms, _index_alias(part, path, heading), code, rows, children)
+        for heading, paths in substances.items():
+            # One name per drug-table column: every substance is a nonessential word of it (in parentheses), so
+            # the one asked for matches and the others are not detail the query failed to ask for.
+            _add_named(extra_terms, _drug_alias(paths, heading), code, rows, children)
     for term, code in default_terms():
         if code in rows:
             _add_named(extra_terms, term, code, rows, children)
@@ -168,7 +177,16 @@ def _index_alias(part: str, path: str, heading: str) -> str:
     return path
 
 
+def _drug_alias(paths: list[str], heading: str) -> str:
+    names = " ".join(f"({re.sub(r'[()]', ' ', p)})" for p in dict.fromkeys(paths))
+    if heading.startswith("poisoning"):
+        return f"poisoning by {names}, {heading[len('poisoning '):]}"
+    return f"{heading} of {names}"
+
+
 def _add_named(found: dict[str, list[str]], term: str, code: str, rows: dict, children: dict) -> None:
+    if not rows[code]["billable"]:
+        found.setdefault(code, []).append(term)  # the header too: search shows it as a hint with its choices
     for target, extra in _billable_targets(code, rows, children):
         found.setdefault(target, []).append(f"{term} {extra}".strip())
 

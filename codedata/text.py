@@ -23,7 +23,12 @@ SMALL_WORDS = {"a", "an", "the", "in", "on", "of", "as", "to", "for", "by", "at"
 
 
 def stem(word: str) -> str:
-    """Return a light English stem so plurals meet singulars (stones -> stone, injuries -> injury)."""
+    """Return a light English stem so plurals meet singulars (stones -> stone, injuries -> injury) and a
+    doubled-consonant verb form meets its other forms (slipped / slipping -> slip)."""
+    if len(word) > 6 and word.endswith(("pped", "tted", "gged", "mmed", "nned", "bbed", "dded")):
+        return word[:-3]
+    if len(word) > 7 and word.endswith(("pping", "tting", "gging", "mming", "nning", "bbing", "dding")):
+        return word[:-4]
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):

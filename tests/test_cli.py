@@ -168,7 +168,7 @@ def test_console_answers_piped_lines(db_copy):
     assert result.returncode == 0
     assert "E11.9  Type 2 diabetes mellitus without complications" in result.stdout
     assert "type some words to search for" in result.stdout
-    assert "97110  Therapeutic exercise, each 15 minutes" in result.stdout
+    assert "97110  Therapeutic exercise, each 15 minutes (for strength, endurance, motion or flexibility)" in result.stdout
     assert "Verdict: LIKELY DENIAL" in result.stdout and "M54.5 is a header" in result.stdout
     assert "Unknown command 'nope'" in result.stdout
 

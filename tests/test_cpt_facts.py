@@ -110,3 +110,12 @@ def test_starter_set_covers_every_em_and_97xxx_code_in_the_mue_file():
     assert "prescribing" in starter["90863"]["description"].lower() and "non-prescribing" not in \
         starter["90863"]["description"].lower()
     assert starter["99173"]["section"] != "Ophthalmology"
+
+
+def test_hcpcs_codes_cross_referenced_to_a_cpt_code(icd_db):
+    # hcpcs_2024_07_admin_fields.csv line 1100: C8904 ... xref 77046 (terminated 2018-12-31, still listed)
+    from codedata.procedures import hcpcs_cross_references
+
+    assert "C8904" in [r.code for r in hcpcs_cross_references(icd_db, "77046")]
+    answer = lookup_procedure(icd_db, "77046")
+    assert "C8904" in answer.extra["hcpcs_xref"]

@@ -93,3 +93,11 @@ def first(db, text):
 def test_index_tables_drive_candidates(icd_db, text, code):
     assert first(icd_db, text)[0] == code
 
+
+
+def test_a_drug_table_header_is_offered_as_a_hint(icd_db):
+    # T39.1X1 needs a 7th character (tabular sevenChrDef of T39: A, D, S): the header is shown with the codes.
+    answer = resolve(icd_db, "acetaminophen poisoning", "icd", limit=3)
+    assert "T39.1X1" in [h.code for h in answer.hints]
+    header = resolve(icd_db, "T39.1X1", "icd")
+    assert header.needs_seventh_character and [c.character for c in header.seventh_characters] == ["A", "D", "S"]
