@@ -10,8 +10,8 @@ first byte), so idle connections cannot starve the pool; it also puts a read tim
 a client that stops halfway through a request frees its thread after READ_TIMEOUT seconds.
 
 The choice, measured with bench/load.py (README, Load): the hand-written pre-fork server (16 threads per
-process, no read timeout) answered nothing more once 40 idle connections were open; gunicorn gthread keeps its
-figures with them. uvicorn would need an ASGI adapter and Bolt's async app; waitress is a single process (one
+process, no read timeout) answered nothing more once 40 idle connections were open; gunicorn gthread, with the
+worker below, answers with 40 idle and stalled connections open as fast as the old server did with none. uvicorn would need an ASGI adapter and Bolt's async app; waitress is a single process (one
 core); gevent workers would make every thread-local database connection shared by all greenlets of a process.
 """
 from __future__ import annotations
