@@ -10,8 +10,8 @@ first byte), so idle connections cannot starve the pool; it also puts a read tim
 a client that stops halfway through a request frees its thread after READ_TIMEOUT seconds.
 
 The choice, measured with bench/load.py (README, Load): the hand-written pre-fork server (16 threads per
-process, no read timeout) answered nothing more once 40 idle connections were open; gunicorn gthread keeps its
-figures with them. uvicorn would need an ASGI adapter and Bolt's async app; waitress is a single process (one
+process, no read timeout) answered nothing more once 40 idle connections were open; gunicorn gthread, with the
+worker below, answers with 40 idle and stalled connections open as fast as the old server did with none. uvicorn would need an ASGI adapter and Bolt's async app; waitress is a single process (one
 core); gevent workers would make every thread-local database connection shared by all greenlets of a process.
 """
 from __future__ import annotations
@@ -71,6 +71,21 @@ def gunicorn_worker_class():
             # waits longer than READ_TIMEOUT raises, and the connection is closed.
             self.sock.settimeout(READ_TIMEOUT)
 
+        def close(self, graceful=False):
+            if not graceful:
+                return super().close()
+            # gunicorn's graceful close sends FIN, then lingers (up to 2 s) until the client closes its side,
+            # on the worker's event loop: every answered request held the loop for the client's round trip, and
+            # a stalled client held it 2 s. Here FIN goes at once (the client sees the end of the answer now)
+            # and the lingering drain runs on a closing thread.
+            sock = self.sock
+            try:
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                sock.close()
+                return
+            _closer().submit(_drain_and_close, sock)
+
     class MedcodeWorker(gthread.ThreadWorker):
         def accept(self, listener):
             """A new connection whose request has not arrived yet waits in the poller until its first bytes
@@ -101,6 +116,38 @@ def gunicorn_worker_class():
     return MedcodeWorker
 
 
+_closers = []
+
+
+def _closer():
+    """A small pool of threads for lingering closes, made in the worker process that uses it."""
+    if not _closers:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _closers.append(ThreadPoolExecutor(max_workers=16, thread_name_prefix="medcode-close"))
+    return _closers[0]
+
+
+def _drain_and_close(sock, linger: float = 1.0, most: int = 65536) -> None:
+    """Read what the client still sends (so the kernel does not answer it with a reset) until it closes, for
+    at most `linger` seconds, then close."""
+    try:
+        deadline, drained = time.monotonic() + linger, 0
+        while drained < most:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            sock.settimeout(remaining)
+            data = sock.recv(4096)
+            if not data:
+                break
+            drained += len(data)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
 class _TimeoutsQuiet(logging.Filter):
     """A read that timed out is a slow client going away, not an error with a traceback."""
 
@@ -124,6 +171,7 @@ def gunicorn_options(port: int, processes: int, host: str = "0.0.0.0") -> dict:
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "medcode",
+        "control_socket_disable": True,  # gunicorn's admin socket (~/.gunicorn/gunicorn.ctl): not used
         # The workers' heartbeat files: on tmpfs where there is one (gunicorn's advice; a disk-backed /tmp can
         # block a heartbeat, and the master then kills a healthy worker).
         **({"worker_tmp_dir": "/dev/shm"} if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else {}),
