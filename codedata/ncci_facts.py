@@ -6,6 +6,7 @@ file (systems ncci_mue_practitioner, ncci_aoc, ncci_ptp_practitioner), so a chan
 touches this module only."""
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -88,6 +89,6 @@ def ptp(db: sqlite_utils.Database, code: str, common: set[str] | frozenset[str] 
     if release is None:
         return None
     first, second = ptp_store.active_partners(db.conn, release["id"], code)
-    partners = sorted(first | second, key=lambda c: (c not in common, c))
+    partners = heapq.nsmallest(limit, first | second, key=lambda c: (c not in common, c))  # of thousands
     return PtpSummary(pairs=len(first | second), as_column1=len(first), as_column2=len(second),
                       partners=partners[:limit], release=release["label"])

@@ -9,7 +9,7 @@ from importlib.resources import files
 
 import sqlite_utils
 
-from . import ncci_facts
+from . import ncci_facts, ptp_store
 from .codes import (get_code, last_release_with, other_releases, release_for, release_info, require_current,
                     retired_answer)
 from .errors import BadInput
@@ -212,9 +212,25 @@ def hcpcs_cross_references(db: sqlite_utils.Database, code: str) -> list[CodeRef
     current = db.execute("SELECT id FROM releases WHERE system = 'hcpcs' AND current = 1").fetchone()
     if current is None:
         return []
-    return [CodeRef(code=r[0], description=r[1], billable=bool(r[2])) for r in db.execute(
-        "SELECT code, description, billable FROM codes WHERE release_id = ? AND json_extract(extra, '$.xref') = ?"
-        " ORDER BY code", [current[0], code])]
+    return _cross_references(db, current[0]).get(code, [])
+
+
+_XREFS: dict[tuple[str, int, str], dict[str, list[CodeRef]]] = {}
+
+
+def _cross_references(db: sqlite_utils.Database, release_id: int) -> dict[str, list[CodeRef]]:
+    """code -> the HCPCS codes of a release that CMS cross-references to it, read once per database file and
+    release (a release's rows never change; its sha256 tells a rebuilt database's release 3 from the old one's)."""
+    sha = db.execute("SELECT sha256 FROM releases WHERE id = ?", [release_id]).fetchone()[0]
+    key = (ptp_store.database_key(db.conn), release_id, sha)
+    if key not in _XREFS:
+        found: dict[str, list[CodeRef]] = {}
+        for code, description, billable, target in db.execute(
+            "SELECT code, description, billable, json_extract(extra, '$.xref') FROM codes WHERE release_id = ?"
+            " AND json_extract(extra, '$.xref') IS NOT NULL ORDER BY code", [release_id]):
+            found.setdefault(target, []).append(CodeRef(code=code, description=description, billable=bool(billable)))
+        _XREFS[key] = found
+    return _XREFS[key]
 
 
 @lru_cache(maxsize=1)

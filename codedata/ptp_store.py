@@ -116,6 +116,27 @@ def write_edits(conn: sqlite3.Connection, release_id: int, edits: Iterable[tuple
     return written
 
 
+def database_key(conn: sqlite3.Connection) -> str:
+    """The database file a connection reads (for caches of what never changes in it); a memory database by
+    its connection."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    return path or f"memory:{id(conn)}"
+
+
+_NAMES: dict[str, tuple[int, dict[int, str]]] = {}  # per database file: (highest id, id -> code)
+
+
+def code_names(conn: sqlite3.Connection) -> dict[int, str]:
+    """id -> code for every NCCI code, read once per database file: ids are only ever added, so the highest
+    id says whether the copy is current."""
+    top = conn.execute("SELECT max(id) FROM ncci_code_ids").fetchone()[0] or 0
+    key = database_key(conn)
+    cached = _NAMES.get(key)
+    if cached is None or cached[0] != top:
+        cached = _NAMES[key] = (top, dict(conn.execute("SELECT id, code FROM ncci_code_ids")))
+    return cached[1]
+
+
 def code_ids(conn: sqlite3.Connection, codes: Iterable[str]) -> dict[str, int]:
     """The integer ids of the given codes (codes that appear in no edit are left out)."""
     codes = list(dict.fromkeys(codes))
@@ -191,7 +212,7 @@ def edits_of(conn: sqlite3.Connection, release_id: int, column1: str) -> list[di
     edits = _edits_of(conn, release_id, ids[column1]) if ids else None
     if edits is None:
         return []
-    names, reasons = dict(conn.execute("SELECT id, code FROM ncci_code_ids")), _rationales(conn)
+    names, reasons = code_names(conn), _rationales(conn)
     return [{"column1": column1, "column2": names[edits.c2s[i]],
              "effective": _date(edits.effectives[i]) if edits.effectives is not None else None,
              "deletion": _date(edits.deletions[i]), "modifier_indicator": edits.indicator(i),
@@ -204,7 +225,7 @@ def active_partners(conn: sqlite3.Connection, release_id: int, code: str) -> tup
     if not found:
         return set(), set()
     own = found[code]
-    names = dict(conn.execute("SELECT id, code FROM ncci_code_ids"))
+    names = code_names(conn)
     edits = _edits_of(conn, release_id, own)
     first = {names[edits.c2s[i]] for i in range(len(edits.c2s)) if edits.deletions[i] == ACTIVE} if edits else set()
     packed = conn.execute("SELECT c1s FROM ncci_ptp_by_column2 WHERE release_id = ? AND c2 = ?",
@@ -215,7 +236,7 @@ def active_partners(conn: sqlite3.Connection, release_id: int, code: str) -> tup
 
 def pairs(conn: sqlite3.Connection, release_id: int) -> Iterator[tuple[str, str, bool, str]]:
     """Every edit of a release as (column1, column2, active, modifier indicator), for release diffs."""
-    names = dict(conn.execute("SELECT id, code FROM ncci_code_ids"))
+    names = code_names(conn)
     rows = conn.execute("SELECT c1, c2s, deletions, effectives, indicators, reasons FROM ncci_ptp_packed"
                         " WHERE release_id = ? ORDER BY c1, chunk", [release_id])
     for c1, chunks in groupby(rows, key=lambda r: r[0]):
