@@ -89,6 +89,8 @@ def ptp(db: sqlite_utils.Database, code: str, common: set[str] | frozenset[str] 
     if release is None:
         return None
     first, second = ptp_store.active_partners(db.conn, release["id"], code)
-    partners = heapq.nsmallest(limit, first | second, key=lambda c: (c not in common, c))  # of thousands
-    return PtpSummary(pairs=len(first | second), as_column1=len(first), as_column2=len(second),
-                      partners=partners[:limit], release=release["label"])
+    every = first | second  # thousands for an E/M code: pick the few shown without sorting them all
+    partners = sorted(every & common)[:limit]
+    partners += heapq.nsmallest(limit - len(partners), every - common) if len(partners) < limit else []
+    return PtpSummary(pairs=len(every), as_column1=len(first), as_column2=len(second),
+                      partners=partners, release=release["label"])

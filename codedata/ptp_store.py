@@ -219,8 +219,25 @@ def edits_of(conn: sqlite3.Connection, release_id: int, column1: str) -> list[di
              "rationale": reasons.get(edits.reasons[i])} for i in range(len(edits.c2s))]
 
 
-def active_partners(conn: sqlite3.Connection, release_id: int, code: str) -> tuple[set[str], set[str]]:
-    """The codes `code` has an active edit with: (as column 1 -> its column-2 codes, as column 2 -> column 1s)."""
+_PARTNERS: dict[tuple, tuple[frozenset[str], frozenset[str]]] = {}
+PARTNERS_KEPT = 512
+
+
+def active_partners(conn: sqlite3.Connection, release_id: int, code: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The codes `code` has an active edit with: (as column 1 -> its column-2 codes, as column 2 -> column 1s).
+    Kept for the codes asked most recently: a release's edits never change (a rebuilt database's release with the
+    same id has another sha256)."""
+    sha = conn.execute("SELECT sha256 FROM releases WHERE id = ?", [release_id]).fetchone()
+    key = (database_key(conn), release_id, sha[0] if sha else None, code)
+    if key not in _PARTNERS:
+        if len(_PARTNERS) >= PARTNERS_KEPT:
+            _PARTNERS.pop(next(iter(_PARTNERS)))
+        first, second = _active_partners(conn, release_id, code)
+        _PARTNERS[key] = (frozenset(first), frozenset(second))
+    return _PARTNERS[key]
+
+
+def _active_partners(conn: sqlite3.Connection, release_id: int, code: str) -> tuple[set[str], set[str]]:
     found = code_ids(conn, [code])
     if not found:
         return set(), set()
