@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, timedelta
 
 import sqlite_utils
 
-from datetime import date
-
 from .db import current_release
-from .windows import Resolution, parse_dos, resolve
 from .errors import BadInput, MedcodeError
 from .models import CodeAnswer, CodeRef, Note, ReleaseInfo, SeventhCharacter
+from .windows import Resolution, next_update, parse_dos, resolve, windows
 
 # A letter, then a digit in second or third place (A00, QA0: the FY2026 QA0 block has a letter second), then up to
 # four more characters.
@@ -212,8 +211,6 @@ def history(db: sqlite_utils.Database, used: dict, code: str) -> list[str]:
     A change took effect at a scheduled update after the last release that shows the old state and no later
     than the first that shows the new one; when releases in between are not loaded, both dates are named.
     """
-    from .windows import windows
-
     ordered = [w for w in windows(db, used["system"]) if w.start is not None]
     states = [(w, get_code(db, w.release["id"], code)) for w in ordered]
     lines = []
@@ -250,10 +247,6 @@ def _use(refs: list[CodeRef]) -> str:
 
 def _change_date(before, after) -> str:
     """'on 2025-10-01' when the two releases' windows touch; else the span in which the change took effect."""
-    from datetime import timedelta
-
-    from .windows import next_update
-
     first_possible = before.end + timedelta(days=1) if before.end else after.start
     if first_possible >= after.start:
         return f"on {after.start}"
@@ -309,8 +302,6 @@ def _older(a: dict, b: dict) -> bool:
 
 def _took_effect(db, used: dict, first: dict) -> str:
     """When a code absent from `used` came in: its first release's date, or a span when releases are missing."""
-    from .windows import windows
-
     by_id = {w.release["id"]: w for w in windows(db, used["system"])}
     span = _change_date(by_id[used["id"]], by_id[first["id"]])
     return span.removeprefix("on ")

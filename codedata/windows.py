@@ -127,7 +127,7 @@ def resolve(db: sqlite_utils.Database, system: str, dos: date) -> Resolution:
         return Resolution(release=None, window=None, covered=False)
     # Prefer a dated release whose window holds the DOS; an undated one (starter set) covers anything.
     dated = [w for w in found if w.start is not None]
-    holding = [w for w in dated if w.covers(dos) and w.start <= dos]
+    holding = [w for w in dated if w.covers(dos)]
     if holding:
         window = holding[-1]
         return Resolution(release=window.release, window=window, covered=True)
