@@ -183,6 +183,14 @@ def needs_seventh_character(db, release_id: int, row: dict, chain: list[dict] | 
 # --- releases for a date of service and code history --------------------------------------------
 
 
+def category_known(db: sqlite_utils.Database, code: str) -> bool:
+    """True when the three-character category of an undotted ICD-10-CM code exists in some loaded release
+    (E11 for E1199): a code-shaped word whose category is nowhere (DM2, T2DM) is an abbreviation, not a code."""
+    return db.execute(
+        "SELECT 1 FROM codes WHERE release_id IN (SELECT id FROM releases WHERE system = 'icd10cm') AND code = ?"
+        " LIMIT 1", [code[:3]]).fetchone() is not None
+
+
 def other_releases(db: sqlite_utils.Database, system: str) -> list[dict]:
     """Return every release of `system`, newest effective date first (undated releases last)."""
     return list(db.query(

@@ -2,6 +2,7 @@
 billing-aware rules rank them. One search serves the CLI and Slack."""
 from __future__ import annotations
 
+import bisect
 import csv
 import json
 import math
@@ -16,7 +17,7 @@ import sqlite_utils
 from rapidfuzz import fuzz, process
 
 from . import search_index
-from .codes import looks_like_icd, lookup_icd
+from .codes import category_known, looks_like_icd, lookup_icd, normalise_icd
 from .db import transaction
 from .procedures import classify_procedure, lookup_procedure, modifier_explanations
 from .errors import BadInput
@@ -139,6 +140,13 @@ class Vocabulary:
         self.df = {term: doc for term, doc in db.execute("SELECT term, doc FROM search_words")}
         self.total = max(self.df.values(), default=1)
         self.choices = [t for t in self.df if len(t) >= 4 and not t.isdigit()]
+        self.sorted = sorted(self.choices)
+
+    def prefixed(self, start: str) -> list[str]:
+        """Index words that begin with `start` and are longer than it."""
+        first = bisect.bisect_right(self.sorted, start)
+        last = bisect.bisect_left(self.sorted, start + "{")
+        return self.sorted[first:last]
 
     def idf(self, word: str) -> float:
         return math.log((self.total + 1) / (self.df.get(word, 0) + 1)) + 1
@@ -147,8 +155,16 @@ class Vocabulary:
         """Return the index word nearest a misspelt one (diabetis -> diabetes), or the word itself.
 
         A real English word is never turned into another ("parking" is not a typo of "parkinson")."""
-        if word in self.df or len(word) < 4 or word.isdigit() or is_english(word):
+        if word in self.df or len(word) < 4 or word.isdigit():
             return word
+        if stem(word) in self.df:
+            return stem(word)  # pinworms -> pinworm: the index holds the singular
+        if is_english(word):
+            return word
+        # A word cut short ("exac", "hypert"): the commonest index word it begins.
+        started = [t for t in self.prefixed(word)]
+        if started:
+            return max(started, key=lambda t: self.df[t])
         found = process.extract(word, self.choices, scorer=fuzz.ratio, processor=None, score_cutoff=78, limit=5)
         if not found:
             return word
@@ -639,7 +655,13 @@ def resolve(db: sqlite_utils.Database, text: str, kind: str, limit: int = 10, of
     a prefix listing, or a ranked search."""
     systems = ("icd10cm",) if kind == "icd" else ("cpt", "hcpcs")
     if looks_like_code(text, systems):
-        return lookup_icd(db, text, dos=dos) if kind == "icd" else lookup_procedure(db, text, dos=dos)
+        if kind == "cpt":
+            return lookup_procedure(db, text, dos=dos)
+        if category_known(db, normalise_icd(text)):
+            return lookup_icd(db, text, dos=dos)
+        # Code-shaped but no such category in any release (DM2, T2DM): words, unless they find nothing.
+        found = search(db, text, systems, limit=limit, offset=offset)
+        return found if found.results else lookup_icd(db, text, dos=dos)
     if kind == "cpt":
         listing = code_prefix(db, text, systems, limit, offset)
         if listing is not None:

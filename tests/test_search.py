@@ -73,6 +73,20 @@ def test_code_shaped_icd_input_takes_the_exact_path(icd_db, text, code):
     assert isinstance(answer, CodeAnswer) and answer.code == code
 
 
+# DM2, T2DM and DM1 have the shape of a code (a letter second, as in the FY2026 QA0 block) but no category DM2,
+# T2D or DM1 exists in any release: they are the shorthand in synonyms.tsv and search for type 2 / type 1
+# diabetes (E11.9 'Type 2 diabetes mellitus without complications', E10.9 'Type 1 ...', tabular 2026-04).
+@pytest.mark.parametrize("text, first", [("DM2", "E11.9"), ("t2dm", "E11.9"), ("DM1", "E10.9")])
+def test_code_shaped_shorthand_with_no_such_category_searches(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+def test_an_unknown_code_in_a_real_category_is_still_a_lookup(icd_db):
+    answer = resolve(icd_db, "E11.99", "icd")  # category E11 exists; E11.99 does not (tabular 2026-04)
+    assert isinstance(answer, CodeAnswer) and answer.status == "unknown"
+    assert "E11.9" in [n.code for n in answer.nearest]
+
+
 def test_code_shaped_procedure_input_takes_the_exact_or_prefix_path(icd_db):
     assert resolve(icd_db, "99213", "cpt").code == "99213"
     listing = resolve(icd_db, "J17", "cpt", limit=50)
