@@ -35,7 +35,15 @@ ALIASES_SCORED = 4  # per code: the aliases with the most query words, shortest 
 # Words that carry no meaning for matching.
 STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
         "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x", "hcpcs",
-        "diagnosis", "please", "need", "looking", "today", "presents", "complaint", "complains"}
+        "diagnosis", "please", "need", "looking", "today", "presents", "complaint", "complains", "while"}
+# Words that name no particular condition ("metastatic disease to bone"): they weigh little and are the first
+# left out when no code has every word.
+FILLER = {"disease", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems", "issue",
+          "issues", "trouble"}
+FILLER_SHARE = 0.3
+# A size ("3 cm scalp laceration") rarely decides an ICD-10-CM code (lacerations are coded by site); it does
+# decide procedure codes (repair 2.6 to 7.5 cm): in diagnosis searches it weighs like a dose.
+MEASURE_UNITS = {"cm", "mm", "centimeter", "centimeters", "inch", "inches"}
 # Query words that flip the meaning to the plain "without ..." form of a code.
 NEGATIONS = {"no", "without", "wo", "denies", "not"}
 # Words that end what a negation covers ("without aura, with status migrainosus").
@@ -64,16 +72,27 @@ NEUTRAL = {"unspecified", "nos", "initial", "encounter", "closed", "displaced", 
            "classified", "not", "without", "mention", "organism", "single", "episode", "specified",
            "accidental", "unintentional"}
 DEFAULT_MARKERS = {"unspecified", "nos", "elsewhere"}
-# Words that put a code in a population the query did not ask about (newborn, pregnancy chapters).
-CONTEXT = {"newborn", "neonatal", "perinatal", "fetus", "fetal", "pregnancy", "childbirth", "puerperium",
-           "maternal", "gestational", "obstetric", "trimester", "postpartum", "delivery",
-           # service settings and media a procedure code is tied to: an unstated setting is the office, in person
-           "telephone", "telehealth", "audio", "video", "online", "internet", "interprofessional", "domiciliary",
-           "nursing", "inpatient", "observation", "hospital", "emergency", "home", "rest", "facility",
-           "telecommunication", "virtual", "remote", "residence",
-           # a part of the item or service asked for: "tracing only", "seat attachment, walker"
-           "only", "accessory", "accessories", "attachment", "replacement", "component",
-           "biosimilar"}  # a biosimilar is another product than the brand or generic asked for
+# Words that put a code in a population or setting the query did not ask about. A query that names one word
+# of a group is in that population: the group's other words are then detail, not another population
+# ("breech presentation, single fetus" is a pregnancy question: 'maternal care' is its default wording).
+CONTEXT_GROUPS = [
+    {"newborn", "neonatal", "perinatal", "liveborn"},
+    {"fetus", "fetal", "pregnancy", "pregnant", "childbirth", "puerperium", "maternal", "gestational",
+     "obstetric", "trimester", "postpartum"},
+    {"delivery", "labor", "labour", "intrapartum"},
+    # service settings and media a procedure code is tied to: an unstated setting is the office, in person
+    {"telephone", "telehealth", "audio", "video", "online", "internet", "telecommunication", "virtual", "remote"},
+    {"interprofessional"},
+    {"domiciliary", "rest", "residence", "home"},
+    {"nursing", "facility"},
+    {"inpatient", "observation", "hospital"},
+    {"emergency"},
+    # a part of the item or service asked for: "tracing only", "seat attachment, walker"
+    {"only"},
+    {"accessory", "accessories", "attachment", "replacement", "component"},
+    {"biosimilar"},  # a biosimilar is another product than the brand or generic asked for
+]
+CONTEXT = set().union(*CONTEXT_GROUPS)
 CONTEXT_ROOTS = frozenset(c[:6] for c in CONTEXT)
 # HCPCS Level II quality-reporting and temporary codes: offered after a real service code unless asked for.
 # G8/G9 and M1 codes report quality measures (MIPS); S codes are private-payer temporary codes (CMS HCPCS
@@ -83,6 +102,10 @@ ASKS_REPORTING = {"quality", "measure", "measures", "mips", "reporting", "report
                   "medicaid", "private", "commercial", "performance"}
 LATERALITY = {"right": "right", "left": "left", "bilateral": "bilateral"}
 ENCOUNTERS = {"initial", "subsequent", "sequela"}
+# An axis a code leaves open ("unspecified quadrant", "part unspecified"): the default, not extra detail.
+# (An unspecified side or organ, "unspecified eye", is judged by laterality instead: SIDED.)
+OPEN_AXES = {"part", "quadrant", "site", "lobe", "region", "portion", "segment", "degree", "type", "organism",
+             "level", "location", "stage", "trimester", "episode"}
 # Words that follow "unspecified" in codes of a family with sides ("unspecified knee", "unspecified eye").
 SIDED = {"side", "knee", "hip", "shoulder", "elbow", "wrist", "hand", "foot", "ankle", "eye", "ear", "leg", "arm",
          "breast", "kidney", "lung", "ovary", "finger", "toe", "thigh", "forearm", "upper", "lower", "limb",
@@ -117,6 +140,8 @@ class Query:
     history: bool = False  # "history of", "h/o": the history Z codes, not the active disease
     relatives: bool = False
     reporting: bool = False  # the query asks for quality-reporting or temporary codes
+    normal: bool = False  # "normal" asked, "abnormal" not
+    populations: frozenset = frozenset()  # context roots of the groups the query names (CONTEXT_GROUPS)
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> asked words
 
 
@@ -218,18 +243,29 @@ def vocabulary(db: sqlite_utils.Database) -> Vocabulary:
 # --- query parsing -----------------------------------------------------------------------------------------
 
 
-def parse_query(text: str, vocab: Vocabulary) -> Query:
+def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     """Turn typed text into concepts: synonyms expanded, typos corrected, laterality/encounter noted."""
-    tokens, doses = _doses(words(text))
+    tokens, doses = _doses(words(text), MEASURE_UNITS if icd else ())
     query = Query(text=text)
     query.history = bool(HISTORY & set(tokens))
     query.relatives = bool(RELATIVES & set(tokens))
     query.reporting = bool(ASKS_REPORTING & set(tokens))
+    query.normal = "normal" in tokens and "abnormal" not in tokens
+    asked_roots = {stem(t)[:6] for t in tokens}
+    query.populations = frozenset(w[:6] for group in CONTEXT_GROUPS if asked_roots & {g[:6] for g in group}
+                                  for w in group)
     table = synonyms()
     i, negating = 0, False
     while i < len(tokens):
-        if tokens[i] in NEGATIONS:
+        # "not taking" is a phrase of its own (underdosing), not "not" + "taking"
+        phrase = next((size for size in (4, 3, 2) if tuple(tokens[i:i + size]) in table), 0)
+        if tokens[i] in NEGATIONS and not phrase:
             negating, i = True, i + 1
+            continue
+        if tokens[i] == "non" and i + 1 < len(tokens):  # "non emergency": the next word only
+            word = vocab.correct(tokens[i + 1])
+            _add_concept(query, word, [(word,)] + table.get((word,), []), vocab, True, False)
+            i += 2
             continue
         if tokens[i] in NEGATION_ENDS:
             negating = False
@@ -241,18 +277,40 @@ def parse_query(text: str, vocab: Vocabulary) -> Query:
                 break
         else:
             word = vocab.correct(tokens[i])
-            _add_concept(query, word, [(word,)] + table.get((word,), []), vocab, negating, i in doses)
+            _add_concept(query, word, [(word,)] + table.get((word,), []) + _verb_forms(word, vocab), vocab,
+                         negating, i in doses)
             i += 1
+    _both_sides(query)
     return query
 
 
-def _doses(tokens: list[str]) -> tuple[list[str], set[int]]:
-    """Split "80mg" into "80 mg"; return the tokens and the positions of dose numbers."""
+def _verb_forms(word: str, vocab: Vocabulary) -> list[tuple[str, ...]]:
+    """"falls" also means "falling" (Z91.81 'History of falling'): forms of a short word its stem does not reach."""
+    base = stem(word)
+    if base == word or not 3 <= len(base) < 6:  # only an inflected word: "box" is not "boxing"
+        return []
+    return [(base + "ing",)] if base + "ing" in vocab.df else []
+
+
+def _both_sides(query: Query) -> None:
+    """"both eyes": a bilateral code says "bilateral" without naming the eye again, so the organ after a
+    bilateral word is satisfied by it (H25.13 'Age-related nuclear cataract, bilateral')."""
+    for before, after in zip(query.concepts, query.concepts[1:]):
+        if before.side == "bilateral" and any(stem(w) in SIDED for alt in after.alternatives for w in alt):
+            after.alternatives.append(("bilateral",))
+            after.stemmed.append(("bilateral",))
+            after.weight = min(after.weight, SIDE_WEIGHT)
+
+
+def _doses(tokens: list[str], measures=()) -> tuple[list[str], set[int]]:
+    """Split "80mg" into "80 mg"; return the tokens and the positions of dose numbers (and of sizes, when
+    `measures` names their units)."""
     split: list[str] = []
     for token in tokens:
-        match = DOSE.match(token)
+        match = DOSE.match(token) or re.match(r"^(\d+)(cm|mm)$", token)
         split += [match.group(1), match.group(2)] if match else [token]
-    doses = {i for i, t in enumerate(split) if t.isdigit() and i + 1 < len(split) and split[i + 1] in DOSE_UNITS}
+    units = DOSE_UNITS | set(measures)
+    doses = {i for i, t in enumerate(split) if t.isdigit() and i + 1 < len(split) and split[i + 1] in units}
     return split, doses | {i + 1 for i in doses}  # the number and its unit
 
 
@@ -276,6 +334,8 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     weight = 5.0 if number is not None else max(_spelling_weight(alt, vocab) for alt in known)
     if dose:
         weight = DOSE_WEIGHT
+    elif text in FILLER:
+        weight *= FILLER_SHARE
     if side and len(alternatives[0]) == 1:
         weight = min(weight, SIDE_WEIGHT)  # a side chooses between sibling codes, not between conditions
     if number is None and not any(all(w in vocab.df for w in alt) for alt in alternatives):
@@ -348,6 +408,12 @@ def _alias(stored: list) -> _Alias:
     text, joined, optional, negated = stored
     stems = joined.split()
     defaults, negated = set(optional), set(negated)
+    for i, word in enumerate(stems):
+        if word == "unspecified":  # "unspecified quadrant", "part unspecified": the axis left open is no detail
+            defaults.update(j for j in (i - 1, i + 1) if 0 <= j < len(stems) and stems[j] in OPEN_AXES)
+        elif word == "non" and i + 1 < len(stems):  # "non-moving wheelchair": the plain form of the thing
+            defaults.update((i, i + 1))
+            negated.add(i + 1)
     roots: dict[str, set[str]] = {}
     for word in stems:
         if len(word) >= 6:
@@ -445,7 +511,7 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
     extras = [w for w in alias.content if not _matched(w, matched, query.roots)]
     if not icd:  # a procedure "without side rails" is a product variant, not the plain default
         extras += [w for w in alias.absent if w not in NEUTRAL and w not in STOP and not _matched(w, matched, query.roots)]
-    context = sum(1 for w in extras if w[:6] in CONTEXT_ROOTS)
+    context = sum(1 for w in extras if w[:6] in CONTEXT_ROOTS and w[:6] not in query.populations)
     score = coverage / total - 0.05 * min(len(extras), 12) - 0.1 * context
     side = alias.side
     if query.laterality and side and side != query.laterality:
@@ -457,6 +523,8 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
         score -= 0.12 * sum(1 for low, high in alias.numbers if low == high and low not in asked)
     if icd and alias.plain and not query.laterality:
         score += 0.04  # the plain unspecified code for a bare condition name
+    if query.normal and "abnormal" in stems:
+        score -= 0.15  # "normal findings" is the "without abnormal findings" code (Z00.00), not "with" (Z00.01)
     if alias.absent and not icd:
         # "CT with contrast": a code that is also "without" it (without, then with) is the other service
         score -= 0.06 * sum(1 for w in matched if w in alias.absent)
@@ -593,7 +661,7 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
         raise BadInput(f"that search is {len(cleaned):,} characters long; keep it under {MAX_QUERY_CHARS}")
     ensure_index(db, systems)
     vocab = vocabulary(db)
-    query = parse_query(cleaned, vocab)
+    query = parse_query(cleaned, vocab, icd="icd10cm" in systems)
     if not query.concepts:
         return SearchResult(query=cleaned, systems=list(systems), total=0)
     rows = _candidates(db, query, systems)
