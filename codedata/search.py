@@ -41,6 +41,12 @@ STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "wit
 FILLER = {"disease", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems", "issue",
           "issues", "trouble"}
 FILLER_SHARE = 0.3
+# A payer named in a procedure search says whose code set to prefer: Medicare has its own G and Q0 codes for
+# services CPT also describes (G0283 unattended e-stim for 97014, G2212 prolonged visit for 99417; CMS HCPCS
+# Level II: G codes are CMS's professional-service codes). The word itself weighs little.
+PAYER_WORDS = {"medicare", "cms"}
+MEDICARE_CODE = re.compile(r"^(G[0-7]\d{3}|Q0\d{3})$")
+MEDICARE_BONUS = 0.1
 # A size ("3 cm scalp laceration") rarely decides an ICD-10-CM code (lacerations are coded by site); it does
 # decide procedure codes (repair 2.6 to 7.5 cm): in diagnosis searches it weighs like a dose.
 MEASURE_UNITS = {"cm", "mm", "centimeter", "centimeters", "inch", "inches"}
@@ -56,7 +62,8 @@ DOSE_WEIGHT = 1.0
 SIDE_WEIGHT = 3.0  # at most: a side chooses between sibling codes, not between conditions
 SIDELESS_CREDIT = 0.4  # share of a side's weight a code family without sides still earns
 RAREST_SHARE = 0.5  # a spelling's weight: this share from its rarest word, the rest from the mean
-TITLE_BONUS = 0.01  # at equal fit, a code's own title beats one of its inclusion terms
+TITLE_BONUS = 0.01
+SUBSET_SHARE = 0.92  # a shorter spelling inside a longer one of the same concept says less than it  # at equal fit, a code's own title beats one of its inclusion terms
 # Candidate search (FTS5): see _candidates.
 FTS_TRIM = 3  # letters left off a word for its FTS prefix, so derived forms are candidates
 DROP_ATTEMPTS = 3  # candidate searches that leave out one concept (the lightest first)
@@ -91,6 +98,7 @@ CONTEXT_GROUPS = [
     {"only"},
     {"accessory", "accessories", "attachment", "replacement", "component"},
     {"biosimilar"},  # a biosimilar is another product than the brand or generic asked for
+    {"dialysis"},  # supplies for dialysis patients: "glucose test strips, for dialysis"
 ]
 CONTEXT = set().union(*CONTEXT_GROUPS)
 CONTEXT_ROOTS = frozenset(c[:6] for c in CONTEXT)
@@ -111,6 +119,7 @@ SIDED = {"side", "knee", "hip", "shoulder", "elbow", "wrist", "hand", "foot", "a
          "breast", "kidney", "lung", "ovary", "finger", "toe", "thigh", "forearm", "upper", "lower", "limb",
          "eyelid", "femur", "tibia", "humerus", "radius", "ulna", "fibula"}
 NUMBER = re.compile(r"^\d+[a-z]?$")
+BRAND_IN_PARENTHESES = re.compile(r"\(([a-z]{4,})\)")
 
 
 @dataclass
@@ -141,6 +150,7 @@ class Query:
     relatives: bool = False
     reporting: bool = False  # the query asks for quality-reporting or temporary codes
     normal: bool = False  # "normal" asked, "abnormal" not
+    medicare: bool = False  # the query names Medicare (PAYER_WORDS)
     populations: frozenset = frozenset()  # context roots of the groups the query names (CONTEXT_GROUPS)
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> asked words
 
@@ -251,6 +261,7 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     query.relatives = bool(RELATIVES & set(tokens))
     query.reporting = bool(ASKS_REPORTING & set(tokens))
     query.normal = "normal" in tokens and "abnormal" not in tokens
+    query.medicare = bool(PAYER_WORDS & set(tokens))
     asked_roots = {stem(t)[:6] for t in tokens}
     query.populations = frozenset(w[:6] for group in CONTEXT_GROUPS if asked_roots & {g[:6] for g in group}
                                   for w in group)
@@ -334,7 +345,7 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     weight = 5.0 if number is not None else max(_spelling_weight(alt, vocab) for alt in known)
     if dose:
         weight = DOSE_WEIGHT
-    elif text in FILLER:
+    elif text in FILLER or text in PAYER_WORDS:
         weight *= FILLER_SHARE
     if side and len(alternatives[0]) == 1:
         weight = min(weight, SIDE_WEIGHT)  # a side chooses between sibling codes, not between conditions
@@ -462,7 +473,10 @@ def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[fl
     best, words_hit = 0.0, []
     for alt in concept.stemmed:
         hit = [w for w in alt if (w in stems if concept.exact else _word_in(w, stems, alias.roots))]
-        best = max(best, len(hit) / len(alt))
+        share = len(hit) / len(alt)
+        if share == 1 and any(len(other) > len(alt) and set(alt) < set(other) for other in concept.stemmed):
+            share = SUBSET_SHARE  # "methylprednisolone" when "methylprednisolone acetate" was meant
+        best = max(best, share)
         words_hit += hit  # every synonym present is "asked for", not extra detail
     if concept.side and not best and alias.side is None and not alias.sideless_sibling:
         best = SIDELESS_CREDIT  # a condition coded without sides (ingrowing nail) still answers "right big toe"
@@ -511,6 +525,9 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
     extras = [w for w in alias.content if not _matched(w, matched, query.roots)]
     if not icd:  # a procedure "without side rails" is a product variant, not the plain default
         extras += [w for w in alias.absent if w not in NEUTRAL and w not in STOP and not _matched(w, matched, query.roots)]
+        # A brand in parentheses ("triamcinolone acetonide (xipere)") is another product than the one asked for.
+        extras += [w for w in BRAND_IN_PARENTHESES.findall(alias.text.lower())
+                   if not is_english(w) and not _matched(stem(w), matched, query.roots)]
     context = sum(1 for w in extras if w[:6] in CONTEXT_ROOTS and w[:6] not in query.populations)
     score = coverage / total - 0.05 * min(len(extras), 12) - 0.1 * context
     side = alias.side
@@ -567,6 +584,8 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
             score -= 0.05
         if row["sys"] != "icd10cm" and not query.reporting and REPORTING_CODE.match(row["code"]):
             score -= 0.12
+        if query.medicare and row["sys"] == "hcpcs" and MEDICARE_CODE.match(row["code"]):
+            score += MEDICARE_BONUS
         ranked.append((round(score, 4), row, len(best.stems)))
     ranked.sort(key=lambda t: (-t[0], t[2], t[1]["code"]))
     return [(s, r) for s, r, _ in ranked]
