@@ -113,7 +113,7 @@ ENCOUNTERS = {"initial", "subsequent", "sequela"}
 # An axis a code leaves open ("unspecified quadrant", "part unspecified"): the default, not extra detail.
 # (An unspecified side or organ, "unspecified eye", is judged by laterality instead: SIDED.)
 OPEN_AXES = {"part", "quadrant", "site", "lobe", "region", "portion", "segment", "degree", "type", "organism",
-             "level", "location", "stage", "trimester", "episode"}
+             "level", "location", "stage", "trimester", "episode", "place"}
 # Words that follow "unspecified" in codes of a family with sides ("unspecified knee", "unspecified eye").
 SIDED = {"side", "knee", "hip", "shoulder", "elbow", "wrist", "hand", "foot", "ankle", "eye", "ear", "leg", "arm",
          "breast", "kidney", "lung", "ovary", "finger", "toe", "thigh", "forearm", "upper", "lower", "limb",
@@ -380,7 +380,7 @@ def fts_expression(concepts: list[Concept], require_all: bool) -> str:
 
 
 def _fts_term(word: str) -> str:
-    base = stem(word)
+    base = os.path.commonprefix([word, stem(word)])  # scabies -> scaby: the index holds "scabies"
     # The root ranking accepts derived forms (diabet-es / diabet-ic, pancrea-tic / pancrea-s: all but the last
     # three letters, at least six), so candidates include them without reaching unrelated words (hypert-rophy).
     base = base[:max(6, len(base) - FTS_TRIM)]
@@ -420,8 +420,17 @@ def _alias(stored: list) -> _Alias:
     stems = joined.split()
     defaults, negated = set(optional), set(negated)
     for i, word in enumerate(stems):
-        if word == "unspecified":  # "unspecified quadrant", "part unspecified": the axis left open is no detail
-            defaults.update(j for j in (i - 1, i + 1) if 0 <= j < len(stems) and stems[j] in OPEN_AXES)
+        if word == "unspecified":  # "unspecified quadrant", "part unspecified": the axis left open is no detail,
+            # and it does not answer a query that names one ("first trimester" is not "unspecified trimester")
+            axes = [j for j in (i - 1, i + 1) if 0 <= j < len(stems) and stems[j] in OPEN_AXES]
+            defaults.update(axes)
+            negated.update(axes)
+        elif word == "foreign" and stems[i + 1:i + 3] == ["body", "of"] and i + 1 in negated:
+            # "Laceration without foreign body of scalp": what is absent is the foreign body, not the scalp
+            end = next((j for j in range(i + 3, len(stems)) if stems[j] == "without"), len(stems))
+            site = set(range(i + 3, end))  # up to a second "without" ("without damage to nail")
+            negated -= site
+            defaults -= site
         elif word == "non" and i + 1 < len(stems):  # "non-moving wheelchair": the plain form of the thing
             defaults.update((i, i + 1))
             negated.add(i + 1)
