@@ -1,0 +1,51 @@
+"""Hostile but correctly signed Slack requests found by a black-box pass (2026-11-24): each gets a clear answer or
+a clean refusal, never an HTTP 500, and never changes stored data it should not."""
+from __future__ import annotations
+
+import json
+
+from codedata import watches
+from codedata.db import open_db
+
+from .slack_mock import all_text
+from .test_slack_http import command, interaction, post, slack  # noqa: F401  (the served app, module-wide)
+
+
+def test_json_nested_thousands_deep_is_a_bad_request_not_a_server_error(slack):  # noqa: F811
+    assert post(slack[1], "[" * 100_000 + "]" * 100_000, "application/json") == 400
+    nested = '{"type": "event_callback", "event": ' + '{"a":' * 5000 + "1" + "}" * 5000 + "}"
+    assert post(slack[1], nested, "application/json") == 400
+
+
+def test_a_claim_form_submitted_without_its_state_is_not_a_server_error(slack):  # noqa: F811
+    status = interaction(slack, {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U1"},
+                                 "view": {"type": "modal", "callback_id": "check_claim", "state": {}}})
+    assert status == 200  # the form asks for a code instead
+    shapeless = interaction(slack, {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U1"},
+                                    "view": {"callback_id": "check_claim", "state": {}}})
+    assert shapeless == 400  # not what Slack sends: refused at the edge
+
+
+def test_a_forged_watch_button_cannot_watch_a_whole_system_or_an_unknown_one(slack, icd_db_path):  # noqa: F811
+    for tag, value in (("sysw", {"s": "icd10cm", "c": "icd10cm"}), ("evilw", {"s": "evil", "c": "E11.9"})):
+        interaction(slack, {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U9"},
+                            "channel": {"id": "C77"}, "trigger_id": "t", "response_url": f"{slack[0].url}/respond/{tag}",
+                            "actions": [{"action_id": "watch_code", "value": json.dumps(value), "type": "button"}]})
+        reply = slack[0].wait_for(f"/respond/{tag}")[0]["text"]
+        assert "now watches" not in reply and reply.startswith(":warning:")
+    assert watches.list_watches(open_db(icd_db_path), "C77") == []
+
+
+def test_units_that_are_not_a_whole_number_are_refused_not_dropped(slack):  # noqa: F811
+    for tag, text in (("u1", "E11.9 97110x-3"), ("u2", "E11.9 97110x1.5"), ("u3", "E11.9 97110xx4")):
+        command(slack, "/pair", text, tag)
+        reply = all_text(slack[0].wait_for(f"/respond/{tag}")[0].get("blocks") or []) or \
+            slack[0].wait_for(f"/respond/{tag}")[0]["text"]
+        assert "units follow x as a whole number" in reply and "OK" not in reply
+
+
+def test_a_zip_code_after_a_city_and_state_is_not_read_as_a_procedure_code(slack):  # noqa: F811
+    command(slack, "/icd", "Springfield IL 62704 knee pain", "zip")
+    reply = json.dumps(slack[0].wait_for("/respond/zip")[0])
+    assert "62704" not in reply and "Springfield" not in reply
+    assert "M25.5" in reply  # knee pain is still searched (tabular 2026-04: M25.56- 'Pain in knee')
