@@ -8,6 +8,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
@@ -50,6 +51,7 @@ def create_app(settings: Settings, services: Services, socket_mode: bool = False
     if not socket_mode:
         app.use(seen)
     app.use(EventRetries(seen))
+    app.use(ResponseUrls(settings.medcode_slack_api_url))
 
     @app.error
     def on_error(error, body):
@@ -63,6 +65,8 @@ def create_app(settings: Settings, services: Services, socket_mode: bool = False
             tell_user(app.client, body, safe_error(error, str(error)))
         else:
             log.error("listener failed: %s on %s", type(error).__name__, _kind(body))
+            if isinstance(body, dict):  # a payload medcode cannot read: one line, never silence or a trace
+                tell_user(app.client, body, "medcode could not read that request. Try the command again.")
 
     register_all(app, services)
     return app
@@ -171,6 +175,30 @@ class EventRetries:
             retry = (request.headers.get("x-slack-retry-num") or [""])[0]
             log.info("acknowledged a repeated event (retry %s) without handling it again", retry or "?")
             return BoltResponse(status=200, body="")
+        return next()
+
+
+class ResponseUrls:
+    """Refuse (400) a request whose response_url is not Slack's: medcode posts answers there, so a forged one
+    would make the bot send codes (or anything it answers) to an address of the sender's choosing. Slack's are
+    https://hooks.slack.com/...; a test mock's host (MEDCODE_SLACK_API_URL) is allowed too."""
+
+    def __init__(self, api_url: str | None) -> None:
+        self.hosts = {"hooks.slack.com"} | ({urlsplit(api_url).hostname} if api_url else set())
+        self.mock = bool(api_url)
+
+    def allowed(self, url) -> bool:
+        if not isinstance(url, str):
+            return False
+        parts = urlsplit(url)
+        return parts.hostname in self.hosts and (parts.scheme == "https" or self.mock and parts.scheme == "http")
+
+    def __call__(self, body, next):  # noqa: A002 - Bolt passes the rest of the chain as `next`
+        urls = [body.get("response_url")] + [u.get("response_url") for u in body.get("response_urls") or []
+                                             if isinstance(u, dict)]
+        if any(url is not None and not self.allowed(url) for url in urls):
+            log.warning("refused a request whose response_url is not Slack's (%s)", _kind(body))
+            return BoltResponse(status=400, body="")
         return next()
 
 

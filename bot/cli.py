@@ -12,6 +12,7 @@ import click
 
 from codedata import search
 from codedata.codes import looks_like_icd, normalise_icd
+from handlers.parsing import clean_text
 from codedata.db import open_db, releases
 from codedata.defaults import ensure_defaults
 from codedata.errors import MedcodeError
@@ -87,6 +88,14 @@ class _ProgressBar:
             self.bar, self.done = None, 0
 
 
+MAX_CODES_LOOKED_UP = 20
+
+
+def _unknown(answer) -> bool:
+    """A code lookup that found no such code: like a search that finds nothing, exit 1."""
+    return getattr(answer, "status", None) == "unknown"
+
+
 def _emit(as_json: bool, payload, text: str) -> None:
     if as_json:
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
@@ -118,8 +127,18 @@ def _lookup_options(command):
 def _answer(obj: Context, kind: str, query: tuple[str, ...], limit: int, offset: int, as_json: bool,
             dos: str | None = None) -> None:
     day = parse_dos(dos)  # a bad date is one line and exit 2, before anything is read
+    query = (clean_text(" ".join(query)),)  # full-width Ｅ１１．９, zero-width and bidi characters, as in Slack
+    tokens = " ".join(query).replace(",", " ").split()
+    systems = ("icd10cm",) if kind == "icd" else ("cpt", "hcpcs")
+    if len(tokens) > 1 and all(search.looks_like_code(t, systems) for t in tokens):
+        # Several codes (E11.9 I10): one answer each, as Slack gives; never one run-together code.
+        answers = [search.resolve(obj.db(), t, kind, dos=day) for t in tokens[:MAX_CODES_LOOKED_UP]]
+        _emit(as_json, [a.model_dump(mode="json") for a in answers], "\n\n".join(render.answer(a, kind) for a in answers))
+        if any(_unknown(a) for a in answers):
+            raise SystemExit(1)
+        return
     answer = search.resolve(obj.db(), " ".join(query), kind, limit=limit, offset=offset, dos=day)
-    nothing = isinstance(answer, SearchResult) and not answer.results
+    nothing = isinstance(answer, SearchResult) and not answer.results or _unknown(answer)
     if nothing and not as_json:
         # Like grep: a search that finds nothing exits 1, with one line on stderr.
         click.echo(f"medcode: {render.answer(answer, kind)}", err=True)
@@ -146,7 +165,7 @@ def cpt(obj: Context, query: tuple[str, ...], limit: int, offset: int, as_json: 
 
 
 def _codes(value: str | None) -> list[str]:
-    return [c for c in (value or "").replace(";", ",").replace(" ", ",").split(",") if c]
+    return [c for c in clean_text(value).replace(";", ",").replace(" ", ",").split(",") if c]
 
 
 def _diagnoses(value: str | None) -> tuple[list[str], dict[str, str]]:
@@ -154,7 +173,7 @@ def _diagnoses(value: str | None) -> tuple[list[str], dict[str, str]]:
     keyed by the undotted code: a word that is not shaped like a code belongs to the code before it."""
     codes: list[str] = []
     words: dict[str, list[str]] = {}
-    for token in (value or "").replace(";", ",").replace(",", " ").split():
+    for token in clean_text(value).replace(";", ",").replace(",", " ").split():
         if looks_like_icd(token) and any(ch.isdigit() for ch in token) or not codes:
             codes.append(token)
         else:
@@ -366,10 +385,11 @@ def manifest(http_base: str | None) -> None:
 @click.option("--http", "mode", flag_value="http", help="HTTP mode (needs SLACK_SIGNING_SECRET; PORT).")
 @click.option("--socket", "mode", flag_value="socket", help="Socket Mode (needs SLACK_APP_TOKEN).")
 @click.option("--port", type=int, help="HTTP port (default $PORT or 3000).")
+@click.option("--host", help="HTTP listening address (default $HOST or 0.0.0.0; 127.0.0.1 behind a local proxy).")
 @click.option("--processes", type=click.IntRange(min=1),
               help="HTTP mode: gunicorn worker processes answering on the port (default: one per core).")
 @click.pass_obj
-def serve(obj: Context, mode: str | None, port: int | None, processes: int | None) -> None:
+def serve(obj: Context, mode: str | None, port: int | None, host: str | None, processes: int | None) -> None:
     """Run the bot: Socket Mode with SLACK_APP_TOKEN, HTTP mode otherwise; with no tokens, the console."""
     settings = obj.settings
     db = obj.db()
@@ -413,4 +433,4 @@ def serve(obj: Context, mode: str | None, port: int | None, processes: int | Non
         alerts_lock = Path(f"{obj.db_path}.alerts-lock")
         db.conn.close()  # the workers open their own connections
         run_http(create_app(settings, services, replay_store=replay_store), port or settings.port, processes,
-                 after_fork=lambda: start_alerts(alerts_lock))
+                 after_fork=lambda: start_alerts(alerts_lock), host=host or settings.host)

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     medcode_admins: str = Field("", description="Comma-separated Slack user ids allowed to run admin actions.")
     medcode_announce_channel: str | None = Field(None, description="Channel id that gets release summaries.")
     port: int = Field(3000, description="HTTP mode listening port.")
+    host: str = Field("0.0.0.0", description="HTTP mode listening address (127.0.0.1 behind a proxy on the same host).")
     medcode_policy_dir: Path | None = Field(None, description="Folder of the organisation's TOML policy packs.")
 
     @property

@@ -8,7 +8,7 @@ import sqlite_utils
 from codedata import search
 from codedata.checks import check_claim
 from handlers.answers import lookup_dos
-from handlers.parsing import parse_pair, split_parameters
+from handlers.parsing import clean_text, parse_pair, split_parameters
 from codedata.errors import MedcodeError
 
 from . import render
@@ -40,7 +40,7 @@ def _commands(db: sqlite_utils.Database) -> dict[str, Callable[[str], str]]:
 
 def answer_line(db: sqlite_utils.Database, line: str) -> str:
     """Return the text answer to one console line such as `/icd E11.9`."""
-    words = line.strip().split(maxsplit=1)
+    words = clean_text(line).strip().split(maxsplit=1)  # full-width, zero-width, bidi: as in Slack
     if not words or words[0].lower().lstrip("/") in ("help", "?"):
         return HELP
     name, text = words[0].lower().lstrip("/"), (words[1] if len(words) > 1 else "")

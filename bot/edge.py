@@ -46,10 +46,24 @@ def well_formed(body: bytes, content_type: str) -> bool:
             return isinstance(json.loads(text), dict)
         form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
         if "payload" in form:
-            return isinstance(json.loads(form["payload"][0]), dict)
+            return _shaped(json.loads(form["payload"][0]))
         return True
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # JSON nested thousands deep is not Slack's
         return False
+
+
+def _shaped(payload) -> bool:
+    """The fields Bolt itself reads before any listener runs (it fails with a 500 without them): a view
+    submission's view and its type, a block action's list of actions."""
+    if not isinstance(payload, dict):
+        return False
+    kind = payload.get("type")
+    if kind in ("view_submission", "view_closed"):
+        view = payload.get("view")
+        return isinstance(view, dict) and isinstance(view.get("type"), str)
+    if kind == "block_actions":
+        return isinstance(payload.get("actions"), list) and all(isinstance(a, dict) for a in payload["actions"])
+    return True
 
 
 class RequestGuard:

@@ -24,7 +24,8 @@ def answer(result: CodeAnswer | SearchResult, kind: str) -> str:
 def search_result(result: SearchResult, kind: str) -> str:
     """Return a page of search results, best first, with header hints and how to see more."""
     if not result.results:
-        return f"No codes found for {result.query!r}. Try fewer or different words, or a code."
+        # What was typed is not repeated: people paste patient details (the console reads Slack lines too).
+        return "No codes found for your search. Try fewer or different words, or a code."
     lines = [f"{h.code:<9} {h.description}" for h in result.results]
     end = result.offset + len(result.results)
     if result.hints:
@@ -68,6 +69,7 @@ def code_answer(answer: CodeAnswer) -> str:
 
 def _valid_lines(answer: CodeAnswer) -> list[str]:
     lines = [f"{answer.code}  {answer.description}", f"  {_badge(answer)}"]
+    lines += _notice_lines(answer)  # no loaded release covers the date of service: said before anything else
     if answer.category or answer.section:
         lines.append("  " + " · ".join(x for x in (answer.category, answer.section) if x))
     if answer.extra.get("official_text"):
@@ -92,7 +94,6 @@ def _valid_lines(answer: CodeAnswer) -> list[str]:
     lines += _notes_lines(answer)
     if answer.source:
         lines.append(f"  Text: {answer.source}")
-    lines += _notice_lines(answer)
     if answer.release:
         lines.append(f"({_vintage(answer)})")
     return lines
@@ -106,7 +107,8 @@ def _badge(answer: CodeAnswer) -> str:
     if answer.system == "modifier":
         return answer.kind or "modifier"
     if answer.system == "icd10cm":
-        return ("billable" if answer.billable else "NOT billable (header)") + f" · {answer.kind}"
+        where = f" in release {answer.release.label}" if answer.notice and answer.release else ""
+        return ("billable" if answer.billable else "NOT billable (header)") + f"{where} · {answer.kind}"
     if answer.system == "cpt":
         return "add-on code (report with its primary procedure)" if answer.extra.get("add_on") else "CPT code"
     return "active" if answer.billable else "NOT active for current dates of service"

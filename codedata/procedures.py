@@ -15,7 +15,7 @@ from .codes import (get_code, last_release_with, other_releases, release_for, re
 from .errors import BadInput
 from .importers.cpt import category_of
 from .models import CodeAnswer, CodeRef
-from .windows import parse_dos
+from .windows import parse_dos, resolve as resolve_window
 
 CPT_CODE = re.compile(r"^(\d{5}|\d{4}[FTU])$")
 HCPCS_CODE = re.compile(r"^[A-V]\d{4}$")
@@ -204,6 +204,11 @@ def cms_facts(db: sqlite_utils.Database, code: str) -> tuple[list[str], dict]:
     if xrefs:
         lines.append("HCPCS codes cross-referenced to it: " + ", ".join(f"{r.code} ({r.description})" for r in xrefs[:6]))
         extra["hcpcs_xref"] = [r.code for r in xrefs]
+    if extra.keys() & {"mue", "aoc_primaries", "aoc_add_ons", "ptp_pairs"}:
+        # The edits change every quarter: say when the loaded ones are not today's (as /pair does).
+        notice = resolve_window(db, "ncci_ptp_practitioner", date.today()).notice
+        if notice:
+            lines.append(f"Note: {notice}")
     return lines, extra
 
 

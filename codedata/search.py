@@ -661,7 +661,8 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
 
 def _qualifier(concept: Concept) -> bool:
     words_ = {w for alt in concept.alternatives for w in alt}
-    return concept.number is not None or bool(words_ & (set(LATERALITY) | ENCOUNTERS))
+    # "encounter" (in ~40,000 chapter 19 titles) only qualifies, like "initial" or "right"
+    return concept.number is not None or bool(words_ & (set(LATERALITY) | ENCOUNTERS | {"encounter"}))
 
 
 def _fts_rows(db, systems: tuple[str, ...], concepts: list[Concept], require_all: bool) -> list[dict]:
@@ -690,6 +691,9 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
     ensure_index(db, systems)
     vocab = vocabulary(db)
     query = parse_query(cleaned, vocab, icd="icd10cm" in systems)
+    if all(c.number is not None or c.side for c in query.concepts):
+        # Numbers or a side alone ("' OR 1=1 --", "0", "right") name nothing: nothing rather than nonsense.
+        return SearchResult(query=cleaned, systems=list(systems), total=0)
     if not query.concepts:
         return SearchResult(query=cleaned, systems=list(systems), total=0)
     rows = _candidates(db, query, systems)
@@ -729,6 +733,8 @@ def _modifier_keys() -> frozenset[str]:
 
 
 PROCEDURE_PREFIX = re.compile(r"^([A-V]\d{1,3}|\d{3,4})$")
+CPT_NUMBER = re.compile(r"^\d{4}[0-9FTU]$", re.I)
+CLAIM_LINE = re.compile(r"^(\d{4}[0-9FTU]|[A-V]\d{4})(?:-[A-Z0-9]{2})+$|^(\d{4}[0-9FTU]|[A-V]\d{4})[x*]\d{1,4}$", re.I)
 
 
 def code_prefix(db: sqlite_utils.Database, text: str, systems: tuple[str, ...], limit: int = 10,
@@ -750,6 +756,14 @@ def resolve(db: sqlite_utils.Database, text: str, kind: str, limit: int = 10, of
     """Answer what was typed after /icd or /cpt: a code lookup (on the date of service `dos`, default today),
     a prefix listing, or a ranked search."""
     systems = ("icd10cm",) if kind == "icd" else ("cpt", "hcpcs")
+    typed = (text or "").strip()
+    line = CLAIM_LINE.match(typed)
+    if kind == "cpt" and line:  # 99213-25 or 97110x4: the code of a claim line
+        typed = text = line.group(1) or line.group(2)
+    if kind == "icd" and CPT_NUMBER.match(typed):
+        raise BadInput(f"{typed} is shaped like a CPT code: look it up with /cpt (medcode cpt)")
+    if kind == "cpt" and "." in typed and looks_like_code(typed, ("icd10cm",)):
+        raise BadInput(f"{typed} is shaped like an ICD-10-CM code: look it up with /icd (medcode icd)")
     if looks_like_code(text, systems):
         if kind == "cpt":
             return lookup_procedure(db, text, dos=dos)

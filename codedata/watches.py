@@ -17,6 +17,8 @@ PATTERN = re.compile(r"^[A-Z0-9]{2,7}\*?$")
 def parse_pattern(text: str, default_system: str) -> tuple[str, str, str]:
     """Return (system, kind, pattern) for E11 (subtree), E11* (prefix), E11.9 (exact) or a system name."""
     cleaned = (text or "").strip()
+    if default_system not in SYSTEM_NAMES:
+        raise BadInput(f"watches are for {', '.join(sorted(SYSTEM_NAMES))}")
     if cleaned.lower() in SYSTEM_NAMES:
         return cleaned.lower(), "system", cleaned.lower()
     code = cleaned.upper().replace(".", "").replace(" ", "")

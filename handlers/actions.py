@@ -6,7 +6,7 @@ import json
 from codedata import watches
 from codedata.codes import lookup_icd
 from codedata.checks import check_claim
-from codedata.errors import MedcodeError
+from codedata.errors import BadInput, MedcodeError
 from codedata.models import ClaimRequest, CodeAnswer, ProcedureLine
 from codedata.search import code_prefix, resolve
 
@@ -63,8 +63,13 @@ def register(app, services: Services) -> None:
     def watch_code(ack, body, respond):
         ack()
         value = _value(body)
-        channel = (body.get("channel") or {}).get("id") or body["user"]["id"]
-        added = watches.add_watch(services.db(), channel, value["c"], value["s"], body["user"]["id"])
+        user = (body.get("user") or {}).get("id")
+        channel = (body.get("channel") or {}).get("id") or user
+        # The button carries a code; the same rules as `/icd watch` apply to whatever a payload says.
+        system, kind, _ = watches.parse_pattern(str(value.get("c") or ""), str(value.get("s") or ""))
+        if kind == "system" and user not in services.admins:
+            raise BadInput("watching a whole code system is for administrators (MEDCODE_ADMINS)")
+        added = watches.add_watch(services.db(), channel, value["c"], system, user)
         respond(response_type="ephemeral", replace_original=False, text=f"Watching {added['pattern']}",
                 blocks=blocks.message(f":eyes: This channel now watches {added['system']} {added['kind']} "
                                       f"`{blocks.escape(added['pattern'])}`: when a new release changes it, "
@@ -77,14 +82,20 @@ def register(app, services: Services) -> None:
     def submit_claim(ack, body, view, client):
         """Check the claim and show the result in the form itself (it no longer closes without a word); a copy
         with a Share button goes to the user's messages with medcode."""
-        values = view["state"]["values"]
-        dx = [o["value"] for o in values["dx"]["dx_options"].get("selected_options") or []]
+        values = ((view or {}).get("state") or {}).get("values") or {}
+        dx = [o["value"] for o in (values.get("dx", {}).get("dx_options", {}).get("selected_options") or [])]
         px = [o["value"] for o in (values.get("px", {}).get("px_options", {}).get("selected_options") or [])]
         age = values.get("age", {}).get("age", {}).get("value")
         sex = (values.get("sex", {}).get("sex", {}).get("selected_option") or {}).get("value")
         dos = values.get("dos", {}).get("dos", {}).get("selected_date")
         if not dx and not px:
             ack(response_action="errors", errors={"dx": "Pick at least one diagnosis or procedure."})
+            return
+        if age and not age.strip().isdigit():
+            ack(response_action="errors", errors={"age": "Age is a whole number of years, e.g. 67."})
+            return
+        if sex not in (None, "F", "M"):
+            ack(response_action="errors", errors={"sex": "Sex is F or M."})
             return
         try:
             request = ClaimRequest(diagnoses=dx, procedures=[ProcedureLine(code=p) for p in px],

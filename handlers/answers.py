@@ -49,10 +49,14 @@ def known_words(services: Services):
             db = services.db()
             try:
                 ensure_index(db, ("icd10cm", "cpt", "hcpcs"))
-                found.append(vocabulary(db).df)
+                found.append(vocabulary(db))
             except MedcodeError:
-                found.append({})
-        return word in found[0] or word in _synonym_words()
+                found.append(None)
+        words_ = found[0].df if found[0] is not None else {}
+        if word in words_ or word in _synonym_words():
+            return True
+        # a misspelt code-set word ("Diabetis") is still one: only a word that is nothing medcode knows is a name
+        return found[0] is not None and found[0].correct(word) in words_
     return known
 
 

@@ -102,6 +102,8 @@ def limit(blocks: list[dict], keep_tail: int | None = None, maximum: int = MAX_B
 def code_answer(answer: CodeAnswer, kind: str, text: str, shared: bool = False) -> list[dict]:
     """Blocks for one code: badge, hierarchy, children, 7th characters, notes, vintage."""
     blocks = [_section(_headline(answer))]
+    if answer.notice:  # no loaded release covers the date of service: say so before the badge is read
+        blocks.append(_context(f":calendar: {escape(answer.notice)}"))
     if answer.breadcrumb:
         blocks.append(_context(" › ".join(f"`{escape(r.code)}` {escape(r.description)}" for r in answer.breadcrumb[-3:])))
     details = _details(answer)
@@ -112,8 +114,6 @@ def code_answer(answer: CodeAnswer, kind: str, text: str, shared: bool = False) 
     vintage = answer.release.title if answer.release else ""
     source = f" · text: {escape(answer.source)}" if answer.source else ""
     blocks.append(_context(f"{escape(vintage)}{source}"))
-    if answer.notice:
-        blocks.append(_context(f":calendar: {escape(answer.notice)}"))
     actions = [] if shared else [_button("Share in channel", "share_answer", share_value(kind, text))]
     if answer.status in ("valid", "no_longer_valid") and answer.system in ("icd10cm", "hcpcs", "cpt"):
         actions.append(_button("Watch this code", "watch_code", json.dumps({"s": answer.system, "c": answer.code})))

@@ -64,6 +64,8 @@ def split_parameters(text: str) -> tuple[dict[str, str], str]:
     return found, PARAMETER.sub(take, text or "")
 
 
+US_STATES = ("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC "
+             "ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR").split()
 HONORIFIC = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|MR|MRS|MS|DR)\.?"
 NAME_WORD = r"[A-Z](?:[a-z]+|['’][A-Z][a-z]+)(?:-[A-Z][a-z]+)?"
 # Things in a message that look like codes but are not, and that may identify a patient: record numbers and
@@ -86,10 +88,16 @@ NOT_CODES = [
     re.compile(r"\b\d{1,3}\s*(?:-|\s)?(?:yo|y/o|y\.o\.|yrs?\s*old|years?[\s-]old|year-old|yr-old)\b", re.I),
     re.compile(r"\b\d{1,3}\s*(?:yo|y/o)?\s*[MF]\b(?=[\s,;.]|$)"),            # 67M, 45 yo F
     re.compile(r"\b\d{6,}\b"),
+    # an address: "42 Elm St", a ZIP code after a state ("Springfield IL 62704") or after "zip"
+    re.compile(r"\b\d{1,6}\s+(?:[A-Z][a-z]+\s+){1,3}(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Dr|Drive|Ln|Lane|Way|Ct|"
+               r"Court|Pl|Place|Hwy|Pkwy|Ter|Cir)\b\.?"),
+    # (a city first: "breast CA 19301" is cancer and a procedure code)
+    re.compile(rf"\b(?:[A-Z][a-z]+,?\s+(?:{'|'.join(US_STATES)})|[Zz][Ii][Pp](?:\s*code)?\s*[:#]?)\s+\d{{5}}(?:-\d{{4}})?\b"),
 ]
 # Two or more capitalised words in a row ("John Smith", "Smith, John"): a name when one of them is not a word
 # of the code sets (the caller says which words those are).
 CAPITALISED_RUN = re.compile(rf"\b{NAME_WORD}(?:,?\s+{NAME_WORD}){{1,3}}\b")
+NAME_ALONE = re.compile(rf"\b{NAME_WORD}\b")
 
 
 @dataclass
@@ -123,11 +131,15 @@ def find_identifiers(text: str, is_known_word=None) -> Cleaned:
             found = True
             return " "
         text = CAPITALISED_RUN.sub(name, text)
+        # One capitalised word that is no word of the code sets ("Gonzalez diabetes", "knee pain for Bob") is
+        # taken for a name too: it could not have been searched for, and it is not repeated.
+        text = NAME_ALONE.sub(name, text)
     return Cleaned(text.replace("\ue000", " "), found)
 
 
 PROCEDURE = re.compile(r"^(\d{5}|\d{4}[FTUftu]|[A-Va-v]\d{4})$")
 UNITS = re.compile(r"^(.+?)[x*](\d{1,4})$", re.I)
+BAD_UNITS = re.compile(r"^([A-Za-z0-9.-]+?)[x*](.+)$", re.I)  # a code, then x, then not a unit count
 
 
 @dataclass
@@ -221,6 +233,8 @@ def _add(raw: str, forced: str | None, diagnoses: list[str], lines: list[Procedu
     match = UNITS.match(raw)
     if match and match.group(1) and (forced or classify_token(match.group(1).split("-")[0], is_hcpcs)):
         raw, units = match.group(1), int(match.group(2))
+    elif (bad := BAD_UNITS.match(raw)) and (forced == "px" or classify_token(bad.group(1).split("-")[0], is_hcpcs) == "px"):
+        raise BadInput("units follow x as a whole number from 1 to 9999, e.g. 97110x4")
     code, *modifiers = raw.split("-") if not raw.startswith("-") else (raw, )
     if forced:  # dx:/px: take any code-like token (a wrong one is reported by the check), never a word
         if not CODEISH.match(code) or not any(ch.isdigit() for ch in code):

@@ -82,7 +82,8 @@ def test_icd_search_by_words(db_copy):
 def test_search_that_finds_nothing_exits_1_with_one_line(db_copy):
     result = run(db_copy, "icd", "qwzx", "vbnm")
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr.startswith("medcode: No codes found for 'qwzx vbnm'")
+    assert result.stderr.startswith("medcode: No codes found for your search")
+    assert "qwzx" not in result.stderr  # never repeated: it may be a patient's name
 
 
 def test_check_text_and_json(db_copy):
@@ -179,3 +180,37 @@ def test_check_reads_words_typed_after_a_diagnosis(db_copy):
     assert payload["diagnoses"] == ["I63.31"]
     finding = next(f for f in payload["findings"] if f["rule"] == "words_describe_another_code")
     assert finding["suggestions"][0]["code"] == "I63.031"
+
+
+# Found by a black-box pass (2026-11-24). Codes: tabular 2026-04 E11.9 'Type 2 diabetes mellitus without
+# complications', I10 'Essential (primary) hypertension'; E11.99 does not exist (E11.9 is a leaf).
+def test_several_codes_are_answered_one_by_one_not_run_together(db_copy):
+    result = run(db_copy, "icd", "E11.9", "I10")
+    assert result.returncode == 0
+    assert "E11.9  Type 2 diabetes mellitus without complications" in result.stdout
+    assert "I10  Essential (primary) hypertension" in result.stdout
+    assert "E11.9I10" not in result.stdout
+
+
+def test_an_unknown_code_exits_1(db_copy):
+    result = run(db_copy, "icd", "E11.99")
+    assert result.returncode == 1 and "not a known ICD-10-CM code" in result.stderr
+
+
+def test_full_width_and_zero_width_characters_read_as_in_slack(db_copy):
+    for typed in ("Ｅ１１．９", "E\u200b11.9", "\u200fE11.9\u200e"):
+        result = run(db_copy, "icd", typed)
+        assert result.returncode == 0 and result.stdout.startswith("E11.9  Type 2 diabetes"), typed
+
+
+def test_a_code_sent_to_the_other_command_says_which_one(db_copy):
+    result = run(db_copy, "icd", "99213")
+    assert result.returncode == 2 and "/cpt" in result.stderr
+    result = run(db_copy, "cpt", "E11.9")
+    assert result.returncode == 2 and "/icd" in result.stderr
+
+
+def test_a_claim_line_typed_to_cpt_answers_its_code(db_copy):
+    for typed in ("99213-25", "97110x4"):
+        result = run(db_copy, "cpt", typed)
+        assert result.returncode == 0 and result.stdout.startswith(typed[:5]), typed

@@ -147,3 +147,10 @@ def test_tuning_set_regression_floor(icd_db):
         hits1 += bool(ok and ok[0])
         hits5 += any(ok)
     assert hits5 / len(rows) >= 0.95 and hits1 / len(rows) >= 0.80
+
+
+@pytest.mark.parametrize("text", ["' OR 1=1 --", "0", "right", "12 34"])
+def test_numbers_or_a_side_alone_find_nothing(icd_db, text):
+    for kind in ("icd", "cpt"):
+        answer = resolve(icd_db, text, kind)
+        assert isinstance(answer, SearchResult) and answer.results == []

@@ -49,3 +49,24 @@ def test_a_zip_code_after_a_city_and_state_is_not_read_as_a_procedure_code(slack
     reply = json.dumps(slack[0].wait_for("/respond/zip")[0])
     assert "62704" not in reply and "Springfield" not in reply
     assert "M25.5" in reply  # knee pain is still searched (tabular 2026-04: M25.56- 'Pain in knee')
+
+
+def test_a_response_url_that_is_not_slacks_is_refused(slack):  # noqa: F811
+    # Slack's response_urls are https://hooks.slack.com/...; the mock's host is allowed (MEDCODE_SLACK_API_URL).
+    status = command(slack, "/icd", "E11.9", "ssrf")
+    assert status == 200
+    from .test_slack_http import SECRET  # noqa: F401
+    from urllib.parse import urlencode
+    form = {"command": "/icd", "text": "E11.9", "team_id": "T1", "user_id": "U1", "channel_id": "C1",
+            "trigger_id": "t", "response_url": "http://169.254.169.254/latest/meta-data/"}
+    assert post(slack[1], urlencode(form), "application/x-www-form-urlencoded") == 400
+
+
+def test_a_lone_surname_is_not_repeated_and_does_not_spoil_the_search(slack):  # noqa: F811
+    # "Gonzalez" is no word of the code sets: taken for a name, blanked, reminded; "diabetes" is still searched
+    # (undocumented type: E11.9, guideline I.C.4.a.2; tabular 2026-04 'Type 2 diabetes mellitus without
+    # complications').
+    command(slack, "/icd", "Gonzalez diabetes", "lonename")
+    reply = json.dumps(slack[0].wait_for("/respond/lonename")[0])
+    assert "Gonzalez" not in reply and "gonzalez" not in reply
+    assert "E11.9" in reply and "patient" in reply.lower()

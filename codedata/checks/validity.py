@@ -6,6 +6,18 @@ from ..models import CodeRef, Finding
 from .claim import Claim, Diagnosis
 
 
+def no_diagnosis(claim: Claim) -> list[Finding]:
+    """Procedures with no diagnosis: a claim cannot be processed without one, and nothing about medical
+    necessity could be checked. A warning, not a denial: procedure-only questions (NCCI pairs) are common here."""
+    if claim.diagnoses or not claim.procedures:
+        return []
+    return [Finding(severity="warning", rule="no_diagnosis", codes=[p.line.code for p in claim.procedures],
+                    message="No diagnosis code given: a claim needs at least one, and medical necessity, "
+                            "sequencing and pointers were not checked.",
+                    basis="CMS-1500 item 21 (Medicare Claims Processing Manual ch. 26, s. 10.2): at least one "
+                          "diagnosis is required")]
+
+
 def invalid_diagnoses(claim: Claim) -> list[Finding]:
     """Diagnoses that cannot be billed as typed."""
     findings = []
@@ -168,4 +180,4 @@ def releases_not_loaded(claim: Claim) -> list[Finding]:
     return findings
 
 
-RULES = [invalid_diagnoses, invalid_procedures, releases_not_loaded]
+RULES = [no_diagnosis, invalid_diagnoses, invalid_procedures, releases_not_loaded]
