@@ -39,6 +39,8 @@ def main() -> None:
         ("Pairing verdicts, first grounded set (out of the box)", "pairing.py", []),
         ("Pairing verdicts, second grounded set (out of the box)", "pairing.py",
          ["--cases", str(ROOT / "bench" / "cases" / "claims_second.jsonl")]),
+        ("Pairing verdicts, third grounded set (out of the box)", "pairing.py",
+         ["--cases", str(ROOT / "bench" / "cases" / "claims_third.jsonl")]),
         ("Release diff", "diff.py", ["--shared", args.shared]),
         ("Load: HTTP mode, signed requests, import running, 350 requests/s offered", "load.py",
          ["--seconds", args.load_seconds, "--shared", args.shared]),

@@ -103,6 +103,10 @@ def test_preventive_and_problem_visit_mismatches(icd_db):
     assert rules(check(icd_db, ["E11.9"], ["99396"]))["preventive_visit_problem_dx"].severity == "warning"
     clean = check(icd_db, ["Z00.00"], ["99396"], age=45)
     assert (clean.verdict, [f.rule for f in clean.findings if f.severity != "info"]) == ("ok", [])
+    # A newborn weight check is an office visit: Z00.110 'Health examination for newborn under 8 days old'
+    # (tabular 2026-04 line 233303; Z00.11 'Health check for child under 29 days old') with 99213 passes.
+    newborn = check(icd_db, ["Z00.110"], ["99213"], age=0)
+    assert (newborn.verdict, [f.rule for f in newborn.findings if f.severity != "info"]) == ("ok", [])
 
 
 def test_preventive_code_for_the_wrong_age_band(icd_db):
