@@ -99,12 +99,17 @@ CONTEXT_GROUPS = [
     {"accessory", "accessories", "attachment", "replacement", "component"},
     {"biosimilar"},  # a biosimilar is another product than the brand or generic asked for
     {"dialysis"},  # supplies for dialysis patients: "glucose test strips, for dialysis"
+    {"situ"},  # a neoplasm "in situ" is a behaviour of its own (D00-D09), not the malignant default
 ]
 CONTEXT = set().union(*CONTEXT_GROUPS)
 CONTEXT_ROOTS = frozenset(c[:6] for c in CONTEXT)
 # HCPCS Level II quality-reporting and temporary codes: offered after a real service code unless asked for.
 # G8/G9 and M1 codes report quality measures (MIPS); S codes are private-payer temporary codes (CMS HCPCS
 # Level II overview); CPT Category II codes (....F) track measures too.
+# HCPCS C codes are for hospital outpatient claims only (OPPS; CMS HCPCS Level II): after the CPT code a
+# practitioner bills unless the query says the setting.
+FACILITY_CODE = re.compile(r"^C\d{4}$")
+ASKS_FACILITY = {"opps", "facility", "hospital", "outpatient", "asc"}
 REPORTING_CODE = re.compile(r"^(G[89]\d{3}|M1\d{3}|S\d{4}|\d{4}F)$")
 ASKS_REPORTING = {"quality", "measure", "measures", "mips", "reporting", "reported", "documented", "temporary",
                   "medicaid", "private", "commercial", "performance"}
@@ -151,6 +156,7 @@ class Query:
     reporting: bool = False  # the query asks for quality-reporting or temporary codes
     normal: bool = False  # "normal" asked, "abnormal" not
     medicare: bool = False  # the query names Medicare (PAYER_WORDS)
+    facility: bool = False  # the query names a hospital outpatient or facility setting (ASKS_FACILITY)
     populations: frozenset = frozenset()  # context roots of the groups the query names (CONTEXT_GROUPS)
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> asked words
 
@@ -262,6 +268,7 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     query.reporting = bool(ASKS_REPORTING & set(tokens))
     query.normal = "normal" in tokens and "abnormal" not in tokens
     query.medicare = bool(PAYER_WORDS & set(tokens))
+    query.facility = bool(ASKS_FACILITY & set(tokens))
     asked_roots = {stem(t)[:6] for t in tokens}
     query.populations = frozenset(w[:6] for group in CONTEXT_GROUPS if asked_roots & {g[:6] for g in group}
                                   for w in group)
@@ -593,6 +600,8 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
             score -= 0.05
         if row["sys"] != "icd10cm" and not query.reporting and REPORTING_CODE.match(row["code"]):
             score -= 0.12
+        if row["sys"] == "hcpcs" and not query.facility and FACILITY_CODE.match(row["code"]):
+            score -= 0.12
         if query.medicare and row["sys"] == "hcpcs" and MEDICARE_CODE.match(row["code"]):
             score += MEDICARE_BONUS
         ranked.append((round(score, 4), row, len(best.stems)))
@@ -631,7 +640,8 @@ def warm(db: sqlite_utils.Database) -> None:
 def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...]) -> list[dict]:
     """Documents matching every concept; if too few, those missing one concept (least weighty first);
     only then any concept. A plain OR over common words would sort tens of thousands of rows."""
-    concepts = query.concepts
+    # A negated concept is met by a code that lacks the word: it cannot narrow the candidates.
+    concepts = [c for c in query.concepts if not c.negated] or query.concepts
     found: dict[tuple[str, str], dict] = {}
     attempts = [(concepts, True)]
     if len(concepts) > 1:
