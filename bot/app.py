@@ -68,7 +68,7 @@ def create_app(settings: Settings, services: Services, socket_mode: bool = False
             if isinstance(body, dict):  # a payload medcode cannot read: one line, never silence or a trace
                 tell_user(app.client, body, "medcode could not read that request. Try the command again.")
 
-    register_all(app, services)
+    register_all(app, services, on_error=on_error)
     return app
 
 
