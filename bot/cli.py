@@ -281,7 +281,7 @@ def watch() -> None:
 def watch_add(obj: Context, channel: str, pattern: str, system: str) -> None:
     """Watch PATTERN in CHANNEL: a code (E11.9), a prefix (E11*), a subtree (E11) or a system (icd10cm)."""
     added = watches.add_watch(obj.db(), channel, pattern, system, "cli")
-    click.echo(f"{channel} watches {added['system']} {added['kind']} {added['pattern']}")
+    click.echo(f"{channel} watches {added['system']} {added['kind']} {added['display']}")
 
 
 @watch.command("remove")

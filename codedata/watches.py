@@ -31,14 +31,34 @@ def parse_pattern(text: str, default_system: str) -> tuple[str, str, str]:
     return default_system, kind, code
 
 
+CHANNEL = re.compile(r"^[A-Z][A-Z0-9_]{1,30}$")  # a Slack channel, DM or user id (C024BE91L, D0..., U0...)
+CODE_SYSTEMS = {"icd10cm", "hcpcs", "cpt"}  # the NCCI systems hold pairs of codes, not codes of their own
+
+
 def add_watch(db: sqlite_utils.Database, channel: str, text: str, default_system: str, user: str | None) -> dict:
-    """Add (or keep) a watch; return it."""
+    """Add (or keep) a watch; return it (with `display`, the pattern as people write it). A channel that is not a
+    Slack id, or a code that no loaded release has (or begins), is refused in one line and nothing is stored."""
+    if not CHANNEL.match(channel or ""):
+        raise BadInput("a channel is a Slack id such as C024BE91L")
     system, kind, pattern = parse_pattern(text, default_system)
+    if system in CODE_SYSTEMS and kind != "system" and not _known_pattern(db, system, pattern, kind):
+        raise BadInput(f"no {system} code in the loaded releases is or begins with that: nothing to watch")
     db.conn.execute(
         "INSERT OR IGNORE INTO watches (channel, system, kind, pattern, created_by, created_at) VALUES (?,?,?,?,?,?)",
         [channel, system, kind, pattern, user, _now()])
     db.conn.commit()
-    return {"channel": channel, "system": system, "kind": kind, "pattern": pattern}
+    display = f"{pattern[:3]}.{pattern[3:]}" if system == "icd10cm" and len(pattern) > 3 else pattern
+    return {"channel": channel, "system": system, "kind": kind, "pattern": pattern, "display": display}
+
+
+def _known_pattern(db: sqlite_utils.Database, system: str, pattern: str, kind: str) -> bool:
+    ids = "SELECT id FROM releases WHERE system = ?"
+    if kind == "exact":
+        sql, args = f"SELECT 1 FROM codes WHERE release_id IN ({ids}) AND code = ? LIMIT 1", [system, pattern]
+    else:
+        sql = f"SELECT 1 FROM codes WHERE release_id IN ({ids}) AND code >= ? AND code < ? LIMIT 1"
+        args = [system, pattern, pattern + "~"]
+    return db.execute(sql, args).fetchone() is not None
 
 
 def remove_watch(db: sqlite_utils.Database, channel: str, text: str, default_system: str) -> int:

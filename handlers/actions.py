@@ -70,9 +70,9 @@ def register(app, services: Services) -> None:
         if kind == "system" and user not in services.admins:
             raise BadInput("watching a whole code system is for administrators (MEDCODE_ADMINS)")
         added = watches.add_watch(services.db(), channel, value["c"], system, user)
-        respond(response_type="ephemeral", replace_original=False, text=f"Watching {added['pattern']}",
+        respond(response_type="ephemeral", replace_original=False, text=f"Watching {added['display']}",
                 blocks=blocks.message(f":eyes: This channel now watches {added['system']} {added['kind']} "
-                                      f"`{blocks.escape(added['pattern'])}`: when a new release changes it, "
+                                      f"`{blocks.escape(added['display'])}`: when a new release changes it, "
                                       "medcode posts here."))
 
     def open_claim_modal(ack, body, client):
@@ -91,7 +91,7 @@ def register(app, services: Services) -> None:
         if not dx and not px:
             ack(response_action="errors", errors={"dx": "Pick at least one diagnosis or procedure."})
             return
-        if age and not age.strip().isdigit():
+        if age and (not age.strip().isdigit() or int(age) > 130):
             ack(response_action="errors", errors={"age": "Age is a whole number of years, e.g. 67."})
             return
         if sex not in (None, "F", "M"):

@@ -72,5 +72,5 @@ def subcommand(services: Services, kind: str, text: str, command: dict, respond)
     if target_kind == "system" and command.get("user_id") not in services.admins:
         return blocks.message(":lock: Watching a whole code system is for administrators (MEDCODE_ADMINS).")
     added = watches.add_watch(db, channel, rest, system, command.get("user_id"))
-    return blocks.message(f":eyes: This channel now watches {added['system']} {added['kind']} `{added['pattern']}`: "
+    return blocks.message(f":eyes: This channel now watches {added['system']} {added['kind']} `{added['display']}`: "
                           "when a new release changes it, medcode posts here.")

@@ -16,6 +16,7 @@ from codedata.defaults import default_icd10cm_path
 from codedata.importers import import_release
 from codedata.importers.hcpcs import write_compact
 from codedata.releases import changes_between, diff_pair, stored_changes
+from codedata.errors import BadInput
 from codedata.watches import add_watch, list_watches, parse_pattern, remove_watch, watch_matches
 
 from .conftest import shared_file
@@ -162,3 +163,18 @@ def test_ncci_ptp_april_to_july_2024_adds_925_pairs(tmp_path):
     old, new = diff_pair(db, "ncci_ptp_practitioner")
     counts = collections.Counter(c["change"] for c in changes_between(db, old, new))
     assert counts["pair_added"] == 925
+
+
+# A black-box pass (2026-11-24) stored watches for an empty channel, for "XYZ" and for ZZZ99; each is refused now.
+@pytest.mark.parametrize("channel, pattern", [("", "E11"), ("C123; rm -rf /", "E11"), ("C77", "xyz"),
+                                              ("C77", "ZZZ99"), ("C77", "Q99.99")])
+def test_a_watch_on_nothing_real_is_refused_and_not_stored(watched_db, channel, pattern):
+    before = list_watches(watched_db)
+    with pytest.raises(BadInput):
+        add_watch(watched_db, channel, pattern, "icd10cm", "U1")
+    assert list_watches(watched_db) == before
+
+
+def test_a_watched_code_is_shown_as_people_write_it(watched_db):
+    # E11.9 'Type 2 diabetes mellitus without complications' (tabular 2026-04)
+    assert add_watch(watched_db, "C78", "E11.9", "icd10cm", "U1")["display"] == "E11.9"
