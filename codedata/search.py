@@ -294,9 +294,18 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
                 i += size
                 break
         else:
+            joined = tokens[i] + tokens[i + 1] if i + 1 < len(tokens) else ""
+            parts = min(vocab.df.get(tokens[i], 0), vocab.df.get(tokens[i + 1], 0)) if joined else 0
+            if len(joined) >= 8 and joined in vocab.df and vocab.df[joined] >= parts:
+                # "post menopausal" is "postmenopausal": two typed words the index holds as one, at least as
+                # often as the rarer of them ("long term" stays two words: "longterm" is in one code)
+                _add_concept(query, joined, [(joined,)] + table.get((joined,), []), vocab, negating, False)
+                i += 2
+                continue
             word = vocab.correct(tokens[i])
-            _add_concept(query, word, [(word,)] + table.get((word,), []) + _verb_forms(word, vocab), vocab,
-                         negating, i in doses)
+            expansions = table.get((word,)) or table.get((stem(word),), [])  # "vaccines": the row of "vaccine"
+            _add_concept(query, word, [(word,)] + expansions + _verb_forms(word, vocab), vocab, negating,
+                         i in doses)
             i += 1
     _both_sides(query)
     return query
@@ -643,29 +652,33 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     # A negated concept is met by a code that lacks the word: it cannot narrow the candidates.
     concepts = [c for c in query.concepts if not c.negated] or query.concepts
     found: dict[tuple[str, str], dict] = {}
-    attempts = [(concepts, True)]
-    if len(concepts) > 1:
-        by_weight = sorted(range(len(concepts)), key=lambda i: concepts[i].weight)
-        attempts += [([c for j, c in enumerate(concepts) if j != i], True) for i in by_weight[:DROP_ATTEMPTS]]
-        content = [c for c in concepts if not _qualifier(c)] or concepts
-        if len(content) >= 3:
-            # The any-concept search sorts every document it matches; the commonest concept ("fracture") would
-            # add tens of thousands, and the codes it matters for also match the rarer ones.
-            commonest = max(content, key=lambda c: c.postings)
-            if commonest.postings >= OR_COMMON:
-                content = [c for c in content if c is not commonest]
-        attempts.append((content, False))
-    for subset, require_all in attempts:
-        if all(_qualifier(c) for c in subset) and len(subset) < len(concepts):
-            continue  # "right" or "25" alone matches half the index and says nothing
-        if not require_all and len(found) >= OR_UNLESS_FOUND:
-            break  # codes matching all but one concept beat any that match fewer; the OR is slow on ICD
-        for row in _fts_rows(db, systems, subset, require_all):
+
+    def add(subset: list[Concept], require_all: bool, limit: int) -> None:
+        for row in _fts_rows(db, systems, subset, require_all, limit):
             if len(found) >= CANDIDATES:
-                break
+                return
             found.setdefault((row["sys"], row["code"]), row)
-        if len(found) >= 10:
-            break
+
+    add(concepts, True, CANDIDATES)
+    if len(found) >= 10 or len(concepts) < 2:
+        return list(found.values())
+    # Each concept left out in turn, sharing what is left of the budget: the lightest alone could fill it with
+    # codes of the heavier concept only ("s/p splenectomy": 150 "presence of ..." codes, no spleen).
+    by_weight = sorted(range(len(concepts)), key=lambda i: concepts[i].weight)
+    drops = [[c for j, c in enumerate(concepts) if j != i] for i in by_weight[:DROP_ATTEMPTS]]
+    drops = [d for d in drops if not all(_qualifier(c) for c in d)]  # "right" or "25" alone says nothing
+    for subset in drops:
+        add(subset, True, max(10, (CANDIDATES - len(found)) // len(drops)))
+    if len(found) >= OR_UNLESS_FOUND:
+        return list(found.values())  # codes matching all but one concept beat any that match fewer
+    content = [c for c in concepts if not _qualifier(c)] or concepts
+    if len(content) >= 3:
+        # The any-concept search sorts every document it matches; the commonest concept ("fracture") would
+        # add tens of thousands, and the codes it matters for also match the rarer ones.
+        commonest = max(content, key=lambda c: c.postings)
+        if commonest.postings >= OR_COMMON:
+            content = [c for c in content if c is not commonest]
+    add(content, False, CANDIDATES)
     return list(found.values())
 
 
@@ -675,7 +688,8 @@ def _qualifier(concept: Concept) -> bool:
     return concept.number is not None or bool(words_ & (set(LATERALITY) | ENCOUNTERS | {"encounter"}))
 
 
-def _fts_rows(db, systems: tuple[str, ...], concepts: list[Concept], require_all: bool) -> list[dict]:
+def _fts_rows(db, systems: tuple[str, ...], concepts: list[Concept], require_all: bool,
+              limit: int = CANDIDATES) -> list[dict]:
     expression = f"{{description body names}} : ({fts_expression(concepts, require_all)})"
     if "icd10cm" not in systems:
         # The procedure systems are small: naming them inside MATCH keeps ICD documents out of the sort.
@@ -687,7 +701,7 @@ def _fts_rows(db, systems: tuple[str, ...], concepts: list[Concept], require_all
     return list(db.query(
         "SELECT code, display, description, billable, kind, aliases, section, sys FROM search_fts"
         f" WHERE search_fts MATCH ? AND sys IN ({marks}) ORDER BY bm25(search_fts, 0, 5, 1, 8) LIMIT ?",
-        [expression, *systems, CANDIDATES]))
+        [expression, *systems, limit]))
 
 
 def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("icd10cm",),
