@@ -57,11 +57,19 @@ def split_parameters(text: str) -> tuple[dict[str, str], str]:
     """Return ({age|sex|dos|pos: value}, the text without them)."""
     found: dict[str, str] = {}
 
+    twice: list[str] = []
+
     def take(match: re.Match) -> str:
-        found[match.group(1).lower()] = match.group(2)
+        key = match.group(1).lower()
+        if key in found and found[key] != match.group(2):
+            twice.append(key)
+        found[key] = match.group(2)
         return " "
 
-    return found, PARAMETER.sub(take, text or "")
+    rest = PARAMETER.sub(take, text or "")
+    if twice:  # "age:67 age:12": which one was meant is not guessed
+        raise BadInput(f"{twice[0]}: is given twice with different values; give it once")
+    return found, rest
 
 
 US_STATES = ("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC "
@@ -277,7 +285,9 @@ def _options(options: dict[str, str]) -> dict:
             raise BadInput("payer: takes medicare, medicaid or commercial, e.g. payer:medicare")
         parsed["payer"] = payer
     if "pos" in options:
-        parsed["place_of_service"] = options["pos"][:2]
+        if not re.fullmatch(r"\d{2}", options["pos"]) or options["pos"] == "00":
+            raise BadInput("pos: takes a two-digit CMS place-of-service code, e.g. pos:11 (office)")
+        parsed["place_of_service"] = options["pos"]
     return parsed
 
 

@@ -392,3 +392,16 @@ def test_words_beside_a_code_that_describe_another_code(icd_db):
     assert "rt carotid" not in rules(typed)["words_describe_another_code"].message  # typed words never echoed
     agreeing = check(icd_db, ["I63.031"], ["99213"], date_of_service="2026-05-01", described={"I63031": words})
     assert "words_describe_another_code" not in rules(agreeing)
+
+
+# Found by a black-box pass (2026-11-24): these passed as OK.
+def test_procedures_without_a_diagnosis_are_a_warning_not_ok(icd_db):
+    report = check(icd_db, [], ["99213"])  # CMS-1500 item 21: at least one diagnosis
+    assert (report.verdict, rules(report)["no_diagnosis"].severity) == ("review", "warning")
+
+
+def test_a_diagnosis_listed_twice_is_a_warning(icd_db):
+    # E11.9 and I10 (tabular 2026-04) are valid; listing E11.9 twice is the problem (CMS-1500 item 21).
+    report = check(icd_db, ["E11.9", "E11.9", "I10"], ["99213"])
+    assert report.verdict == "review" and rules(report)["repeated_diagnosis"].codes == ["E11.9"]
+    assert check(icd_db, ["E11.9", "I10"], ["99213"]).verdict == "ok"

@@ -82,3 +82,11 @@ def test_a_lone_surname_is_not_repeated_and_does_not_spoil_the_search(slack):  #
     reply = json.dumps(slack[0].wait_for("/respond/lonename")[0])
     assert "Gonzalez" not in reply and "gonzalez" not in reply
     assert "E11.9" in reply and "patient" in reply.lower()
+
+
+def test_a_parameter_given_twice_or_a_bad_place_of_service_gets_one_line(slack):  # noqa: F811
+    for tag, text, expected in (("twice", "E11.9 99213 age:67 age:12", "given twice"),
+                                ("pos", "E11.9 99213 pos:abc", "place-of-service")):
+        command(slack, "/pair", text, tag)
+        reply = json.dumps(slack[0].wait_for(f"/respond/{tag}")[0])
+        assert expected in reply and "OK" not in reply

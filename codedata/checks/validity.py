@@ -18,6 +18,21 @@ def no_diagnosis(claim: Claim) -> list[Finding]:
                           "diagnosis is required")]
 
 
+def repeated_diagnoses(claim: Claim) -> list[Finding]:
+    """A diagnosis listed twice: item 21 takes each diagnosis once (a clearinghouse edit rejects repeats)."""
+    seen: set[str] = set()
+    repeated = []
+    for dx in claim.diagnoses:
+        key = dx.shown.replace(".", "").upper()
+        if key in seen and dx.shown not in repeated:
+            repeated.append(dx.shown)
+        seen.add(key)
+    return [Finding(severity="warning", rule="repeated_diagnosis", codes=[code],
+                    message=f"{code} is listed more than once: list each diagnosis once and point lines to it.",
+                    basis="CMS-1500 item 21: up to 12 diagnosis codes, each entered once")
+            for code in repeated]
+
+
 def invalid_diagnoses(claim: Claim) -> list[Finding]:
     """Diagnoses that cannot be billed as typed."""
     findings = []
@@ -180,4 +195,4 @@ def releases_not_loaded(claim: Claim) -> list[Finding]:
     return findings
 
 
-RULES = [no_diagnosis, invalid_diagnoses, invalid_procedures, releases_not_loaded]
+RULES = [no_diagnosis, repeated_diagnoses, invalid_diagnoses, invalid_procedures, releases_not_loaded]
