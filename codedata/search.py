@@ -35,7 +35,8 @@ ALIASES_SCORED = 4  # per code: the aliases with the most query words, shortest 
 # Words that carry no meaning for matching.
 STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
         "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x", "hcpcs",
-        "diagnosis", "please", "need", "looking", "today", "presents", "complaint", "complains", "while"}
+        "diagnosis", "please", "need", "looking", "today", "presents", "complaint", "complains", "while", "anything",
+        "something", "kid", "kids", "toddler"}  # a child's age is the claim's, not a word of the code
 # Words that name no particular condition ("metastatic disease to bone"): they weigh little and are the first
 # left out when no code has every word.
 FILLER = {"disease", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems", "issue",
@@ -51,7 +52,7 @@ MEDICARE_BONUS = 0.1
 # decide procedure codes (repair 2.6 to 7.5 cm): in diagnosis searches it weighs like a dose.
 MEASURE_UNITS = {"cm", "mm", "centimeter", "centimeters", "inch", "inches"}
 # Query words that flip the meaning to the plain "without ..." form of a code.
-NEGATIONS = {"no", "without", "wo", "denies", "not"}
+NEGATIONS = {"no", "without", "wo", "denies", "not", "didnt", "didn", "doesnt", "dont", "never"}
 # Words that end what a negation covers ("without aura, with status migrainosus").
 NEGATION_ENDS = {"with", "but"}
 # A dose ("30 mg", "1 gram") mostly says how many units to bill, sometimes which code (J1040 is the 80 mg
@@ -308,7 +309,22 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
                          i in doses)
             i += 1
     _both_sides(query)
+    _cap_unknown(query, vocab)
     return query
+
+
+def _cap_unknown(query: Query, vocab: Vocabulary) -> None:
+    """A word no code holds (a name, "booster") weighs at most what the heaviest known concept does when the
+    query has at least two known concepts and more of them than unknown words: it still counts against a code,
+    but cannot sink a query whose other words a code answers in full. Otherwise unknown words keep their full
+    weight, so nonsense with one real word in it ("parking ticket") still finds nothing."""
+    unknown = [c for c in query.concepts if c.number is None and not any(all(w in vocab.df for w in alt)
+                                                                         for alt in c.alternatives)]
+    known = [c.weight for c in query.concepts if c not in unknown and not c.negated and not c.side
+             and c.number is None]
+    if unknown and len(known) >= 2 and len(unknown) < len(known):  # "xyzzy plug", "parking ticket": not capped
+        for concept in unknown:
+            concept.weight = min(concept.weight, max(known))
 
 
 def _verb_forms(word: str, vocab: Vocabulary) -> list[tuple[str, ...]]:
@@ -356,7 +372,10 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
         query.encounter = next(iter(encounter))  # "follow up" -> subsequent encounter
     number = int(re.match(r"\d+", text).group()) if NUMBER.match(text) else None
     # Weigh a concept by the spellings the index holds: "rt" is rare, but it means "right", which is common.
-    known = [alt for alt in alternatives if all(w in vocab.df for w in alt)] or alternatives
+    # An abbreviation the index happens to hold ("lac", "subq") weighs what its expansion does, not its own rarity.
+    spelled = [alt for alt in alternatives[1:] if all(w in vocab.df for w in alt)] if len(alternatives[0]) == 1 \
+        and len(alternatives[0][0]) <= 4 else []
+    known = spelled or [alt for alt in alternatives if all(w in vocab.df for w in alt)] or alternatives
     # Numbers (minutes, views, stage, type) decide between sibling codes: weigh them like a rare word.
     weight = 5.0 if number is not None else max(_spelling_weight(alt, vocab) for alt in known)
     if dose:
@@ -470,7 +489,7 @@ def _alias(stored: list) -> _Alias:
 ENDINGS = {"", "s", "es", "e", "ic", "ical", "al", "ia", "y", "ies", "ed", "ing", "er", "ous", "ity", "ism", "ist",
            "tic", "d",
            "ion", "ive", "a", "ae", "um", "us", "i", "ate", "ated", "ation", "ary", "ly", "ia", "ias", "is", "es",
-           "ae", "ic", "id", "oid", "itis", "osis", "otic", "al", "ally"}
+           "ae", "ic", "id", "oid", "itis", "osis", "otic", "al", "ally", "iness", "ness"}
 
 
 @lru_cache(maxsize=65536)
