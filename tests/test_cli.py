@@ -214,3 +214,12 @@ def test_a_claim_line_typed_to_cpt_answers_its_code(db_copy):
     for typed in ("99213-25", "97110x4"):
         result = run(db_copy, "cpt", typed)
         assert result.returncode == 0 and result.stdout.startswith(typed[:5]), typed
+
+
+def test_console_blanks_a_pasted_name_as_slack_does(db_copy):
+    # "Gonzalez" is no code-set word: left out with the reminder; "diabetes" is searched (undocumented type is
+    # type 2, guideline I.C.4.a.2: E11.9 'Type 2 diabetes mellitus without complications', tabular 2026-04).
+    result = run(db_copy, "serve", stdin="/icd Gonzalez diabetes\nquit\n")
+    assert result.returncode == 0
+    assert "Gonzalez" not in result.stdout and "patient details" in result.stdout
+    assert "E11.9" in result.stdout
