@@ -59,12 +59,13 @@ NEGATION_ENDS = {"with", "but"}
 # vial): its number weighs little.
 DOSE_UNITS = {"mg", "mcg", "g", "gm", "gram", "grams", "ml", "cc", "unit", "units", "iu", "meq", "milligrams"}
 DOSE = re.compile(r"^(\d+)(mg|mcg|g|gm|ml|cc|iu|u)$")
+SIZE = re.compile(r"^(\d+)(cm|mm)$")
 DOSE_WEIGHT = 1.0
 SIDE_WEIGHT = 3.0  # at most: a side chooses between sibling codes, not between conditions
 SIDELESS_CREDIT = 0.4  # share of a side's weight a code family without sides still earns
 RAREST_SHARE = 0.5  # a spelling's weight: this share from its rarest word, the rest from the mean
-TITLE_BONUS = 0.01
-SUBSET_SHARE = 0.92  # a shorter spelling inside a longer one of the same concept says less than it  # at equal fit, a code's own title beats one of its inclusion terms
+TITLE_BONUS = 0.01  # at equal fit, a code's own title beats one of its inclusion terms
+SUBSET_SHARE = 0.92  # a shorter spelling inside a longer one of the same concept says less than it
 # Candidate search (FTS5): see _candidates.
 FTS_TRIM = 3  # letters left off a word for its FTS prefix, so derived forms are candidates
 DROP_ATTEMPTS = 3  # candidate searches that leave out one concept (the lightest first)
@@ -204,7 +205,7 @@ class Vocabulary:
         if is_english(word):
             return word
         # A word cut short ("exac", "hypert"): the commonest index word it begins.
-        started = [t for t in self.prefixed(word)]
+        started = self.prefixed(word)
         if started:
             return max(started, key=lambda t: self.df[t])
         found = process.extract(word, self.choices, scorer=fuzz.ratio, processor=None, score_cutoff=78, limit=5)
@@ -350,7 +351,7 @@ def _doses(tokens: list[str], measures=()) -> tuple[list[str], set[int]]:
     `measures` names their units)."""
     split: list[str] = []
     for token in tokens:
-        match = DOSE.match(token) or re.match(r"^(\d+)(cm|mm)$", token)
+        match = DOSE.match(token) or SIZE.match(token)
         split += [match.group(1), match.group(2)] if match else [token]
     units = DOSE_UNITS | set(measures)
     doses = {i for i, t in enumerate(split) if t.isdigit() and i + 1 < len(split) and split[i + 1] in units}
