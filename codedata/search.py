@@ -68,7 +68,7 @@ TITLE_BONUS = 0.01  # at equal fit, a code's own title beats one of its inclusio
 SUBSET_SHARE = 0.92  # a shorter spelling inside a longer one of the same concept says less than it
 # Candidate search (FTS5): see _candidates.
 FTS_TRIM = 3  # letters left off a word for its FTS prefix, so derived forms are candidates
-DROP_ATTEMPTS = 3  # candidate searches that leave out one concept (the lightest first)
+DROP_ATTEMPTS = 5  # candidate searches that leave out one concept (the lightest first)
 OR_UNLESS_FOUND = 3  # the slow any-concept search runs only when fewer codes were found
 OR_COMMON = 2000  # documents: a concept this common is left out of the any-concept search
 HISTORY = {"history", "hx"}
@@ -138,6 +138,7 @@ class Concept:
     weight: float = 1.0
     number: int | None = None
     exact: bool = False  # an English word the index lacks: derived forms of other words do not count
+    dose: bool = False  # the number of a dose ("5000 units"): how much, not which code
     negated: bool = False  # asked after "without" / "no": satisfied by a code that says "without" it or omits it
     side: str | None = None  # "right", "left", "bilateral" (or "rt", "both")
     postings: int = 0  # about how many index documents hold it (the rarest word of each spelling, summed)
@@ -388,7 +389,7 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     if number is None and not any(all(w in vocab.df for w in alt) for alt in alternatives):
         weight *= UNKNOWN_WEIGHT  # a word no code uses: the answer cannot be about what was asked
     exact = len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and is_english(text)
-    concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact,
+    concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact, dose=dose,
                       negated=negated and number is None, side=side if len(alternatives[0]) == 1 else None,
                       postings=sum(min(vocab.df.get(w, 0) for w in alt) for alt in alternatives))
     query.concepts.append(concept)
@@ -500,7 +501,8 @@ def _same_word(a: str, b: str) -> bool:
     if a == b:
         return True
     shared = len(os.path.commonprefix([a, b]))
-    return (shared >= 6 and shared >= min(len(a), len(b)) - 2 and abs(len(a) - len(b)) <= 3
+    return (shared >= 6 and shared >= min(len(a), len(b)) - 2
+            and (abs(len(a) - len(b)) <= 3 or "iness" in (a[shared:], b[shared:]))  # unsteady / unsteadiness
             and a[shared:] in ENDINGS and b[shared:] in ENDINGS)
 
 
@@ -581,8 +583,12 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
     if query.encounter and (stems & ENCOUNTERS) and query.encounter not in stems:
         score -= 0.5
     asked = {c.number for c in query.concepts if c.number is not None}
+    doses = [c.number for c in query.concepts if c.dose and c.number]
     if asked:
-        score -= 0.12 * sum(1 for low, high in alias.numbers if low == high and low not in asked)
+        # A number the code states and the query did not ask for is another code's, unless it is the billing
+        # unit a dose is counted in ("5000 units" of "heparin, per 1000 units"; "80 mg" of "per 1 mg").
+        score -= 0.12 * sum(1 for low, high in alias.numbers if low == high and low not in asked
+                            and not any(low and dose % low == 0 for dose in doses))
     if icd and alias.plain and not query.laterality:
         score += 0.04  # the plain unspecified code for a bare condition name
     if query.normal and "abnormal" in stems:
