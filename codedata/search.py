@@ -79,8 +79,8 @@ RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "pare
 # (chapter 19 notes); unknown intent is accidental (guideline I.C.20); an unstated encounter is initial.
 NEUTRAL = {"unspecified", "nos", "initial", "encounter", "closed", "displaced", "site", "type", "elsewhere",
            "classified", "not", "without", "mention", "organism", "single", "episode", "specified",
-           "accidental", "unintentional"}
-DEFAULT_MARKERS = {"unspecified", "nos", "elsewhere"}
+           "accidental", "unintentional", "uncomplicated"}
+DEFAULT_MARKERS = {"unspecified", "nos", "elsewhere", "uncomplicated"}
 # Words that put a code in a population or setting the query did not ask about. A query that names one word
 # of a group is in that population: the group's other words are then detail, not another population
 # ("breech presentation, single fetus" is a pregnancy question: 'maternal care' is its default wording).
@@ -310,6 +310,9 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
             _add_concept(query, word, [(word,)] + expansions + _verb_forms(word, vocab), vocab, negating,
                          i in doses)
             i += 1
+    for concept in query.concepts:
+        if concept.side:  # "w/o DME OD": a side says which eye, it is never what was ruled out
+            concept.negated = False
     _both_sides(query)
     _cap_unknown(query, vocab)
     return query
@@ -386,9 +389,12 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
         weight *= FILLER_SHARE
     if side and len(alternatives[0]) == 1:
         weight = min(weight, SIDE_WEIGHT)  # a side chooses between sibling codes, not between conditions
-    if number is None and not any(all(w in vocab.df for w in alt) for alt in alternatives):
+    # "unsteady" is not in the index but "unsteadiness" is: a derived form counts as known
+    derived = len(text) >= 6 and text not in vocab.df and any(_same_word(text, t) for t in vocab.prefixed(text[:6]))
+    if number is None and not derived and not any(all(w in vocab.df for w in alt) for alt in alternatives):
         weight *= UNKNOWN_WEIGHT  # a word no code uses: the answer cannot be about what was asked
-    exact = len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and is_english(text)
+    exact = (len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and not derived
+             and is_english(text))
     concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact, dose=dose,
                       negated=negated and number is None, side=side if len(alternatives[0]) == 1 else None,
                       postings=sum(min(vocab.df.get(w, 0) for w in alt) for alt in alternatives))
