@@ -133,6 +133,9 @@ def _answer(obj: Context, kind: str, query: tuple[str, ...], limit: int, offset:
     if len(tokens) > 1 and all(search.looks_like_code(t, systems) for t in tokens):
         # Several codes (E11.9 I10): one answer each, as Slack gives; never one run-together code.
         answers = [search.resolve(obj.db(), t, kind, dos=day) for t in tokens[:MAX_CODES_LOOKED_UP]]
+        if len(tokens) > MAX_CODES_LOOKED_UP:
+            click.echo(f"medcode: {len(tokens) - MAX_CODES_LOOKED_UP} more codes not looked up: at most "
+                       f"{MAX_CODES_LOOKED_UP} at a time", err=True)
         _emit(as_json, [a.model_dump(mode="json") for a in answers], "\n\n".join(render.answer(a, kind) for a in answers))
         if any(_unknown(a) for a in answers):
             raise SystemExit(1)

@@ -1,14 +1,13 @@
 """Console run mode: the slash-command lines of Slack, answered as text in a terminal."""
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Callable, TextIO
 
 import sqlite_utils
 
 from codedata import search
 from codedata.checks import check_claim
-from handlers.answers import known_words, lookup_dos
+from handlers.answers import REMINDER, known_words, lookup_dos
 from handlers.parsing import clean_text, find_identifiers, parse_pair, split_parameters
 from codedata.errors import MedcodeError
 
@@ -26,16 +25,12 @@ HELP = """medcode console — type a slash command as you would in Slack:
   quit              leave (or Ctrl-D)"""
 
 
-REMINDER_TEXT = ("Please don't paste patient details (names, dates of birth, phone or record numbers): medcode needs "
-                 "codes only. They were left out of this answer.")
-
-
 def _lookup(db: sqlite_utils.Database, text: str, kind: str) -> str:
     parameters, rest = split_parameters(text)  # dos:YYYY-MM-DD, as in Slack
     # Patient details are blanked as in Slack ("Gonzalez diabetes" searches "diabetes"), with the reminder.
-    cleaned = find_identifiers(rest, known_words(SimpleNamespace(db=lambda: db)))
+    cleaned = find_identifiers(rest, known_words(lambda: db))
     answer = render.answer(search.resolve(db, cleaned.text.strip(), kind, dos=lookup_dos(parameters)), kind)
-    return f"{REMINDER_TEXT}\n{answer}" if cleaned.identifiers else answer
+    return f"{REMINDER.removeprefix(':lock: ')}\n{answer}" if cleaned.identifiers else answer
 
 
 def _commands(db: sqlite_utils.Database) -> dict[str, Callable[[str], str]]:

@@ -131,7 +131,7 @@ def lookup_procedure(db: sqlite_utils.Database, query: str, dos: str | date | No
         return lookup_modifier(db, code, query)
     if shape == "hcpcs":
         return lookup_hcpcs(db, code, query, dos)
-    return lookup_cpt(db, code, query, facts)
+    return lookup_cpt(db, code, query, facts, dos)
 
 
 def section_of(code: str) -> str | None:
@@ -149,13 +149,14 @@ def section_of(code: str) -> str | None:
     return None
 
 
-def lookup_cpt(db: sqlite_utils.Database, code: str, query: str, facts: bool = True) -> CodeAnswer:
+def lookup_cpt(db: sqlite_utils.Database, code: str, query: str, facts: bool = True,
+               dos: str | date | None = None) -> CodeAnswer:
     """Answer from the highest-ranked CPT descriptor source that has the code (imported files, then starter),
     with what the imported CMS files know of it (NCCI edits, HCPCS cross-references)."""
     category = category_of(code)
     releases = other_releases(db, "cpt")  # newest effective date first; the undated starter set last
     rows = [(r, row) for r in releases if (row := get_code(db, r["id"], code))]
-    facts, extra = cms_facts(db, code) if facts else ([], {})
+    facts, extra = cms_facts(db, code, dos) if facts else ([], {})
     if not rows:
         section = section_of(code)
         where = f" in {section}" if section else ""
@@ -178,8 +179,9 @@ def lookup_cpt(db: sqlite_utils.Database, code: str, query: str, facts: bool = T
     )
 
 
-def cms_facts(db: sqlite_utils.Database, code: str) -> tuple[list[str], dict]:
-    """Plain lines and the data behind them: MUE, add-on status, PTP pairs, HCPCS codes cross-referenced."""
+def cms_facts(db: sqlite_utils.Database, code: str, dos: str | date | None = None) -> tuple[list[str], dict]:
+    """Plain lines and the data behind them: MUE, add-on status, PTP pairs, HCPCS codes cross-referenced; with a
+    line saying so when the loaded edits do not cover the date of service (default today)."""
     lines, extra = [], {}
     if (found := ncci_facts.mue(db, code)) is not None:
         how = ncci_facts.MAI.get(found.mai, f"adjudication indicator {found.mai}")
@@ -205,8 +207,9 @@ def cms_facts(db: sqlite_utils.Database, code: str) -> tuple[list[str], dict]:
         lines.append("HCPCS codes cross-referenced to it: " + ", ".join(f"{r.code} ({r.description})" for r in xrefs[:6]))
         extra["hcpcs_xref"] = [r.code for r in xrefs]
     if extra.keys() & {"mue", "aoc_primaries", "aoc_add_ons", "ptp_pairs"}:
-        # The edits change every quarter: say when the loaded ones are not today's (as /pair does).
-        notice = resolve_window(db, "ncci_ptp_practitioner", date.today()).notice
+        # The edits change every quarter: say when the loaded ones do not cover the date (as /pair does).
+        day = dos if isinstance(dos, date) else parse_dos(dos)
+        notice = resolve_window(db, "ncci_ptp_practitioner", day).notice
         if notice:
             lines.append(f"Note: {notice}")
     return lines, extra

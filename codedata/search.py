@@ -43,8 +43,8 @@ FILLER = {"disease", "diseases", "disorder", "disorders", "condition", "conditio
           "issues", "trouble"}
 FILLER_SHARE = 0.3
 # A payer named in a procedure search says whose code set to prefer: Medicare has its own G and Q0 codes for
-# services CPT also describes (G0283 unattended e-stim for 97014, G2212 prolonged visit for 99417; CMS HCPCS
-# Level II: G codes are CMS's professional-service codes). The word itself weighs little.
+# services CPT also describes (G2212 prolonged visit for 99417, G0283 unattended e-stim for 97014; CMS HCPCS
+# Level II: G codes are CMS's professional-service codes). The word itself weighs little and is not required.
 PAYER_WORDS = {"medicare", "cms"}
 MEDICARE_CODE = re.compile(r"^(G[0-7]\d{3}|Q0\d{3})$")
 MEDICARE_BONUS = 0.1
@@ -139,6 +139,7 @@ class Concept:
     number: int | None = None
     exact: bool = False  # an English word the index lacks: derived forms of other words do not count
     dose: bool = False  # the number of a dose ("5000 units"): how much, not which code
+    soft: bool = False  # a filler or payer word: it is scored, but a candidate need not have it
     negated: bool = False  # asked after "without" / "no": satisfied by a code that says "without" it or omits it
     side: str | None = None  # "right", "left", "bilateral" (or "rt", "both")
     postings: int = 0  # about how many index documents hold it (the rarest word of each spelling, summed)
@@ -385,7 +386,8 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     weight = 5.0 if number is not None else max(_spelling_weight(alt, vocab) for alt in known)
     if dose:
         weight = DOSE_WEIGHT
-    elif text in FILLER or text in PAYER_WORDS:
+    soft = not dose and (text in FILLER or text in PAYER_WORDS)
+    if soft:
         weight *= FILLER_SHARE
     if side and len(alternatives[0]) == 1:
         weight = min(weight, SIDE_WEIGHT)  # a side chooses between sibling codes, not between conditions
@@ -396,6 +398,7 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     exact = (len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and not derived
              and is_english(text))
     concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact, dose=dose,
+                      soft=soft,
                       negated=negated and number is None, side=side if len(alternatives[0]) == 1 else None,
                       postings=sum(min(vocab.df.get(w, 0) for w in alt) for alt in alternatives))
     query.concepts.append(concept)
@@ -681,8 +684,9 @@ def warm(db: sqlite_utils.Database) -> None:
 def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...]) -> list[dict]:
     """Documents matching every concept; if too few, those missing one concept (least weighty first);
     only then any concept. A plain OR over common words would sort tens of thousands of rows."""
-    # A negated concept is met by a code that lacks the word: it cannot narrow the candidates.
-    concepts = [c for c in query.concepts if not c.negated] or query.concepts
+    # A negated concept is met by a code that lacks the word, and a filler or payer word ("disease", "medicare")
+    # need not be there: neither narrows the candidates.
+    concepts = [c for c in query.concepts if not (c.negated or c.soft)] or query.concepts
     found: dict[tuple[str, str], dict] = {}
 
     def add(subset: list[Concept], require_all: bool, limit: int) -> None:

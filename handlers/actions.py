@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import json
 
-from codedata import watches
 from codedata.codes import lookup_icd
 from codedata.checks import check_claim
-from codedata.errors import BadInput, MedcodeError
+from codedata.errors import MedcodeError
 from codedata.models import ClaimRequest, CodeAnswer, ProcedureLine
 from codedata.search import code_prefix, resolve
 
 from . import Services, blocks
 from .answers import answer
+from .commands import watch
 
 CHILDREN_PAGE = 100  # codes per page of "Show all codes"
 
@@ -65,15 +65,9 @@ def register(app, services: Services) -> None:
         value = _value(body)
         user = (body.get("user") or {}).get("id")
         channel = (body.get("channel") or {}).get("id") or user
-        # The button carries a code; the same rules as `/icd watch` apply to whatever a payload says.
-        system, kind, _ = watches.parse_pattern(str(value.get("c") or ""), str(value.get("s") or ""))
-        if kind == "system" and user not in services.admins:
-            raise BadInput("watching a whole code system is for administrators (MEDCODE_ADMINS)")
-        added = watches.add_watch(services.db(), channel, value["c"], system, user)
-        respond(response_type="ephemeral", replace_original=False, text=f"Watching {added['display']}",
-                blocks=blocks.message(f":eyes: This channel now watches {added['system']} {added['kind']} "
-                                      f"`{blocks.escape(added['display'])}`: when a new release changes it, "
-                                      "medcode posts here."))
+        # The button carries a code; the rules of `/icd watch` apply to whatever a payload says.
+        reply = watch(services, channel, str(value.get("c") or ""), str(value.get("s") or ""), user)
+        respond(response_type="ephemeral", replace_original=False, blocks=reply, text=blocks.fallback_text(reply))
 
     def open_claim_modal(ack, body, client):
         ack()

@@ -39,14 +39,14 @@ def _synonym_words() -> frozenset[str]:
     return frozenset(w for key in synonyms() for w in key)
 
 
-def known_words(services: Services):
-    """Return word -> True for words of the code sets (the search vocabulary) and of the synonym table; the
-    vocabulary is looked up on first use only (most answers never ask)."""
+def known_words(database):
+    """Return word -> True for words of the code sets (the search vocabulary) and of the synonym table;
+    `database()` gives the connection, and the vocabulary is looked up on first use only (most answers never ask)."""
     found: list = []
 
     def known(word: str) -> bool:
         if not found:
-            db = services.db()
+            db = database()
             try:
                 ensure_index(db, ("icd10cm", "cpt", "hcpcs"))
                 found.append(vocabulary(db))
@@ -71,7 +71,7 @@ def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bo
     # service, not a date of birth. /icd and /cpt take dos: for a code lookup (the release in force that day).
     parameters, rest = split_parameters(text)
     dos = lookup_dos(parameters) if kind != "pair" else None
-    known = known_words(services)
+    known = known_words(services.db)
     cleaned = find_identifiers(rest, known)
     reminder = _reminder(cleaned.identifiers)
     is_hcpcs = hcpcs_checker(services)
@@ -166,7 +166,7 @@ def answer_free_text(services: Services, text: str, shared: bool = True) -> list
     for everyone, so without a Share button)."""
     text = clean_text(text[:MAX_INPUT])
     parameters, rest = split_parameters(text)
-    known = known_words(services)
+    known = known_words(services.db)
     cleaned = find_identifiers(rest, known)
     reminder = _reminder(cleaned.identifiers)
     found = extract_codes(cleaned.text, hcpcs_checker(services))

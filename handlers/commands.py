@@ -68,9 +68,15 @@ def subcommand(services: Services, kind: str, text: str, command: dict, respond)
         removed = watches.remove_watch(db, channel, rest, system)
         return blocks.message(f"Stopped watching `{blocks.escape(rest)}`." if removed else  # a stored pattern
                               "This channel was not watching that.")
-    target_system, target_kind, _ = watches.parse_pattern(rest, system)
-    if target_kind == "system" and command.get("user_id") not in services.admins:
+    return watch(services, channel, rest, system, command.get("user_id"))
+
+
+def watch(services: Services, channel: str, text: str, system: str, user: str | None) -> list[dict]:
+    """Add a watch for `/icd watch` and the "Watch this code" button alike: a whole code system is for
+    administrators, whatever the request says."""
+    _, kind, _ = watches.parse_pattern(text, system)
+    if kind == "system" and user not in services.admins:
         return blocks.message(":lock: Watching a whole code system is for administrators (MEDCODE_ADMINS).")
-    added = watches.add_watch(db, channel, rest, system, command.get("user_id"))
-    return blocks.message(f":eyes: This channel now watches {added['system']} {added['kind']} `{added['display']}`: "
-                          "when a new release changes it, medcode posts here.")
+    added = watches.add_watch(services.db(), channel, text, system, user)
+    return blocks.message(f":eyes: This channel now watches {added['system']} {added['kind']} "
+                          f"`{blocks.escape(added['display'])}`: when a new release changes it, medcode posts here.")

@@ -119,3 +119,11 @@ def test_hcpcs_codes_cross_referenced_to_a_cpt_code(icd_db):
     assert "C8904" in [r.code for r in hcpcs_cross_references(icd_db, "77046")]
     answer = lookup_procedure(icd_db, "77046")
     assert "C8904" in answer.extra["hcpcs_xref"]
+
+
+def test_ncci_facts_name_a_date_of_service_their_edits_do_not_cover(ncci_db):
+    # The NCCI files are July 2024 (mue/ptp_practitioner_2024-07): they cover 2024-07-01 to 2024-09-30.
+    inside = lookup_procedure(ncci_db, "11046", dos="2024-08-01")
+    outside = lookup_procedure(ncci_db, "11046", dos="2026-05-01")
+    assert not any("is not loaded" in line for line in inside.history)
+    assert any("2026 Q2" in line and "is not loaded" in line for line in outside.history)

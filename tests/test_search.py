@@ -154,3 +154,26 @@ def test_numbers_or_a_side_alone_find_nothing(icd_db, text):
     for kind in ("icd", "cpt"):
         answer = resolve(icd_db, text, kind)
         assert isinstance(answer, SearchResult) and answer.results == []
+
+
+# Ranking mechanisms added 2026-11-24, each with a case where it fires and one where it must not.
+# Tabular 2026-04: N95.0 'Postmenopausal bleeding'; Z79.4 'Long term (current) use of insulin';
+# R26.81 'Unsteadiness on feet'; H25.13 'Age-related nuclear cataract, bilateral'.
+@pytest.mark.parametrize("text, first", [
+    ("post menopausal bleeding", "N95.0"),        # two typed words the index holds as one
+    ("long term use of insulin", "Z79.4"),         # ...but not "longterm", a rarer word than both parts
+    ("unsteady on feet", "R26.81"),                # an English word the index holds only as a derived form
+    ("nuclear cataract both eyes", "H25.13"),      # "both eyes" met by "bilateral"
+])
+def test_word_mechanisms_fire_where_they_should_and_nowhere_else(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+def test_medicare_named_prefers_medicares_code_and_only_then(icd_db):
+    # HCPCS 2024-07 G2212 'Prolonged office or other outpatient evaluation and management service(s) ...';
+    # CPT 99417 (mue_practitioner_2024-07), the prolonged-service add-on other payers take.
+    named = top(icd_db, "medicare prolonged office visit add on 15 min", "cpt")
+    assert named[0] == "99417" and "G2212" in named[:3]
+    assert "G2212" not in top(icd_db, "prolonged office visit add on 15 min", "cpt")[:3]
+    # A payer word is not required of a candidate: "pap smear collection medicare" finds what the words do.
+    assert "Q0091" in top(icd_db, "pap smear collection medicare", "cpt")  # Q0091 'Screening papanicolaou smear'

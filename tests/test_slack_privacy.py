@@ -16,6 +16,7 @@ import re
 import pytest
 
 from handlers.answers import safe_error
+from handlers.answers import known_words
 from handlers.parsing import find_identifiers, normalise, split_parameters
 
 from .slack_mock import all_text
@@ -170,3 +171,26 @@ def test_watch_subcommands_do_not_repeat_a_name(slack):
     command(slack, "/icd", "unwatch Jane Roe", "unwatch-name")
     text = all_text(slack[0].wait_for("/respond/unwatch-name")[0]["blocks"])
     assert "was not watching that" in text and "Jane" not in text
+
+
+# The identifier rules added after a black-box pass (2026-11-24), with the clean lines where they must not fire.
+@pytest.mark.parametrize("text, blanked, kept", [
+    ("Springfield IL 62704 knee pain", "62704", "knee pain"),   # a ZIP after a city and state
+    ("lives 42 Elm St, E11.9", "42 Elm St", "E11.9"),             # a street address
+    ("Gonzalez diabetes", "Gonzalez", "diabetes"),              # a lone word of no code set: a name
+])
+def test_addresses_and_lone_names_are_blanked(text, blanked, kept):
+    known = {"knee", "pain", "diabetes", "lives"}.__contains__
+    cleaned = find_identifiers(text, known)
+    assert cleaned.identifiers and blanked not in cleaned.text and kept in cleaned.text
+
+
+@pytest.mark.parametrize("text", [
+    "breast CA 19301",         # CA is cancer and 19301 a procedure (no city before it)
+    "E11.9 99213 20610",       # five-digit codes alone are codes, not ZIPs
+    "Knee pain right",         # capitalised code-set words
+    "Diabetis type 2",         # a misspelt code-set word is not a name
+])
+def test_clean_lines_keep_every_word(icd_db, text):
+    cleaned = find_identifiers(text, known_words(lambda: icd_db))  # the real vocabulary and typo correction
+    assert not cleaned.identifiers and cleaned.text == text
