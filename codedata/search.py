@@ -29,6 +29,7 @@ CANDIDATES = 150
 # A code matching less than about a third of what was asked is not an answer ("drop table codes").
 # Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
 MIN_SCORE = 0.33
+RARE_ENGLISH = 100  # seen fewer times than this in the English word list: perhaps a variant spelling
 UNKNOWN_WEIGHT = 1.5  # a word no code uses weighs this much more than the rarest index word
 NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
 ALIASES_SCORED = 4  # per code: the aliases with the most query words, shortest first
@@ -79,7 +80,7 @@ RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "pare
 # (chapter 19 notes); unknown intent is accidental (guideline I.C.20); an unstated encounter is initial.
 NEUTRAL = {"unspecified", "nos", "initial", "encounter", "closed", "displaced", "site", "type", "elsewhere",
            "classified", "not", "without", "mention", "organism", "single", "episode", "specified",
-           "accidental", "unintentional", "uncomplicated"}
+           "accidental", "unintentional", "uncomplicated", "unilateral"}
 DEFAULT_MARKERS = {"unspecified", "nos", "elsewhere", "uncomplicated"}
 # Words that put a code in a population or setting the query did not ask about. A query that names one word
 # of a group is in that population: the group's other words are then detail, not another population
@@ -205,7 +206,7 @@ class Vocabulary:
         if stem(word) in self.df:
             return stem(word)  # pinworms -> pinworm: the index holds the singular
         if is_english(word):
-            return word
+            return self._variant(word)
         # A word cut short ("exac", "hypert"): the commonest index word it begins.
         started = self.prefixed(word)
         if started:
@@ -218,6 +219,16 @@ class Vocabulary:
         best = max(score for _, score, _ in found)
         return max((f for f in found if f[1] >= best - 6),
                    key=lambda f: f[1] + 2.5 * math.log10(self.df[f[0]] + 1))[0]
+
+    def _variant(self, word: str) -> str:
+        """A rare spelling the English word list still holds ("dependance") is the index word one letter away
+        that English uses twenty times as often ("dependence"); a word in common use stays itself."""
+        seen = _english().get(word, 0)
+        if seen >= RARE_ENGLISH or len(word) < 6:
+            return word
+        near = process.extract(word, self.choices, scorer=fuzz.ratio, processor=None, score_cutoff=90, limit=5)
+        common = [f for f, _, _ in near if _english().get(f, 0) >= 20 * seen and stem(f) != stem(word)]
+        return max(common, key=lambda f: _english()[f]) if common else word
 
 
 @lru_cache(maxsize=1)
@@ -477,6 +488,12 @@ def _alias(stored: list) -> _Alias:
             site = set(range(i + 3, end))  # up to a second "without" ("without damage to nail")
             negated -= site
             defaults -= site
+        elif stems[i:i + 3] == ["not", "specified", "as"]:
+            # "not specified as recurrent" (A04.72, K40.90): the plain form, for a query that does not say
+            # "recurrent"; the words ruled out are the next one, or two joined by "or" ("acute or chronic")
+            span = [i + 1, i + 3] + ([i + 4, i + 5] if stems[i + 4:i + 5] == ["or"] else [])
+            defaults.update(j for j in span if j < len(stems))
+            negated.update(j for j in span[1:] if j < len(stems))
         elif word == "non" and i + 1 < len(stems):  # "non-moving wheelchair": the plain form of the thing
             defaults.update((i, i + 1))
             negated.add(i + 1)

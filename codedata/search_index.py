@@ -17,6 +17,8 @@ WORD = re.compile(r"[a-z0-9]+")
 # sqlite-utils' FTS helpers index a table's own columns; ours holds derived aliases, so it is declared here.
 FTS_TABLE = "search_fts"
 SYSTEMS = ("icd10cm", "hcpcs", "cpt")  # code systems with text to search
+# Bumped whenever what the index stores for a code changes: an index built by older code is rebuilt.
+INDEX_FORMAT = 2
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
@@ -58,7 +60,7 @@ def release_key(db: sqlite_utils.Database, system: str) -> str:
         rows = db.execute("SELECT id FROM releases WHERE system = 'cpt' ORDER BY id").fetchall()
     else:
         rows = db.execute("SELECT id FROM releases WHERE system = ? AND current = 1", [system]).fetchall()
-    return ",".join(str(r[0]) for r in rows)
+    return f"v{INDEX_FORMAT}:" + ",".join(str(r[0]) for r in rows)
 
 
 def is_current(db: sqlite_utils.Database, system: str) -> bool:
