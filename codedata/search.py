@@ -29,6 +29,7 @@ CANDIDATES = 150
 # A code matching less than about a third of what was asked is not an answer ("drop table codes").
 # Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
 MIN_SCORE = 0.33
+JOINED_CODES = 3  # a one-word spelling of two typed words that this many codes use is one concept with them
 RARE_ENGLISH = 100  # seen fewer times than this in the English word list: perhaps a variant spelling
 UNKNOWN_WEIGHT = 1.5  # a word no code uses weighs this much more than the rarest index word
 NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
@@ -80,7 +81,11 @@ RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "pare
 # (chapter 19 notes); unknown intent is accidental (guideline I.C.20); an unstated encounter is initial.
 NEUTRAL = {"unspecified", "nos", "initial", "encounter", "closed", "displaced", "site", "type", "elsewhere",
            "classified", "not", "without", "mention", "organism", "single", "episode", "specified",
-           "accidental", "unintentional", "uncomplicated", "unilateral"}
+           "accidental", "unintentional", "uncomplicated", "unilateral",
+           # "non-X" forms a condition takes when X is not said: I06 excludes 'aortic valve disease not specified
+           # as rheumatic (I35.-)', so "aortic stenosis" is I35.0 'Nonrheumatic aortic (valve) stenosis'
+           "nonrheumatic", "nontraumatic", "noninfective", "noninfectious", "nonsuppurative", "noninflammatory",
+           "nonpyogenic", "nonpurulent", "nonthermal", "nonvenomous", "nontoxic"}
 DEFAULT_MARKERS = {"unspecified", "nos", "elsewhere", "uncomplicated"}
 # Words that put a code in a population or setting the query did not ask about. A query that names one word
 # of a group is in that population: the group's other words are then detail, not another population
@@ -103,6 +108,9 @@ CONTEXT_GROUPS = [
     {"biosimilar"},  # a biosimilar is another product than the brand or generic asked for
     {"dialysis"},  # supplies for dialysis patients: "glucose test strips, for dialysis"
     {"situ"},  # a neoplasm "in situ" is a behaviour of its own (D00-D09), not the malignant default
+    # a congenital form (Q00-Q99) is not what an unqualified "aortic stenosis" or "kidney cyst" means, unless the
+    # query speaks of a baby or birth
+    {"congenital", "birth", "baby", "infant"},
 ]
 CONTEXT = set().union(*CONTEXT_GROUPS)
 CONTEXT_ROOTS = frozenset(c[:6] for c in CONTEXT)
@@ -317,6 +325,13 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
                 _add_concept(query, joined, [(joined,)] + table.get((joined,), []), vocab, negating, False)
                 i += 2
                 continue
+            if len(joined) >= 8 and vocab.df.get(joined, 0) >= JOINED_CODES and tokens[i + 1] not in table:
+                # "heat stroke" is also "heatstroke" (T67.0-), though each word is commoner alone: either spelling
+                pair = (tokens[i], tokens[i + 1])
+                _add_concept(query, " ".join(pair), [pair, (joined,)] + table.get((joined,), []), vocab, negating,
+                             False)
+                i += 2
+                continue
             word = vocab.correct(tokens[i])
             expansions = table.get((word,)) or table.get((stem(word),), [])  # "vaccines": the row of "vaccine"
             _add_concept(query, word, [(word,)] + expansions + _verb_forms(word, vocab), vocab, negating,
@@ -488,12 +503,14 @@ def _alias(stored: list) -> _Alias:
             site = set(range(i + 3, end))  # up to a second "without" ("without damage to nail")
             negated -= site
             defaults -= site
-        elif stems[i:i + 3] == ["not", "specified", "as"]:
-            # "not specified as recurrent" (A04.72, K40.90): the plain form, for a query that does not say
-            # "recurrent"; the words ruled out are the next one, or two joined by "or" ("acute or chronic")
-            span = [i + 1, i + 3] + ([i + 4, i + 5] if stems[i + 4:i + 5] == ["or"] else [])
-            defaults.update(j for j in span if j < len(stems))
-            negated.update(j for j in span[1:] if j < len(stems))
+        elif stems[i:i + 3] == ["not", "specified", "as"] or stems[i:i + 2] == ["unspecified", "as"]:
+            # "not specified as recurrent" (A04.72, K40.90), "unspecified as acute or chronic" (K25.9): the plain
+            # form, for a query that does not say which; the words left open are the next one, or two joined by
+            # "or"
+            first = i + (3 if word == "not" else 2)
+            left_open = [first] + ([first + 1, first + 2] if stems[first + 1:first + 2] == ["or"] else [])
+            defaults.update(j for j in [i + 1] + left_open if j < len(stems))
+            negated.update(j for j in left_open if j < len(stems))
         elif word == "non" and i + 1 < len(stems):  # "non-moving wheelchair": the plain form of the thing
             defaults.update((i, i + 1))
             negated.add(i + 1)

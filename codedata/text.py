@@ -51,7 +51,8 @@ def analyse(text: str) -> list:
     """Return [text or "", stems, optional positions, negated positions] for one description or inclusion term.
 
     ICD-10-CM convention I.A.7: words in parentheses are nonessential modifiers, present or absent without
-    changing the code. Words after "without" describe the plain (default) form and cannot satisfy a query;
+    changing the code. Words after "without" (or "except": C64 'kidney, except renal pelvis') describe the plain
+    (default) form and cannot satisfy a query;
     the word after "not" cannot satisfy one either ("not administered"), but still counts as detail.
     """
     stems: list[str] = []
@@ -62,7 +63,7 @@ def analyse(text: str) -> list:
             continue
         in_parentheses, absent, denied = part.startswith("("), False, False
         for word in words(part):
-            if word in ("without", "excludes", "excluding"):
+            if word in ("without", "excludes", "excluding", "except"):
                 absent = True  # "pegfilgrastim, excludes biosimilar": the plain product
             elif word == "not":
                 denied = True  # "not administered": ruled out, yet still a detail the query did not ask for
