@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import sqlite3
 import statistics
 import sys
@@ -46,14 +47,14 @@ MORE = ("blind", "validation", "test", "final", "holdout", "seven", "eight")  # 
 
 
 def load_queries(path: Path) -> list[tuple[str, list[str]]]:
-    """Rows of query <TAB> accepted codes [<TAB> source ...]; a gibberish set has no accepted codes."""
+    """Rows of query <TAB> accepted codes (separated by , or |) [<TAB> source ...]; a gibberish set has none."""
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             cells = line.split("\t")
             if cells[0].strip().lower() == "query":
                 continue  # a header row
-            answers = cells[1].replace(" ", "").split(",") if len(cells) > 1 and cells[1].strip() else []
+            answers = re.split(r"[,|]", cells[1].replace(" ", "")) if len(cells) > 1 and cells[1].strip() else []
             rows.append((cells[0], [a.replace(".", "").upper() for a in answers if a]))
     return rows
 

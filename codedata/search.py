@@ -220,6 +220,7 @@ class Vocabulary:
         if started:
             return max(started, key=lambda t: self.df[t])
         found = process.extract(word, self.choices, scorer=fuzz.ratio, processor=None, score_cutoff=78, limit=5)
+        found = [f for f in found if not _other_prefix(word, f[0])]
         if not found:
             return word
         # Near-equal spelling distance: the more common index word is the likelier meaning (osteoperosis is
@@ -237,6 +238,17 @@ class Vocabulary:
         near = process.extract(word, self.choices, scorer=fuzz.ratio, processor=None, score_cutoff=90, limit=5)
         common = [f for f, _, _ in near if _english().get(f, 0) >= 20 * seen and stem(f) != stem(word)]
         return max(common, key=lambda f: _english()[f]) if common else word
+
+
+# Word beginnings that change what a word means: "transvaginal" is not a misspelt "extravaginal".
+MEANING_PREFIXES = ("trans", "extra", "intra", "inter", "infra", "supra", "hyper", "hypo", "endo", "epi", "peri",
+                    "para", "post", "pre", "sub", "retro", "anti", "non", "un")
+
+
+def _other_prefix(word: str, near: str) -> bool:
+    """True when `near` is `word` with another meaning-changing beginning in place of its own."""
+    return any(word.startswith(a) and near.startswith(b) and word[len(a):] == near[len(b):]
+               for a in MEANING_PREFIXES for b in MEANING_PREFIXES if a != b)
 
 
 @lru_cache(maxsize=1)
@@ -477,6 +489,7 @@ class _Alias:
     content: tuple = ()  # words that would make the code more specific than asked, unless asked for
     side: str | None = None
     plain: bool = False  # an unspecified / NOS / NEC / "without ..." form
+    excluded: frozenset = frozenset()  # the word after "excludes": "infliximab, excludes biosimilar" is the brand
     sideless_sibling: bool = False  # "unspecified knee": the family has sides, this one leaves them out
     _numbers: list[tuple[int, int]] | None = None
 
@@ -526,6 +539,7 @@ def _alias(stored: list) -> _Alias:
         side=next((LATERALITY[w] for w in stems if w in LATERALITY), None),
         plain=bool(set(stems) & DEFAULT_MARKERS) or "without" in stems or "not specified" in joined,
         sideless_sibling="unspecified" in stems and any(w in SIDED for w in stems),
+        excluded=frozenset(stems[i + 1] for i, w in enumerate(stems[:-1]) if w in ("exclude", "excluding")),
     )
 
 
@@ -614,7 +628,8 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
         matched.add("personal")  # "history of X" is the patient's own history
     extras = [w for w in alias.content if not _matched(w, matched, query.roots)]
     if not icd:  # a procedure "without side rails" is a product variant, not the plain default
-        extras += [w for w in alias.absent if w not in NEUTRAL and w not in STOP and not _matched(w, matched, query.roots)]
+        extras += [w for w in alias.absent if w not in NEUTRAL and w not in STOP and w not in alias.excluded
+                   and not _matched(w, matched, query.roots)]
         # A brand in parentheses ("triamcinolone acetonide (xipere)") is another product than the one asked for.
         extras += [w for w in BRAND_IN_PARENTHESES.findall(alias.text.lower())
                    if not is_english(w) and not _matched(stem(w), matched, query.roots)]
