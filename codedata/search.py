@@ -30,7 +30,8 @@ CANDIDATES = 150
 # Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
 MIN_SCORE = 0.33
 JOINED_CODES = 3  # a one-word spelling of two typed words that this many codes use is one concept with them
-RARE_ENGLISH = 100  # seen fewer times than this in the English word list: perhaps a variant spelling
+RARE_ENGLISH = 100
+SPLIT_PARTICLES = ("non", "de")  # typed together with the next word: nonsterile, dequervains  # seen fewer times than this in the English word list: perhaps a variant spelling
 UNKNOWN_WEIGHT = 1.5  # a word no code uses weighs this much more than the rarest index word
 NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
 ALIASES_SCORED = 4  # per code: the aliases with the most query words, shortest first
@@ -220,7 +221,9 @@ class Vocabulary:
         if started:
             return max(started, key=lambda t: self.df[t])
         found = process.extract(word, self.choices, scorer=fuzz.ratio, processor=None, score_cutoff=78, limit=5)
-        found = [f for f in found if not _other_prefix(word, f[0])]
+        # A typo seldom hits the first letter: a word that begins otherwise must be one slip away ("snorvadex" is
+        # not "nolvadex")
+        found = [f for f in found if not _other_prefix(word, f[0]) and (f[0][0] == word[0] or f[1] >= 88)]
         if not found:
             return word
         # Near-equal spelling distance: the more common index word is the likelier meaning (osteoperosis is
@@ -228,6 +231,17 @@ class Vocabulary:
         best = max(score for _, score, _ in found)
         return max((f for f in found if f[1] >= best - 6),
                    key=lambda f: f[1] + 2.5 * math.log10(self.df[f[0]] + 1))[0]
+
+    def split(self, word: str) -> tuple[str, str] | None:
+        """A particle typed together with the index word it goes with: "nonsterile" is non-sterile (A6216),
+        "dequervains" is de Quervain's (M65.4). Only for a word the index does not hold as typed."""
+        if word in self.df or stem(word) in self.df:
+            return None
+        for particle in SPLIT_PARTICLES:
+            rest = word[len(particle):]
+            if word.startswith(particle) and len(rest) >= 4 and (rest in self.df or stem(rest) in self.df):
+                return particle, rest
+        return None
 
     def _variant(self, word: str) -> str:
         """A rare spelling the English word list still holds ("dependance") is the index word one letter away
@@ -343,6 +357,11 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
                 _add_concept(query, " ".join(pair), [pair, (joined,)] + table.get((joined,), []), vocab, negating,
                              False)
                 i += 2
+                continue
+            parts = vocab.split(tokens[i])
+            if parts:
+                tokens[i:i + 1] = parts
+                doses = {d + 1 if d > i else d for d in doses}
                 continue
             word = vocab.correct(tokens[i])
             expansions = table.get((word,)) or table.get((stem(word),), [])  # "vaccines": the row of "vaccine"
