@@ -427,7 +427,10 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     if not alternatives:
         return
     flat = {w for alt in alternatives for w in alt}
-    side = next((LATERALITY[w] for w in flat if w in LATERALITY), None)
+    # A side is a spelling of nothing but a side and the part it is of ("rt", "od" = right eye); "lbbb" (left
+    # bundle branch block) names a condition
+    side = next((LATERALITY[w] for alt in alternatives for w in alt if w in LATERALITY
+                 and all(v in LATERALITY or v in SIDED for v in alt)), None)
     if side and len(alternatives[0]) == 1:
         query.laterality = side
     encounter = flat & ENCOUNTERS
@@ -524,7 +527,15 @@ def _alias(stored: list) -> _Alias:
     stems = joined.split()
     defaults, negated = set(optional), set(negated)
     for i, word in enumerate(stems):
-        if word == "unspecified":  # "unspecified quadrant", "part unspecified": the axis left open is no detail,
+        if stems[i:i + 3] == ["not", "specified", "as"] or stems[i:i + 2] == ["unspecified", "as"]:
+            # "not specified as recurrent" (A04.72, K40.90), "unspecified as acute or chronic" (K25.9): the plain
+            # form, for a query that does not say which; the words left open are the next one, or two joined by
+            # "or"
+            first = i + (3 if word == "not" else 2)
+            left_open = [first] + ([first + 1, first + 2] if stems[first + 1:first + 2] == ["or"] else [])
+            defaults.update(j for j in [i + 1] + left_open if j < len(stems))
+            negated.update(j for j in left_open if j < len(stems))
+        elif word == "unspecified":  # "unspecified quadrant", "part unspecified": the axis left open is no detail,
             # and it does not answer a query that names one ("first trimester" is not "unspecified trimester")
             axes = [j for j in (i - 1, i + 1) if 0 <= j < len(stems) and stems[j] in OPEN_AXES]
             defaults.update(axes)
@@ -535,14 +546,6 @@ def _alias(stored: list) -> _Alias:
             site = set(range(i + 3, end))  # up to a second "without" ("without damage to nail")
             negated -= site
             defaults -= site
-        elif stems[i:i + 3] == ["not", "specified", "as"] or stems[i:i + 2] == ["unspecified", "as"]:
-            # "not specified as recurrent" (A04.72, K40.90), "unspecified as acute or chronic" (K25.9): the plain
-            # form, for a query that does not say which; the words left open are the next one, or two joined by
-            # "or"
-            first = i + (3 if word == "not" else 2)
-            left_open = [first] + ([first + 1, first + 2] if stems[first + 1:first + 2] == ["or"] else [])
-            defaults.update(j for j in [i + 1] + left_open if j < len(stems))
-            negated.update(j for j in left_open if j < len(stems))
         elif word == "non" and i + 1 < len(stems):  # "non-moving wheelchair": the plain form of the thing
             defaults.update((i, i + 1))
             negated.add(i + 1)
