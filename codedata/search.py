@@ -245,12 +245,12 @@ class Vocabulary:
 
     def _variant(self, word: str) -> str:
         """A rare spelling the English word list still holds ("dependance") is the index word one letter away
-        that English uses twenty times as often ("dependence"); a word in common use stays itself."""
+        that English uses ten times as often ("dependence"); a word in common use stays itself."""
         seen = _english().get(word, 0)
         if seen >= RARE_ENGLISH or len(word) < 6:
             return word
         near = process.extract(word, self.choices, scorer=fuzz.ratio, processor=None, score_cutoff=90, limit=5)
-        common = [f for f, _, _ in near if _english().get(f, 0) >= 20 * seen and stem(f) != stem(word)]
+        common = [f for f, _, _ in near if _english().get(f, 0) >= 10 * seen and stem(f) != stem(word)]
         return max(common, key=lambda f: _english()[f]) if common else word
 
 
