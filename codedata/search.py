@@ -150,6 +150,7 @@ class Concept:
     exact: bool = False  # an English word the index lacks: derived forms of other words do not count
     dose: bool = False  # the number of a dose ("5000 units"): how much, not which code
     soft: bool = False  # a filler or payer word: it is scored, but a candidate need not have it
+    named: bool = False  # negated by "non", a word the code names too ("non-stress test"): still a candidate word
     negated: bool = False  # asked after "without" / "no": satisfied by a code that says "without" it or omits it
     side: str | None = None  # "right", "left", "bilateral" (or "rt", "both")
     postings: int = 0  # about how many index documents hold it (the rarest word of each spelling, summed)
@@ -310,7 +311,7 @@ def vocabulary(db: sqlite_utils.Database) -> Vocabulary:
 
 def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     """Turn typed text into concepts: synonyms expanded, typos corrected, laterality/encounter noted."""
-    tokens, doses = _doses(words(text), MEASURE_UNITS if icd else ())
+    tokens, doses = _doses(_before_and_after(words(text)) if not icd else words(text), MEASURE_UNITS if icd else ())
     query = Query(text=text)
     query.history = bool(HISTORY & set(tokens))
     query.relatives = bool(RELATIVES & set(tokens))
@@ -332,6 +333,7 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
         if tokens[i] == "non" and i + 1 < len(tokens):  # "non emergency": the next word only
             word = vocab.correct(tokens[i + 1])
             _add_concept(query, word, [(word,)] + table.get((word,), []), vocab, True, False)
+            query.concepts[-1].named = True  # "non-stress test" names its word: codes say it too
             i += 2
             continue
         if tokens[i] in NEGATION_ENDS:
@@ -374,6 +376,14 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     _both_sides(query)
     _cap_unknown(query, vocab)
     return query
+
+
+def _before_and_after(tokens: list[str]) -> list[str]:
+    """"with and without contrast" is one study done both ways (70553), not a negation of contrast."""
+    for i in range(len(tokens) - 2):
+        if tokens[i] == "with" and tokens[i + 1] in ("and", "or") and tokens[i + 2] in ("without", "wo"):
+            return tokens[:i] + ["before", "and", "after"] + tokens[i + 3:]
+    return tokens
 
 
 def _cap_unknown(query: Query, vocab: Vocabulary) -> None:
@@ -757,7 +767,7 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     only then any concept. A plain OR over common words would sort tens of thousands of rows."""
     # A negated concept is met by a code that lacks the word, and a filler or payer word ("disease", "medicare")
     # need not be there: neither narrows the candidates.
-    concepts = [c for c in query.concepts if not (c.negated or c.soft)] or query.concepts
+    concepts = [c for c in query.concepts if c.named or not (c.negated or c.soft)] or query.concepts
     found: dict[tuple[str, str], dict] = {}
 
     def add(subset: list[Concept], require_all: bool, limit: int) -> None:

@@ -58,10 +58,11 @@ def analyse(text: str) -> list:
     stems: list[str] = []
     optional: list[int] = []
     negated: list[int] = []
-    for part in re.split(r"(\([^)]*\)|,)", text.lower()):
+    # Convention I.A.6: brackets enclose synonyms, alternative wording or explanatory phrases, nonessential too
+    for part in re.split(r"(\([^)]*\)|\[[^\]]*\]|,)", text.lower()):
         if not part or part == ",":
             continue
-        in_parentheses, absent, denied = part.startswith("("), False, False
+        in_parentheses, absent, denied = part.startswith(("(", "[")), False, False
         for word in words(part):
             if word in ("without", "excludes", "excluding", "except"):
                 absent = True  # "pegfilgrastim, excludes biosimilar": the plain product
