@@ -31,6 +31,7 @@ CANDIDATES = 150
 MIN_SCORE = 0.33
 JOINED_CODES = 3  # a one-word spelling of two typed words that this many codes use is one concept with them
 RARE_ENGLISH = 100
+PROCEDURE_DEFAULTS = {"complete"}  # a study not said to be limited is the complete one (76856, not 76857)
 SPLIT_PARTICLES = ("non", "de")  # typed together with the next word: nonsterile, dequervains  # seen fewer times than this in the English word list: perhaps a variant spelling
 UNKNOWN_WEIGHT = 1.5  # a word no code uses weighs this much more than the rarest index word
 NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
@@ -660,6 +661,7 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
         matched.add("personal")  # "history of X" is the patient's own history
     extras = [w for w in alias.content if not _matched(w, matched, query.roots)]
     if not icd:  # a procedure "without side rails" is a product variant, not the plain default
+        extras = [w for w in extras if w not in PROCEDURE_DEFAULTS]
         extras += [w for w in alias.absent if w not in NEUTRAL and w not in STOP and w not in alias.excluded
                    and not _matched(w, matched, query.roots)]
         # A brand in parentheses ("triamcinolone acetonide (xipere)") is another product than the one asked for.

@@ -18,7 +18,7 @@ WORD = re.compile(r"[a-z0-9]+")
 FTS_TABLE = "search_fts"
 SYSTEMS = ("icd10cm", "hcpcs", "cpt")  # code systems with text to search
 # Bumped whenever what the index stores for a code changes: an index built by older code is rebuilt.
-INDEX_FORMAT = 4  # 3: words after 'except' are absent; 4: words in brackets are nonessential (text.analyse)
+INDEX_FORMAT = 5  # 3: 'except'; 4: brackets nonessential; 5: accents dropped (codedata.text)
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

@@ -3,6 +3,7 @@ stems, and the ICD-10-CM conventions that say which words of a description add n
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Numeric ranges in descriptions: "38 to 52 minutes", "age 40 through 64", "20+ minutes", "65 and older".
 # Decimals are read by their whole part: "BMI 40.0-44.9" is 40 to 44.
@@ -39,8 +40,11 @@ def stem(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words of `text`, with the shorthand billers type spelled out (w/o, w/, &)."""
+    """Lower-case words of `text`, with the shorthand billers type spelled out (w/o, w/, &) and accents dropped
+    as the FTS index drops them (Sjögren, Ménière: sjogren, meniere)."""
     text = text.lower()
+    if not text.isascii():
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
     for short, spelled in SHORTHAND:
         text = text.replace(short, spelled)
     text = re.sub(r"'s\b|’s\b", "", text)

@@ -247,3 +247,27 @@ def test_no_correction_to_a_word_of_other_meaning(icd_db, text):
     # "snorvadex" is not Nolvadex (a typo seldom hits the first letter); "transvaginal" is not "extravaginal"
     # (no code of the ICD-10-CM tabular says transvaginal, so nothing is found rather than something else)
     assert top(icd_db, text) == []
+
+
+@pytest.mark.parametrize("text, first", [
+    ("menieres rt ear", "H81.01"),         # line 59402 "Ménière's disease, right ear": accents dropped as typed
+    ("panic disorder", "F41.0"),           # line 34278 "Panic disorder [episodic paroxysmal anxiety]": brackets
+    ("agoraphobia with panic disorder", "F40.01"),  # ...and the code that says more still wins when asked
+    ("crohns small bowel without complications", "K50.00"),  # line 77991 "... of small intestine ..."
+])
+def test_conventions_and_spellings(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # starter set, our own words: 70553 before and after contrast, 70551 without, 70552 with
+    ("mri brain w/ and w/o contrast", "70553"),
+    ("mri brain without contrast", "70551"),
+    ("mri brain with contrast", "70552"),
+    ("non stress test", "59025"),           # "non X" still names X for candidates
+    ("pelvic us non ob", "76856"),           # complete unless said to be limited
+    ("limited pelvic ultrasound", "76857"),
+    ("debridement subq first 20 sq cm", "11042"),  # sq cm is square centimeters, not subcutaneous
+])
+def test_procedure_wording(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
