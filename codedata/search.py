@@ -31,6 +31,9 @@ CANDIDATES = 150
 MIN_SCORE = 0.33
 JOINED_CODES = 3  # a one-word spelling of two typed words that this many codes use is one concept with them
 RARE_ENGLISH = 100
+# Codes matching every concept that are enough without also trying each concept left out: "migraine headache
+# without aura" matches 18 codes with both words, none of them G43.009 'Migraine without aura, ...'
+ENOUGH_FOUND = 30
 PROCEDURE_DEFAULTS = {"complete"}  # a study not said to be limited is the complete one (76856, not 76857)
 SPLIT_PARTICLES = ("non", "de")  # typed together with the next word: nonsterile, dequervains  # seen fewer times than this in the English word list: perhaps a variant spelling
 UNKNOWN_WEIGHT = 1.5  # a word no code uses weighs this much more than the rarest index word
@@ -138,6 +141,7 @@ SIDED = {"side", "knee", "hip", "shoulder", "elbow", "wrist", "hand", "foot", "a
          "eyelid", "femur", "tibia", "humerus", "radius", "ulna", "fibula"}
 NUMBER = re.compile(r"^\d+[a-z]?$")
 BRAND_IN_PARENTHESES = re.compile(r"\(([a-z]{4,})\)")
+DRUG_DOSE = re.compile(r"\d\s*(mg|mcg|units?|ml|cc|gm?)\b", re.I)
 
 
 @dataclass
@@ -546,6 +550,8 @@ def _alias(stored: list) -> _Alias:
             left_open = [first] + ([first + 1, first + 2] if stems[first + 1:first + 2] == ["or"] else [])
             defaults.update(j for j in [i + 1] + left_open if j < len(stems))
             negated.update(j for j in left_open if j < len(stems))
+        elif stems[i:i + 3] == ["not", "otherwise", "specified"]:  # NOS (J3301): the plain form, no detail
+            defaults.update((i, i + 1, i + 2))
         elif word == "unspecified":  # "unspecified quadrant", "part unspecified": the axis left open is no detail,
             # and it does not answer a query that names one ("first trimester" is not "unspecified trimester")
             axes = [j for j in (i - 1, i + 1) if 0 <= j < len(stems) and stems[j] in OPEN_AXES]
@@ -570,7 +576,8 @@ def _alias(stored: list) -> _Alias:
         absent=frozenset(stems[i] for i in negated if i < len(stems)),
         content=tuple(w for i, w in enumerate(stems) if i not in defaults and w not in STOP and w not in NEUTRAL),
         side=next((LATERALITY[w] for w in stems if w in LATERALITY), None),
-        plain=bool(set(stems) & DEFAULT_MARKERS) or "without" in stems or "not specified" in joined,
+        plain=bool(set(stems) & DEFAULT_MARKERS) or "without" in stems or "not specified" in joined
+        or "not otherwise specified" in joined,
         sideless_sibling="unspecified" in stems and any(w in SIDED for w in stems),
         excluded=frozenset(stems[i + 1] for i, w in enumerate(stems[:-1]) if w in ("exclude", "excluding")),
     )
@@ -605,6 +612,8 @@ def _word_in(word: str, stems: set[str], roots: dict[str, set[str]]) -> bool:
 def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[float, tuple[str, ...]]:
     if concept.number is not None:
         return _number_match(concept, alias), (concept.text,)
+    if concept.text == "normal" and "abnormal" in alias.absent:  # Z00.00 'without abnormal findings'
+        return 1.0, ("normal",)
     if concept.negated:
         return _negated_match(concept, alias)
     best, words_hit = 0.0, []
@@ -629,7 +638,7 @@ def _negated_match(concept: Concept, alias: _Alias) -> tuple[float, tuple[str, .
         return 1.0, tuple(said)
     if any(all(_word_in(w, alias.positive, alias.roots) for w in alt) for alt in concept.stemmed):
         return NEGATED_PRESENT, ()
-    return 0.85, ()
+    return 0.5 if concept.named else 0.85, ()  # a code silent on X is no "non-X" test
 
 
 def _number_match(concept: Concept, alias: _Alias) -> float:
@@ -665,9 +674,15 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
         extras += [w for w in alias.absent if w not in NEUTRAL and w not in STOP and w not in alias.excluded
                    and not _matched(w, matched, query.roots)]
         # A brand in parentheses ("triamcinolone acetonide (xipere)") is another product than the one asked for.
-        extras += [w for w in BRAND_IN_PARENTHESES.findall(alias.text.lower())
-                   if not is_english(w) and not _matched(stem(w), matched, query.roots)]
-    context = sum(1 for w in extras if w[:6] in CONTEXT_ROOTS and w[:6] not in query.populations)
+        brands = [w for w in BRAND_IN_PARENTHESES.findall(alias.text.lower())
+                  if not is_english(w) and not _matched(stem(w), matched, query.roots)]
+        extras += brands
+        if not DRUG_DOSE.search(alias.text):  # "(polysomnography)" names a method; a drug's brand is dosed
+            brands = []
+    else:
+        brands = []
+    # a context word, or another brand than the one asked for, is another setting or product, not more detail
+    context = sum(1 for w in extras if w[:6] in CONTEXT_ROOTS and w[:6] not in query.populations) + len(brands)
     score = coverage / total - 0.05 * min(len(extras), 12) - 0.1 * context
     side = alias.side
     if query.laterality and side and side != query.laterality:
@@ -779,7 +794,7 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
             found.setdefault((row["sys"], row["code"]), row)
 
     add(concepts, True, CANDIDATES)
-    if len(found) >= 10 or len(concepts) < 2:
+    if len(found) >= ENOUGH_FOUND or len(concepts) < 2:
         return list(found.values())
     # Each concept left out in turn, sharing what is left of the budget: the lightest alone could fill it with
     # codes of the heavier concept only ("s/p splenectomy": 150 "presence of ..." codes, no spleen).

@@ -395,9 +395,9 @@ def test_words_beside_a_code_that_describe_another_code(icd_db):
 
 
 # Found by a black-box pass (2026-11-24): these passed as OK.
-def test_procedures_without_a_diagnosis_are_a_warning_not_ok(icd_db):
+def test_procedures_without_a_diagnosis_are_returned_unprocessed(icd_db):
     report = check(icd_db, [], ["99213"])  # CMS-1500 item 21: at least one diagnosis
-    assert (report.verdict, rules(report)["no_diagnosis"].severity) == ("review", "warning")
+    assert (report.verdict, rules(report)["no_diagnosis"].severity) == ("likely_denial", "error")
 
 
 def test_a_diagnosis_listed_twice_is_a_warning(icd_db):
@@ -405,3 +405,17 @@ def test_a_diagnosis_listed_twice_is_a_warning(icd_db):
     report = check(icd_db, ["E11.9", "E11.9", "I10"], ["99213"])
     assert report.verdict == "review" and rules(report)["repeated_diagnosis"].codes == ["E11.9"]
     assert check(icd_db, ["E11.9", "I10"], ["99213"]).verdict == "ok"
+
+
+def test_excludes1_pair_supporting_separate_services_is_the_unrelated_exception(icd_db):
+    # Tabular 2026-04 line 233539: Excludes1 at Z01.41 'screening cervical pap smear not a part of a routine
+    # gynecological examination (Z12.4)'. Medicare bills the exam (G0101) for Z01.419 and the Pap collection
+    # (Q0091) for Z12.4: each line names its own diagnosis, the "unrelated" exception of guideline I.A.12.a.
+    separate = ClaimRequest(diagnoses=["Z12.4", "Z01.419"], sex="F", age=67, date_of_service="2026-05-01",
+                            procedures=[line("G0101", pointers=[2]), line("Q0091", pointers=[1])])
+    assert "excludes1" not in rules(check_claim(icd_db, separate))
+    # One line for both, or no pointers at all: the pair is coded together, and a coder should look.
+    together = separate.model_copy(update={"procedures": [line("G0101", pointers=[1, 2])]})
+    assert rules(check_claim(icd_db, together))["excludes1"].severity == "warning"
+    unpointed = separate.model_copy(update={"procedures": [line("G0101"), line("Q0091")]})
+    assert rules(check_claim(icd_db, unpointed))["excludes1"].severity == "warning"

@@ -28,7 +28,7 @@ def excludes1_pairs(claim: Claim) -> list[Finding]:
         notes = _notes(claim, dx, "excludes1", ("category", "subcategory", "block", "chapter"))
         for other in valid:
             pair = frozenset((dx.code, other.code))
-            if other is dx or pair in seen:
+            if other is dx or pair in seen or _separate_services(claim, dx, other):
                 continue
             hit = next(((text, owner) for text, owner in notes
                         if any(matches_reference(other.code, ref) for ref in note_references(text))), None)
@@ -41,6 +41,14 @@ def excludes1_pairs(claim: Claim) -> list[Finding]:
                             "I.A.12.a).",
                     basis=claim.icd_basis(f"Excludes1 note at {hit[1]}")))
     return findings
+
+
+def _separate_services(claim: Claim, one, other) -> bool:
+    """True when every line names its diagnoses (box 24E) and none names both: each condition supports its own
+    service, the "unrelated" exception of guideline I.A.12.a (Z01.419 for G0101, Z12.4 for Q0091)."""
+    lines = claim.procedures
+    return bool(lines) and all(p.line.pointers for p in lines) and not any(
+        one in claim.diagnoses_for(p) and other in claim.diagnoses_for(p) for p in lines)
 
 
 # "... in diseases classified elsewhere", "... in other diseases classified elsewhere" (guideline I.A.13).

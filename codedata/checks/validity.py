@@ -7,13 +7,13 @@ from .claim import Claim, Diagnosis
 
 
 def no_diagnosis(claim: Claim) -> list[Finding]:
-    """Procedures with no diagnosis: a claim cannot be processed without one, and nothing about medical
-    necessity could be checked. A warning, not a denial: procedure-only questions (NCCI pairs) are common here."""
+    """Procedures with no diagnosis: a claim without one is returned unprocessed, so the verdict is a denial; a
+    procedure-only question (is this NCCI pair allowed?) still gets every procedure finding below it."""
     if claim.diagnoses or not claim.procedures:
         return []
-    return [Finding(severity="warning", rule="no_diagnosis", codes=[p.line.code for p in claim.procedures],
-                    message="No diagnosis code given: a claim needs at least one, and medical necessity, "
-                            "sequencing and pointers were not checked.",
+    return [Finding(severity="error", rule="no_diagnosis", codes=[p.line.code for p in claim.procedures],
+                    message="No diagnosis code given: a claim without one is returned unprocessed. Medical "
+                            "necessity, sequencing and pointers were not checked; procedure edits below still apply.",
                     basis="CMS-1500 item 21 (Medicare Claims Processing Manual ch. 26, s. 10.2): at least one "
                           "diagnosis is required")]
 
