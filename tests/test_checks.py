@@ -419,3 +419,38 @@ def test_excludes1_pair_supporting_separate_services_is_the_unrelated_exception(
     assert rules(check_claim(icd_db, together))["excludes1"].severity == "warning"
     unpointed = separate.model_copy(update={"procedures": [line("G0101"), line("Q0091")]})
     assert rules(check_claim(icd_db, unpointed))["excludes1"].severity == "warning"
+
+
+def test_side_modifier_with_a_diagnosis_that_names_no_side(icd_db):
+    # Tabular 2026-04 line 96288 M17.9 'Osteoarthritis of knee, unspecified'; line 96245 M17.11 '..., right knee':
+    # a right knee replacement (27447-RT) for M17.9 names the side the diagnosis leaves out (guideline I.B.13).
+    unsided = ClaimRequest(diagnoses=["M17.9"], procedures=[line("27447", modifiers=["RT"], pointers=[1])],
+                           age=69, sex="F", date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, unsided))["laterality_unstated"].severity == "warning"
+    sided = unsided.model_copy(update={"diagnoses": ["M17.11"]})
+    assert "laterality_unstated" not in rules(check_claim(icd_db, sided))
+    # E11.9 has no right/left codes in its category: a side modifier says nothing against it.
+    sideless = unsided.model_copy(update={"diagnoses": ["E11.9"]})
+    assert "laterality_unstated" not in rules(check_claim(icd_db, sideless))
+
+
+def test_bilateral_modifier_for_a_one_sided_diagnosis(icd_db):
+    # Line 57327 H61.21 'Impacted cerumen, right ear'; line 57335 H61.23 '..., bilateral'.
+    one_side = ClaimRequest(diagnoses=["H61.21"], procedures=[line("69210", modifiers=["50"], pointers=[1])],
+                            age=73, sex="M", date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, one_side))["laterality_modifier"].severity == "warning"
+    both = one_side.model_copy(update={"diagnoses": ["H61.23"]})
+    assert "laterality_modifier" not in rules(check_claim(icd_db, both))
+    right_and_left = one_side.model_copy(update={"diagnoses": ["H61.21", "H61.22"],
+                                                 "procedures": [line("69210", modifiers=["50"], pointers=[1, 2])]})
+    assert "laterality_modifier" not in rules(check_claim(icd_db, right_and_left))
+
+
+def test_an_additional_code_listed_first(icd_db):
+    # Line 24336 E11 'Type 2 diabetes mellitus', its note "use additional code to identify control using ...
+    # insulin (Z79.4)": Z79.4 (line 239852) goes after the diabetes code.
+    first = ClaimRequest(diagnoses=["Z79.4", "E11.65"], procedures=[line("99214", pointers=[1, 2])],
+                         age=59, sex="F", date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, first))["additional_code_first"].severity == "warning"
+    second = first.model_copy(update={"diagnoses": ["E11.65", "Z79.4"]})
+    assert "additional_code_first" not in rules(check_claim(icd_db, second))

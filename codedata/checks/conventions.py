@@ -112,6 +112,24 @@ def code_first_order(claim: Claim) -> list[Finding]:
     return findings
 
 
+def additional_code_first(claim: Claim) -> list[Finding]:
+    """Warn when the first diagnosis is one that a later diagnosis's "use additional code" note asks for: the note
+    makes it the second code of the pair (E11 'use additional code to identify control using insulin (Z79.4)')."""
+    coded = [d for d in claim.diagnoses if d.row]
+    if len(coded) < 2 or coded[0] is not claim.diagnoses[0]:
+        return []
+    first = coded[0]
+    for dx in coded[1:]:
+        for text, owner in _notes(claim, dx, "use_additional_code", ("category", "subcategory")):
+            if dx.code != first.code and any(matches_reference(first.code, r) for r in note_references(text)):
+                return [Finding(
+                    severity="warning", rule="additional_code_first", codes=[first.shown, dx.shown],
+                    message=f"{first.shown} is listed first, but the tabular names it as an additional code to "
+                            f"{dx.shown} ('use additional code' at {owner}): list {dx.shown} first.",
+                    basis=claim.icd_basis(f"use-additional-code note at {owner} (guideline I.A.13)"))]
+    return []
+
+
 def supplementary_first(claim: Claim) -> list[Finding]:
     """Error when the first diagnosis is from a block the tabular reserves for supplementary codes (B95-B97)."""
     first = claim.diagnoses[0] if claim.diagnoses else None
@@ -173,5 +191,5 @@ def _referenced_codes(claim: Claim, texts: list[str], limit: int = 6) -> list[Co
     return refs
 
 
-RULES = [excludes1_pairs, manifestation_first, code_first_order, supplementary_first, external_cause_first,
-         use_additional_code]
+RULES = [excludes1_pairs, manifestation_first, code_first_order, additional_code_first, supplementary_first,
+         external_cause_first, use_additional_code]

@@ -25,16 +25,38 @@ def _sides(description: str) -> set[str]:
 
 
 def modifier_against_diagnosis(claim: Claim) -> list[Finding]:
-    """Warn when RT/LT names the side opposite to every sided diagnosis the line is for."""
+    """Warn when RT/LT names the side opposite to every sided diagnosis the line is for, when 50 (bilateral) is
+    billed for diagnoses of one side only, and when RT/LT names a side that none of the line's diagnoses codes
+    although their categories have codes for each side (M17.9 on a right knee replacement)."""
     findings = []
     for px in (p for p in claim.procedures if p.shape):
+        pointed = [d for d in claim.diagnoses_for(px) if d.row]
+        sided = [(d, _sides(d.row["description"] or "")) for d in pointed]
+        sided = [(d, s) for d, s in sided if s]
+        if "50" in px.line.modifiers and sided and len(set().union(*(s for _, s in sided))) == 1:
+            one = sided[0][0]
+            findings.append(Finding(
+                severity="warning", rule="laterality_modifier", codes=[px.line.code, one.shown],
+                message=f"{px.line.code} is billed on both sides (50) but {one.shown} ({one.row['description']}) "
+                        "names one side only: code both sides or bill the one side (RT/LT).",
+                basis=claim.icd_basis(f"laterality in the title of {one.shown}; CPT modifier 50")))
+            continue
         sides = {SIDE[m] for m in px.line.modifiers if m in SIDE}
         if len(sides) != 1:
             continue
         side = sides.pop()
-        sided = [(d, _sides(d.row["description"] or "")) for d in claim.diagnoses_for(px) if d.row]
-        sided = [(d, s) for d, s in sided if s]
-        if sided and all(side not in s for _, s in sided):
+        if not sided:
+            unsided = next((d for d in pointed if _category_has_sides(claim, d.row)), None)
+            if unsided is not None:
+                findings.append(Finding(
+                    severity="warning", rule="laterality_unstated", codes=[px.line.code, unsided.shown],
+                    message=f"{px.line.code} is billed on the {side} side but {unsided.shown} "
+                            f"({unsided.row['description']}) names no side, though its category has codes for each: "
+                            "code the side the record documents.",
+                    basis=claim.icd_basis(f"right/left codes in category {unsided.row['code'][:3]}; guideline "
+                                          "I.B.13 (laterality)")))
+            continue
+        if all(side not in s for _, s in sided):
             other = sided[0][0]
             findings.append(Finding(
                 severity="warning", rule="laterality_modifier", codes=[px.line.code, other.shown],
@@ -43,6 +65,22 @@ def modifier_against_diagnosis(claim: Claim) -> list[Finding]:
                         "the diagnosis.",
                 basis=claim.icd_basis(f"laterality in the title of {other.shown}; HCPCS modifiers RT/LT")))
     return findings
+
+
+WORD = re.compile(r"[a-z0-9]+")
+PLAIN = {"unspecified", "of", "and", "the", "in", "with", "site", "other"}
+
+
+def _category_has_sides(claim: Claim, row) -> bool:
+    """True when the diagnosis's category has billable right and left codes that say all it says (M17.9
+    'Osteoarthritis of knee, unspecified' beside M17.11 '... osteoarthritis, right knee'), so the side is a
+    choice its code left out."""
+    said = set(WORD.findall((row["description"] or "").lower())) - PLAIN
+    rows = claim.db.execute(
+        "SELECT description FROM codes WHERE release_id = ? AND code >= ? AND code < ? AND billable = 1",
+        [claim.icd["id"], row["code"][:3], row["code"][:3] + "~"]).fetchall()
+    fuller = [r[0] or "" for r in rows if said <= set(WORD.findall((r[0] or "").lower()))]
+    return any(RIGHT.search(d) for d in fuller) and any(LEFT.search(d) for d in fuller)
 
 
 RULES = [modifier_against_diagnosis]
