@@ -43,7 +43,10 @@ ALIASES_SCORED = 4  # per code: the aliases with the most query words, shortest 
 STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "with", "at", "is", "due", "as",
         "from", "per", "code", "icd", "cpt", "dx", "what", "whats", "s", "pt", "patient", "x", "hcpcs",
         "diagnosis", "please", "need", "looking", "today", "presents", "complaint", "complains", "while", "anything",
-        "something", "kid", "kids", "toddler"}  # a child's age is the claim's, not a word of the code
+        "something", "kid", "kids", "toddler",  # a child's age is the claim's, not a word of the code
+        # words of a sentence, not of a condition ("hiccups that wont stop")
+        "that", "this", "these", "those", "which", "who", "it", "its", "has", "have", "had", "was", "were", "be",
+        "been", "are", "am", "will", "wont", "would", "just", "very", "also"}
 # Words that name no particular condition ("metastatic disease to bone"): they weigh little and are the first
 # left out when no code has every word.
 FILLER = {"disease", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems", "issue",
@@ -689,6 +692,8 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
         score -= 0.5
     if query.encounter and (stems & ENCOUNTERS) and query.encounter not in stems:
         score -= 0.5
+    elif not query.encounter and stems & {"subsequent", "sequela"}:
+        score -= 0.02  # an encounter left unsaid is the initial one (active treatment), not a later one
     asked = {c.number for c in query.concepts if c.number is not None}
     doses = [c.number for c in query.concepts if c.dose and c.number]
     if asked:

@@ -18,7 +18,7 @@ WORD = re.compile(r"[a-z0-9]+")
 FTS_TABLE = "search_fts"
 SYSTEMS = ("icd10cm", "hcpcs", "cpt")  # code systems with text to search
 # Bumped whenever what the index stores for a code changes: an index built by older code is rebuilt.
-INDEX_FORMAT = 5  # 3: 'except'; 4: brackets nonessential; 5: accents dropped (codedata.text)
+INDEX_FORMAT = 6  # 3: 'except'; 4: brackets; 5: accents dropped (codedata.text); 6: a child's added words
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
@@ -155,8 +155,7 @@ def _inherited_terms(row: dict, rows: dict, terms: dict[str, list[str]]) -> list
     aliases = list(terms.get(row["code"], []))
     node = rows.get(row["parent"])
     while node is not None and node["kind"] != "category":
-        ancestor_words = set(_words(node["description"]))
-        extra = " ".join(dict.fromkeys(w for w in _words(row["description"]) if w not in ancestor_words))
+        extra = _added_words(node["description"], row["description"])
         for term in terms.get(node["code"], []):
             aliases.append(f"{term} {extra}".strip())
         node = rows.get(node["parent"])
@@ -203,10 +202,19 @@ def _billable_targets(code: str, rows: dict, children: dict) -> list[tuple[str, 
     if not kids:
         return []
     if all(len(k) == 7 and set(k[len(code):-1]) <= {"X"} for k in kids):
-        parent_words = set(_words(row["description"]))
-        return [(k, " ".join(dict.fromkeys(w for w in _words(rows[k]["description"]) if w not in parent_words)))
+        return [(k, _added_words(row["description"], rows[k]["description"]))
                 for k in kids if rows[k]["billable"]]
     return _billable_targets(_default_child(code, kids, rows), rows, children)
+
+
+def _added_words(parent: str, child: str) -> str:
+    """The words that set a child code apart from its parent: the tail when the child's description extends the
+    parent's (W01.0XXD '..., without subsequent striking against object, subsequent encounter' adds "subsequent
+    encounter", although the parent says "subsequent" too), else the words the parent does not have."""
+    if child.lower().startswith(parent.lower()):
+        return " ".join(_words(child[len(parent):]))
+    parent_words = set(_words(parent))
+    return " ".join(dict.fromkeys(w for w in _words(child) if w not in parent_words))
 
 
 def _default_child(code: str, kids: list[str], rows: dict) -> str:

@@ -271,3 +271,13 @@ def test_conventions_and_spellings(icd_db, text, first):
 ])
 def test_procedure_wording(icd_db, text, first):
     assert top(icd_db, text, "cpt")[0] == first
+
+
+def test_sentence_words_and_the_unsaid_encounter(icd_db):
+    # Tabular 2026-04 line 145601 R06.6 'Hiccough': "that" and "wont" are words of a sentence, not of a code.
+    assert top(icd_db, "hiccups that wont stop")[0] == "R06.6"
+    # W01.0 'Fall on same level from slipping, tripping and stumbling without subsequent striking against object':
+    # its D code adds "subsequent encounter" though the title already says "subsequent"; with no encounter typed
+    # the initial one (A) comes first, and a typed one is still honoured.
+    assert top(icd_db, "slip and fall on icy sidewalk")[0] == "W01.0XXA"  # line 222254 W01.0
+    assert top(icd_db, "slip and fall on same level subsequent encounter")[0] == "W01.0XXD"
