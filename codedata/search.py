@@ -553,6 +553,10 @@ def _alias(stored: list) -> _Alias:
             left_open = [first] + ([first + 1, first + 2] if stems[first + 1:first + 2] == ["or"] else [])
             defaults.update(j for j in [i + 1] + left_open if j < len(stems))
             negated.update(j for j in left_open if j < len(stems))
+        elif stems[i:i + 3] == ["not", "having", "achieved"] and i + 3 < len(stems):
+            # "not having achieved remission" (C91.10): the remission is what is ruled out, the default state
+            defaults.update((i + 1, i + 2, i + 3))
+            negated.add(i + 3)
         elif stems[i:i + 3] == ["not", "otherwise", "specified"]:  # NOS (J3301): the plain form, no detail
             defaults.update((i, i + 1, i + 2))
         elif word == "unspecified":  # "unspecified quadrant", "part unspecified": the axis left open is no detail,

@@ -281,3 +281,11 @@ def test_sentence_words_and_the_unsaid_encounter(icd_db):
     # the initial one (A) comes first, and a typed one is still honoured.
     assert top(icd_db, "slip and fall on icy sidewalk")[0] == "W01.0XXA"  # line 222254 W01.0
     assert top(icd_db, "slip and fall on same level subsequent encounter")[0] == "W01.0XXD"
+
+
+@pytest.mark.parametrize("text, first", [
+    ("cll not in remission", "C91.10"),  # line 15120 '... not having achieved remission': remission ruled out
+    ("cll in remission", "C91.11"),      # line 15128 '... in remission'
+])
+def test_not_having_achieved_remission(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
