@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -184,14 +185,20 @@ class ResponseUrls:
     https://hooks.slack.com/...; a test mock's host (MEDCODE_SLACK_API_URL) is allowed too."""
 
     def __init__(self, api_url: str | None) -> None:
-        self.hosts = {"hooks.slack.com"} | ({urlsplit(api_url).hostname} if api_url else set())
-        self.mock = bool(api_url)
+        mock = urlsplit(api_url) if api_url else None
+        self.mock = (mock.scheme, mock.netloc) if mock else None
 
     def allowed(self, url) -> bool:
         if not isinstance(url, str):
             return False
-        parts = urlsplit(url)
-        return parts.hostname in self.hosts and (parts.scheme == "https" or self.mock and parts.scheme == "http")
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:  # a port that is not a number
+            return False
+        slacks = parts.scheme == "https" and parts.hostname == "hooks.slack.com" and port in (None, 443) \
+            and not parts.username
+        return slacks or (self.mock is not None and (parts.scheme, parts.netloc) == self.mock)
 
     def __call__(self, body, next):  # noqa: A002 - Bolt passes the rest of the chain as `next`
         urls = [body.get("response_url")] + [u.get("response_url") for u in body.get("response_urls") or []
@@ -202,8 +209,22 @@ class ResponseUrls:
         return next()
 
 
+SAFE_ID = re.compile(r"[A-Za-z0-9_./-]{1,40}")
+
+
+def _safe(value) -> str | None:
+    """An id or a command name as logged: Slack's are short words; anything else (a forged newline, a name) is "?"."""
+    return value if value is None or isinstance(value, str) and SAFE_ID.fullmatch(value) else "?"
+
+
+def _field(body: dict, key: str, inner: str):
+    """body[key][inner] when body[key] is an object (Slack's shape), body[key] when it is a string, else None."""
+    value = body.get(key)
+    return value.get(inner) if isinstance(value, dict) else value if isinstance(value, str) else None
+
+
 def _kind(body: dict) -> str:
-    return body.get("command") or (body.get("event") or {}).get("type") or body.get("type") or "request"
+    return _safe(body.get("command") or _field(body, "event", "type") or body.get("type")) or "request"
 
 
 class TimedApp(App):
@@ -223,8 +244,9 @@ class TimedApp(App):
         started = time.perf_counter()
         response = super().dispatch(req)
         body = req.body if isinstance(req.body, dict) else {}
-        user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+        event = body.get("event") if isinstance(body.get("event"), dict) else {}
+        user = body.get("user_id") or _field(body, "user", "id") or event.get("user")
         log.info("%s team=%s user=%s status=%s %.1f ms", _kind(body),
-                 body.get("team_id") or (body.get("team") or {}).get("id"), user, response.status,
+                 _safe(body.get("team_id") or _field(body, "team", "id")), _safe(user), response.status,
                  (time.perf_counter() - started) * 1000)
         return response

@@ -43,7 +43,7 @@ def well_formed(body: bytes, content_type: str) -> bool:
     try:
         text = body.decode("utf-8")
         if "application/json" in content_type:
-            return isinstance(json.loads(text), dict)
+            return _shaped(json.loads(text))
         form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
         if "payload" in form:
             return _shaped(json.loads(form["payload"][0]))
@@ -52,12 +52,20 @@ def well_formed(body: bytes, content_type: str) -> bool:
         return False
 
 
+OBJECTS = ("user", "team", "channel", "enterprise", "container", "message", "view", "event")
+
+
 def _shaped(payload) -> bool:
     """The fields Bolt itself reads before any listener runs (it fails with a 500 without them): a view
     submission's view and its type, a block action's list of actions."""
     if not isinstance(payload, dict):
         return False
+    # Bolt reads the ids of these as an object with an "id" or as a plain string: anything else made it raise
+    if any(key in payload and not isinstance(payload[key], (dict, str)) for key in OBJECTS):
+        return False
     kind = payload.get("type")
+    if kind == "event_callback" and not isinstance(payload.get("event"), dict):
+        return False
     if kind in ("view_submission", "view_closed"):
         view = payload.get("view")
         return isinstance(view, dict) and isinstance(view.get("type"), str)

@@ -90,3 +90,36 @@ def test_a_parameter_given_twice_or_a_bad_place_of_service_gets_one_line(slack):
         command(slack, "/pair", text, tag)
         reply = json.dumps(slack[0].wait_for(f"/respond/{tag}")[0])
         assert expected in reply and "OK" not in reply
+
+
+# Found by a second black-box pass (2026-11-24).
+def test_fields_of_the_wrong_type_are_never_a_server_error(slack):  # noqa: F811
+    base = {"type": "block_actions", "channel": {"id": "C1"}, "trigger_id": "t",
+            "actions": [{"action_id": "more_results", "value": "{}", "type": "button"}]}
+    for user, team in (("U1", {"id": "T1"}), (5, {"id": "T1"}), (["U1"], {"id": "T1"}), ({"id": "U1"}, "T1")):
+        assert interaction(slack, {**base, "user": user, "team": team}) in (200, 400)
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": "EvX", "event": "app_mention"})
+    assert post(slack[1], body, "application/json") in (200, 400)
+
+
+def test_a_response_url_must_be_slacks_own_https_address(slack):  # noqa: F811
+    from urllib.parse import urlencode, urlsplit
+    mock_port = urlsplit(slack[0].url).port
+    for url in ("http://hooks.slack.com/commands/x", "https://hooks.slack.com:8443/commands/x",
+                "https://user@hooks.slack.com/commands/x", f"http://127.0.0.1:{mock_port + 1}/respond/x"):
+        form = {"command": "/icd", "text": "E11.9", "team_id": "T1", "user_id": "U1", "channel_id": "C1",
+                "trigger_id": "t", "response_url": url}
+        assert post(slack[1], urlencode(form), "application/x-www-form-urlencoded") == 400, url
+
+
+def test_logged_ids_cannot_forge_a_log_line():
+    from bot.app import _safe
+    assert _safe("U012AB3CD") == "U012AB3CD" and _safe("/icd") == "/icd"
+    assert _safe("U1\n2026-11-24 medcode.slack INFO FAKE LINE Jane Smith") == "?"
+    assert _safe(["U1"]) == "?" and _safe(None) is None
+
+
+def test_a_name_after_a_dash_is_no_modifier(slack):  # noqa: F811
+    command(slack, "/pair", "M54.2 97140-SMITH", "namemod")
+    reply = json.dumps(slack[0].wait_for("/respond/namemod")[0])
+    assert "SMITH" not in reply and "two letters or digits" in reply

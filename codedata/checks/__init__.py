@@ -5,6 +5,7 @@ Each module holds one rule family; a rule is a function Claim -> list[Finding]. 
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import sqlite_utils
@@ -17,6 +18,7 @@ from .claim import build_claim, releases_used, verdict
 FAMILIES = (validity, specificity, conventions, demographics, laterality, ncci, coverage, words)
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 MAX_CODES = 40
+MODIFIER = re.compile(r"[A-Za-z0-9]{2}")  # CPT and HCPCS modifiers: two characters
 
 
 def check_claim(db: sqlite_utils.Database, request: ClaimRequest,
@@ -27,6 +29,8 @@ def check_claim(db: sqlite_utils.Database, request: ClaimRequest,
     if len(request.diagnoses) + len(request.procedures) > MAX_CODES:
         raise BadInput(f"a claim check takes at most {MAX_CODES} codes")
     for line in request.procedures:
+        if any(not MODIFIER.fullmatch(m) for m in line.modifiers):
+            raise BadInput("a modifier is two letters or digits after a dash, e.g. 97140-59 or 20610-RT")
         if line.units < 1:
             raise BadInput(f"units must be at least 1 (line {line.code[:8]})")
         for pointer in line.pointers:

@@ -1,6 +1,8 @@
 """Rule family 1, code validity: unknown, no longer valid, headers, 7th characters, placeholder X."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from ..codes import display_icd, get_code, needs_seventh_character, other_releases, successors
 from ..models import CodeRef, Finding
 from .claim import Claim, Diagnosis
@@ -147,6 +149,22 @@ def _seventh_base(claim: Claim, code: str) -> dict | None:
     return None
 
 
+def _in_cms_edits(claim: Claim, code: str) -> bool:
+    """True when a CMS edit file names the code (PTP pairs, MUE, add-on edits), or when that cannot tell: no NCCI
+    release loaded, a Category II code (not in NCCI), or a date of service after the loaded quarter (a newer code)."""
+    tables = set(claim.db.table_names())
+    if not {"ncci_code_ids", "ncci_mue", "ncci_aoc"} <= tables or code.upper().endswith("F"):
+        return True
+    loaded = claim.db.execute("SELECT max(effective_date) FROM releases WHERE system = 'ncci_mue_practitioner'"
+                              " AND current = 1").fetchone()[0]
+    if not loaded or str(claim.date_of_service) > str(date.fromisoformat(loaded[:10]) + timedelta(days=92)):
+        return True
+    return any(claim.db.execute(sql, [code] * sql.count("?")).fetchone() for sql in (
+        "SELECT 1 FROM ncci_code_ids WHERE code = ?",
+        "SELECT 1 FROM ncci_mue WHERE code = ? LIMIT 1",
+        "SELECT 1 FROM ncci_aoc WHERE primary_code = ? OR add_on_code = ? LIMIT 1"))
+
+
 def invalid_procedures(claim: Claim) -> list[Finding]:
     """Procedures that are malformed, unknown, discontinued, or that medcode cannot confirm."""
     findings = []
@@ -160,6 +178,11 @@ def invalid_procedures(claim: Claim) -> list[Finding]:
             findings.append(Finding(severity="error", rule="px_unknown", codes=[code],
                                     message=f"{code} is not a HCPCS Level II code in {answer.release.title}.",
                                     basis=answer.release.title, suggestions=answer.nearest[:8]))
+        elif answer.status == "no_descriptor" and not _in_cms_edits(claim, code):
+            findings.append(Finding(severity="warning", rule="px_not_found", codes=[code],
+                                    message=f"{code} is not in the CPT files medcode holds, nor in any CMS edit file "
+                                            "loaded (NCCI PTP, MUE, add-on): check the number.",
+                                    basis="medcode CPT starter set, imported CPT files, NCCI PTP/MUE/AOC"))
         elif answer.status == "no_descriptor":
             findings.append(Finding(severity="info", rule="px_unconfirmed", codes=[code],
                                     message=f"{code} is a well-formed CPT number medcode has no descriptor for; "
