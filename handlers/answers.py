@@ -7,6 +7,7 @@ was typed; when identifiers were detected the codes are still answered, with a r
 """
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 
@@ -99,12 +100,29 @@ def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bo
             replies.append(blocks._context(f"{len(codes) - MAX_CODES_ANSWERED} more codes: ask for them one at a "
                                            "time, or check them together with `/pair`."))
         if replies:
-            return reminder + blocks.limit(replies)
+            return reminder + _keep_dos(blocks.limit(replies), parameters)
     result = resolve(services.db(), cleaned.text, kind, offset=offset, dos=dos)
     if isinstance(result, SearchResult):
         shown = recognised_query(result, cleaned.text, known)
-        return reminder + blocks.search_result(result, kind, shared=shared, shown=shown)
-    return reminder + blocks.code_answer(result, kind, result.code, shared=shared)
+        return reminder + _keep_dos(blocks.search_result(result, kind, shared=shared, shown=shown), parameters)
+    return reminder + _keep_dos(blocks.code_answer(result, kind, result.code, shared=shared), parameters)
+
+
+RERUN_ACTIONS = ("share_answer", "more_results")
+
+
+def _keep_dos(reply: list[dict], parameters: dict[str, str]) -> list[dict]:
+    """A Share or More button re-runs the lookup: it carries the date of service the answer was for, so a shared
+    "Not yet a code on 2025-06-01" is not answered again for today."""
+    if "dos" not in parameters:
+        return reply
+    for block in reply:
+        for element in block.get("elements") or [] if block.get("type") == "actions" else []:
+            if element.get("action_id") in RERUN_ACTIONS:
+                value = json.loads(element["value"])
+                value["t"] = f"{value['t']} dos:{parameters['dos']}"
+                element["value"] = json.dumps(value)
+    return reply
 
 
 def lookup_dos(parameters: dict[str, str]):

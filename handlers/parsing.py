@@ -74,6 +74,7 @@ def split_parameters(text: str) -> tuple[dict[str, str], str]:
 
 US_STATES = ("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC "
              "ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR").split()
+LOWER_STATES = "il ny tx fl az wi mn ks ky tn nj nm nv wv wy nd sd vt ak".split()
 HONORIFIC = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|MR|MRS|MS|DR)\.?"
 NAME_WORD = r"[A-Z](?:[a-z]+|['’][A-Z][a-z]+)(?:-[A-Z][a-z]+)?"
 # Things in a message that look like codes but are not, and that may identify a patient: record numbers and
@@ -101,6 +102,11 @@ NOT_CODES = [
                r"Court|Pl|Place|Hwy|Pkwy|Ter|Cir)\b\.?"),
     # (a city first: "breast CA 19301" is cancer and a procedure code)
     re.compile(rf"\b(?:[A-Z][a-z]+,?\s+(?:{'|'.join(US_STATES)})|[Zz][Ii][Pp](?:\s*code)?\s*[:#]?)\s+\d{{5}}(?:-\d{{4}})?\b"),
+    # typed in lower case: "12 maple ave", "springfield il 62704" (only street words and state abbreviations that
+    # are no clinical shorthand: not "dr", "ct", "mi", "ga", "dc", "ia", "pr", "in", "or", "me", ...)
+    re.compile(r"\b\d{1,6}\s+(?:[a-z]+\.?\s+){1,3}(?:st|street|ave|avenue|rd|road|blvd|ln|lane|hwy|pkwy|drive|court)\b"
+               r"\.?"),
+    re.compile(rf"\b[a-z]+,?\s+(?:{'|'.join(LOWER_STATES)}),?\s+\d{{5}}(?:-\d{{4}})?\b"),
 ]
 # Two or more capitalised words in a row ("John Smith", "Smith, John"): a name when one of them is not a word
 # of the code sets (the caller says which words those are).

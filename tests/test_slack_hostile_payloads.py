@@ -123,3 +123,25 @@ def test_a_name_after_a_dash_is_no_modifier(slack):  # noqa: F811
     command(slack, "/pair", "M54.2 97140-SMITH", "namemod")
     reply = json.dumps(slack[0].wait_for("/respond/namemod")[0])
     assert "SMITH" not in reply and "two letters or digits" in reply
+
+
+def test_share_and_more_keep_the_date_of_service_of_the_answer(slack):  # noqa: F811
+    # G35.A was added in FY2026 (tabular 2026-04; the 2025-04 tabular has G35 billable, no G35.A): on 2025-06-01
+    # it was not yet a code, and the shared answer must say so too, not answer for today.
+    command(slack, "/icd", "G35.A dos:2025-06-01", "dosshare")
+    first = slack[0].wait_for("/respond/dosshare")[0]
+    share = next(e for b in first["blocks"] if b["type"] == "actions" for e in b["elements"]
+                 if e["action_id"] == "share_answer")
+    assert "dos:2025-06-01" in json.loads(share["value"])["t"]
+    interaction(slack, {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"},
+                        "channel": {"id": "C1"}, "trigger_id": "t", "response_url": f"{slack[0].url}/respond/dosshared",
+                        "actions": [{"action_id": "share_answer", "value": share["value"], "type": "button"}]})
+    shared = json.dumps(slack[0].wait_for("/respond/dosshared")[0])
+    assert "2025-06-01" in shared and "Not yet" in shared
+
+
+def test_an_address_typed_in_lower_case_is_not_read_as_codes(slack):  # noqa: F811
+    command(slack, "/pair", "E11.9 99213 for mrs okafor, 12 maple ave, springfield il 62704", "lowaddr")
+    reply = json.dumps(slack[0].wait_for("/respond/lowaddr")[0])
+    assert "62704" not in reply and "maple" not in reply and "okafor" not in reply
+    assert "99213" in reply  # the visit is still checked
