@@ -125,6 +125,14 @@ def _keep_dos(reply: list[dict], parameters: dict[str, str]) -> list[dict]:
     return reply
 
 
+def _claim_lines(services: Services, text: str) -> bool:
+    """True when /pair would read a procedure line in `text` (97110x4 is one, though not a bare code)."""
+    try:
+        return bool(parse_pair(text, hcpcs_checker(services), []).procedures)
+    except MedcodeError:
+        return True  # a malformed line ("97110x-3"): /pair says what is wrong with it
+
+
 def lookup_dos(parameters: dict[str, str]):
     """The date of service a lookup asked for (dos:YYYY-MM-DD), or None for today; other parameters belong to
     /pair and are refused here in one line."""
@@ -189,10 +197,10 @@ def answer_free_text(services: Services, text: str, shared: bool = True) -> list
     reminder = _reminder(cleaned.identifiers)
     found = extract_codes(cleaned.text, hcpcs_checker(services))
     extra = " ".join(f"{k}:{v}" for k, v in parameters.items())
-    if found.diagnoses and found.procedures:
-        return reminder + answer(services, "pair", " ".join([f"dx:{d}" for d in found.diagnoses]
-                                                             + [f"px:{p}" for p in found.procedures] + [extra]),
-                                 shared=shared)
+    if found.diagnoses and (found.procedures or _claim_lines(services, cleaned.text)):
+        # The text itself, as /pair reads it: units (97110x4), modifiers (97140-59), pointers and repeats kept;
+        # words not shaped like codes are left out, never echoed
+        return reminder + answer(services, "pair", f"{cleaned.text} {extra}", shared=shared)
     codes = found.diagnoses + found.procedures
     if len(codes) == 1:
         return reminder + answer(services, "icd" if found.diagnoses else "cpt", codes[0], shared=shared)

@@ -145,3 +145,11 @@ def test_an_address_typed_in_lower_case_is_not_read_as_codes(slack):  # noqa: F8
     reply = json.dumps(slack[0].wait_for("/respond/lowaddr")[0])
     assert "62704" not in reply and "maple" not in reply and "okafor" not in reply
     assert "99213" in reply  # the visit is still checked
+
+
+def test_a_mention_keeps_units_modifiers_and_repeats_as_pair_does(slack):  # noqa: F811
+    from .test_slack_http import event
+    event(slack, {"type": "app_mention", "user": "U1", "channel": "C31", "ts": "31.31",
+                  "text": "<@UBOT> M54.2 97110x4 97140-59"})
+    text = all_text(slack[0].wait_for("chat.postMessage", channel="C31")[0]["blocks"])
+    assert "`97110` ×4" in text and "`97140`-59" in text  # as /pair reads them, not "97140" alone
