@@ -30,12 +30,12 @@ CANDIDATES = 150
 # Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
 MIN_SCORE = 0.33
 JOINED_CODES = 3  # a one-word spelling of two typed words that this many codes use is one concept with them
-RARE_ENGLISH = 100
+RARE_ENGLISH = 100  # seen fewer times than this in the English word list: perhaps a variant spelling
 # Codes matching every concept that are enough without also trying each concept left out: "migraine headache
 # without aura" matches 18 codes with both words, none of them G43.009 'Migraine without aura, ...'
 ENOUGH_FOUND = 30
 PROCEDURE_DEFAULTS = {"complete"}  # a study not said to be limited is the complete one (76856, not 76857)
-SPLIT_PARTICLES = ("non", "de")  # typed together with the next word: nonsterile, dequervains  # seen fewer times than this in the English word list: perhaps a variant spelling
+SPLIT_PARTICLES = ("non", "de")  # typed together with the next word: nonsterile, dequervains
 UNKNOWN_WEIGHT = 1.5  # a word no code uses weighs this much more than the rarest index word
 NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
 ALIASES_SCORED = 4  # per code: the aliases with the most query words, shortest first
@@ -368,9 +368,9 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
                              False)
                 i += 2
                 continue
-            parts = vocab.split(tokens[i])
-            if parts:
-                tokens[i:i + 1] = parts
+            apart = vocab.split(tokens[i])
+            if apart:
+                tokens[i:i + 1] = apart
                 doses = {d + 1 if d > i else d for d in doses}
                 continue
             word = vocab.correct(tokens[i])

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import sqlite_utils
 
+from .codes import display_icd
 from .db import transaction
 from .errors import BadInput
 
@@ -47,7 +48,7 @@ def add_watch(db: sqlite_utils.Database, channel: str, text: str, default_system
         "INSERT OR IGNORE INTO watches (channel, system, kind, pattern, created_by, created_at) VALUES (?,?,?,?,?,?)",
         [channel, system, kind, pattern, user, _now()])
     db.conn.commit()
-    display = f"{pattern[:3]}.{pattern[3:]}" if system == "icd10cm" and len(pattern) > 3 else pattern
+    display = display_icd(pattern) if system == "icd10cm" else pattern
     return {"channel": channel, "system": system, "kind": kind, "pattern": pattern, "display": display}
 
 

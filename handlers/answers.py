@@ -7,7 +7,6 @@ was typed; when identifiers were detected the codes are still answered, with a r
 """
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 
@@ -72,6 +71,9 @@ def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bo
     # service, not a date of birth. /icd and /cpt take dos: for a code lookup (the release in force that day).
     parameters, rest = split_parameters(text)
     dos = lookup_dos(parameters) if kind != "pair" else None
+    # A Share or More button re-runs the lookup: on the same date of service ("Not yet a code on 2025-06-01"
+    # is not answered again for today)
+    rerun = f" dos:{parameters['dos']}" if dos else ""
     known = known_words(services.db)
     cleaned = find_identifiers(rest, known)
     reminder = _reminder(cleaned.identifiers)
@@ -95,34 +97,17 @@ def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bo
             code_kind = "icd" if code in found.diagnoses else "cpt"
             result = resolve(services.db(), code, code_kind, dos=dos)
             if isinstance(result, CodeAnswer):
-                replies += blocks.code_answer(result, code_kind, result.code, shared=shared)
+                replies += blocks.code_answer(result, code_kind, result.code + rerun, shared=shared)
         if len(codes) > MAX_CODES_ANSWERED:
             replies.append(blocks._context(f"{len(codes) - MAX_CODES_ANSWERED} more codes: ask for them one at a "
                                            "time, or check them together with `/pair`."))
         if replies:
-            return reminder + _keep_dos(blocks.limit(replies), parameters)
+            return reminder + blocks.limit(replies)
     result = resolve(services.db(), cleaned.text, kind, offset=offset, dos=dos)
     if isinstance(result, SearchResult):
         shown = recognised_query(result, cleaned.text, known)
-        return reminder + _keep_dos(blocks.search_result(result, kind, shared=shared, shown=shown), parameters)
-    return reminder + _keep_dos(blocks.code_answer(result, kind, result.code, shared=shared), parameters)
-
-
-RERUN_ACTIONS = ("share_answer", "more_results")
-
-
-def _keep_dos(reply: list[dict], parameters: dict[str, str]) -> list[dict]:
-    """A Share or More button re-runs the lookup: it carries the date of service the answer was for, so a shared
-    "Not yet a code on 2025-06-01" is not answered again for today."""
-    if "dos" not in parameters:
-        return reply
-    for block in reply:
-        for element in block.get("elements") or [] if block.get("type") == "actions" else []:
-            if element.get("action_id") in RERUN_ACTIONS:
-                value = json.loads(element["value"])
-                value["t"] = f"{value['t']} dos:{parameters['dos']}"
-                element["value"] = json.dumps(value)
-    return reply
+        return reminder + blocks.search_result(result, kind, shared=shared, shown=shown, rerun=rerun)
+    return reminder + blocks.code_answer(result, kind, result.code + rerun, shared=shared)
 
 
 def _claim_lines(services: Services, text: str) -> bool:

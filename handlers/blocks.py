@@ -184,9 +184,11 @@ def _grouped_notes(answer: CodeAnswer) -> list[tuple[str, list[str]]]:
     return groups
 
 
-def search_result(result: SearchResult, kind: str, shared: bool = False, shown: str | None = None) -> list[dict]:
+def search_result(result: SearchResult, kind: str, shared: bool = False, shown: str | None = None,
+                  rerun: str = "") -> list[dict]:
     """Blocks for one page of search results, with a More results button. `shown` is the part of the query that
-    may be echoed (words recognised from the code sets): the rest of what was typed is never shown."""
+    may be echoed (words recognised from the code sets): the rest of what was typed is never shown. `rerun`
+    follows the query in the buttons' values (" dos:2025-06-01")."""
     shown = result.query if shown is None else shown
     label = f"*{escape(shown)}*" if shown else "your search"
     if not result.results:  # nothing to show for it: what was typed is not repeated
@@ -198,7 +200,7 @@ def search_result(result: SearchResult, kind: str, shared: bool = False, shown: 
         blocks.append(_context("Narrow it down: " + ", ".join(f"`{escape(h.code)}` {escape(h.description)}"
                                                              for h in result.hints)))
     end = result.offset + len(result.results)
-    query = shown or result.query
+    query = (shown or result.query) + rerun
     actions = []
     if end < result.total:
         actions.append(_button("More results", "more_results", share_value(kind, query, end)))

@@ -104,7 +104,7 @@ NOT_CODES = [
     re.compile(rf"\b(?:[A-Z][a-z]+,?\s+(?:{'|'.join(US_STATES)})|[Zz][Ii][Pp](?:\s*code)?\s*[:#]?)\s+\d{{5}}(?:-\d{{4}})?\b"),
     # typed in lower case: "12 maple ave", "springfield il 62704" (only street words and state abbreviations that
     # are no clinical shorthand: not "dr", "ct", "mi", "ga", "dc", "ia", "pr", "in", "or", "me", ...)
-    re.compile(r"\b\d{1,6}\s+(?:[a-z]+\.?\s+){1,3}(?:st|street|ave|avenue|rd|road|blvd|ln|lane|hwy|pkwy|drive|court)\b"
+    re.compile(r"\b\d{1,6}\s+(?:[a-z]+\.?\s+){1,3}(?:st|street|ave|avenue|rd|blvd|ln|hwy|pkwy)\b"
                r"\.?"),
     re.compile(rf"\b[a-z]+,?\s+(?:{'|'.join(LOWER_STATES)}),?\s+\d{{5}}(?:-\d{{4}})?\b"),
 ]

@@ -454,3 +454,16 @@ def test_an_additional_code_listed_first(icd_db):
     assert rules(check_claim(icd_db, first))["additional_code_first"].severity == "warning"
     second = first.model_copy(update={"diagnoses": ["E11.65", "Z79.4"]})
     assert "additional_code_first" not in rules(check_claim(icd_db, second))
+
+
+def test_a_procedure_number_in_no_cpt_file_and_no_cms_edit_file(ncci_db):
+    # 99999 and 0000T are in no CPT file medcode holds and in none of the NCCI July 2024 files: check the number.
+    for code in ("99999", "0000T"):
+        report = check(ncci_db, ["E11.9"], [code], date_of_service="2024-08-01")
+        assert rules(report)["px_not_found"].severity == "warning"
+    # 27446 has no starter descriptor, but the NCCI files name it (mue_practitioner_2024-07 line 2419): only the
+    # info line.
+    real = rules(check(ncci_db, ["M17.11"], ["27446"], date_of_service="2024-08-01"))
+    assert "px_not_found" not in real and real["px_unconfirmed"].severity == "info"
+    # After the loaded quarter a code may simply be newer than the edits: no warning.
+    assert "px_not_found" not in rules(check(ncci_db, ["E11.9"], ["99999"], date_of_service="2026-05-01"))

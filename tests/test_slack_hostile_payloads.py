@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from codedata import watches
 from codedata.db import open_db
 
@@ -153,3 +155,14 @@ def test_a_mention_keeps_units_modifiers_and_repeats_as_pair_does(slack):  # noq
                   "text": "<@UBOT> M54.2 97110x4 97140-59"})
     text = all_text(slack[0].wait_for("chat.postMessage", channel="C31")[0]["blocks"])
     assert "`97110` ×4" in text and "`97140`-59" in text  # as /pair reads them, not "97140" alone
+
+
+@pytest.mark.parametrize("text, code", [
+    ("chest ct 71250 E11.9", "71250"),         # "ct" is a scan, not Connecticut
+    ("acute mi 99223 I21.9", "99223"),         # "mi" is an infarction, not Michigan
+    ("99213 follow up with dr jones E11.9", "99213"),  # "dr" is a doctor, not a street
+    ("road rash 99213 T14.8XXA", "99213"),
+])
+def test_clinical_shorthand_is_not_read_as_an_address(text, code):
+    from handlers.parsing import find_identifiers
+    assert code in find_identifiers(text, lambda word: True).text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ..models import Finding
+from ..text import words
 from .claim import Claim
 
 SIDE = {"RT": "right", "LT": "left"}
@@ -67,7 +68,6 @@ def modifier_against_diagnosis(claim: Claim) -> list[Finding]:
     return findings
 
 
-WORD = re.compile(r"[a-z0-9]+")
 PLAIN = {"unspecified", "of", "and", "the", "in", "with", "site", "other"}
 
 
@@ -75,11 +75,11 @@ def _category_has_sides(claim: Claim, row) -> bool:
     """True when the diagnosis's category has billable right and left codes that say all it says (M17.9
     'Osteoarthritis of knee, unspecified' beside M17.11 '... osteoarthritis, right knee'), so the side is a
     choice its code left out."""
-    said = set(WORD.findall((row["description"] or "").lower())) - PLAIN
+    said = set(words(row["description"] or "")) - PLAIN
     rows = claim.db.execute(
         "SELECT description FROM codes WHERE release_id = ? AND code >= ? AND code < ? AND billable = 1",
         [claim.icd["id"], row["code"][:3], row["code"][:3] + "~"]).fetchall()
-    fuller = [r[0] or "" for r in rows if said <= set(WORD.findall((r[0] or "").lower()))]
+    fuller = [r[0] or "" for r in rows if said <= set(words(r[0] or ""))]
     return any(RIGHT.search(d) for d in fuller) and any(LEFT.search(d) for d in fuller)
 
 

@@ -1,9 +1,10 @@
 """Rule family 1, code validity: unknown, no longer valid, headers, 7th characters, placeholder X."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from ..codes import display_icd, get_code, needs_seventh_character, other_releases, successors
+from ..importers.cpt import category_of
 from ..models import CodeRef, Finding
 from .claim import Claim, Diagnosis
 
@@ -152,12 +153,10 @@ def _seventh_base(claim: Claim, code: str) -> dict | None:
 def _in_cms_edits(claim: Claim, code: str) -> bool:
     """True when a CMS edit file names the code (PTP pairs, MUE, add-on edits), or when that cannot tell: no NCCI
     release loaded, a Category II code (not in NCCI), or a date of service after the loaded quarter (a newer code)."""
-    tables = set(claim.db.table_names())
-    if not {"ncci_code_ids", "ncci_mue", "ncci_aoc"} <= tables or code.upper().endswith("F"):
-        return True
-    loaded = claim.db.execute("SELECT max(effective_date) FROM releases WHERE system = 'ncci_mue_practitioner'"
-                              " AND current = 1").fetchone()[0]
-    if not loaded or str(claim.date_of_service) > str(date.fromisoformat(loaded[:10]) + timedelta(days=92)):
+    claim.release("ncci_mue_practitioner")  # resolved on the date of service, as every other system is
+    window = claim.resolutions["ncci_mue_practitioner"].window
+    if window is None or category_of(code) == "II" or (window.end is not None and
+                                                     date.fromisoformat(claim.date_of_service) > window.end):
         return True
     return any(claim.db.execute(sql, [code] * sql.count("?")).fetchone() for sql in (
         "SELECT 1 FROM ncci_code_ids WHERE code = ?",
