@@ -12,7 +12,8 @@ import click
 
 from codedata import search
 from codedata.codes import looks_like_icd, normalise_icd
-from handlers.parsing import clean_text
+from handlers.answers import REMINDER, known_words, shown_concepts, recognised_query
+from handlers.parsing import clean_text, find_identifiers
 from codedata.db import open_db, releases
 from codedata.defaults import ensure_defaults
 from codedata.errors import MedcodeError
@@ -127,8 +128,16 @@ def _lookup_options(command):
 def _answer(obj: Context, kind: str, query: tuple[str, ...], limit: int, offset: int, as_json: bool,
             dos: str | None = None) -> None:
     day = parse_dos(dos)  # a bad date is one line and exit 2, before anything is read
-    query = (clean_text(" ".join(query)),)  # full-width Ｅ１１．９, zero-width and bidi characters, as in Slack
-    tokens = " ".join(query).replace(",", " ").split()
+    text = clean_text(" ".join(query))  # full-width Ｅ１１．９, zero-width and bidi characters, as in Slack
+    # Patient details are blanked as in Slack ("Gonzalez diabetes" searches "diabetes"), with the reminder.
+    known = known_words(obj.db)
+    cleaned = find_identifiers(text, known)
+    text = cleaned.text.strip()
+    if not text:
+        raise click.UsageError("nothing left to look up: give a code or words such as 'type 2 diabetes'")
+    if cleaned.identifiers:
+        click.echo(f"medcode: {REMINDER.removeprefix(':lock: ')}", err=True)
+    tokens = text.replace(",", " ").split()
     systems = ("icd10cm",) if kind == "icd" else ("cpt", "hcpcs")
     if len(tokens) > 1 and all(search.looks_like_code(t, systems) for t in tokens):
         # Several codes (E11.9 I10): one answer each, as Slack gives; never one run-together code.
@@ -140,12 +149,16 @@ def _answer(obj: Context, kind: str, query: tuple[str, ...], limit: int, offset:
         if any(_unknown(a) for a in answers):
             raise SystemExit(1)
         return
-    answer = search.resolve(obj.db(), " ".join(query), kind, limit=limit, offset=offset, dos=day)
+    answer = search.resolve(obj.db(), text, kind, limit=limit, offset=offset, dos=day)
     nothing = isinstance(answer, SearchResult) and not answer.results or _unknown(answer)
     if nothing and not as_json:
         # Like grep: a search that finds nothing exits 1, with one line on stderr.
         click.echo(f"medcode: {render.answer(answer, kind)}", err=True)
         raise SystemExit(1)
+    if isinstance(answer, SearchResult):
+        # As in Slack, only what was read as code-set words is repeated, never the typed text.
+        answer = answer.model_copy(update={"query": recognised_query(answer, text, known),
+                                           "interpreted": shown_concepts(answer, text, known)})
     _emit(as_json, answer.model_dump(mode="json"), render.answer(answer, kind))
     if nothing:
         raise SystemExit(1)

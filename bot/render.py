@@ -18,10 +18,10 @@ NOTE_TITLES = {
 
 def answer(result: CodeAnswer | SearchResult, kind: str) -> str:
     """Return the text for whatever /icd or /cpt answered: a code or a page of search results."""
-    return search_result(result, kind) if isinstance(result, SearchResult) else code_answer(result)
+    return search_result(result) if isinstance(result, SearchResult) else code_answer(result)
 
 
-def search_result(result: SearchResult, kind: str) -> str:
+def search_result(result: SearchResult) -> str:
     """Return a page of search results, best first, with header hints and how to see more."""
     if not result.results:
         # What was typed is not repeated: people paste patient details (the console reads Slack lines too).
@@ -31,7 +31,8 @@ def search_result(result: SearchResult, kind: str) -> str:
     if result.hints:
         lines.append("Narrow it down (headers): " + ", ".join(f"{h.code} {h.description}" for h in result.hints))
     if end < result.total:
-        lines.append(f"… {result.total - end} more: medcode {kind} {result.query} --offset {end}")
+        # The query is not repeated (it may hold patient details): the same search with the offset
+        lines.append(f"… {result.total - end} more: the same search with --offset {end}")
     return "\n".join(lines)
 
 

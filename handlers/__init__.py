@@ -28,11 +28,11 @@ class Services:
 def register_all(app, services: Services, on_error=None) -> None:
     """Attach every listener to a Bolt app (nothing registers itself on import). With `on_error(error, body)`,
     a listener that fails is acknowledged and reported through it, never left to Bolt (see _Guarded)."""
-    from . import actions, commands, home, mentions
+    from . import actions, commands, home, mentions, unknown
 
     app.use(normalise_input)
     target = _Guarded(app, on_error) if on_error else app
-    for surface in (commands, mentions, actions, home):
+    for surface in (commands, mentions, actions, home, unknown):  # unknown last: what no other listener took
         surface.register(target, services)
 
 

@@ -133,17 +133,23 @@ def lookup_dos(parameters: dict[str, str]):
 
 def recognised_query(result: SearchResult, typed: str, known) -> str:
     """The part of a search that may be shown: a code prefix as listed, or the concepts read from the code
-    sets' words (typos corrected, abbreviations as typed when the synonym table knows them). A capitalised
-    word after the first is taken for a possible name and never shown."""
+    sets' words (shown_concepts)."""
     if not result.interpreted:
         return result.query if re.fullmatch(r"[A-Z]?\d{1,4}", result.query or "") else ""
+    return " ".join(shown_concepts(result, typed, known))
+
+
+def shown_concepts(result: SearchResult, typed: str, known) -> list[str]:
+    """The concepts of a search that may be shown: read from the code sets' words (typos corrected,
+    abbreviations as typed when the synonym table knows them). A capitalised word after the first is taken for
+    a possible name and never shown."""
     capitalised = {w.lower() for i, w in enumerate(typed.split()) if i and re.match(r"^[A-Z][a-z]", w)}
     shown = []
     for concept in result.interpreted:
         parts = concept.split()
         if parts and all(known(w) for w in parts) and not (set(parts) & capitalised):
             shown.append(concept)
-    return " ".join(shown)
+    return shown
 
 
 def pair_text(request: ClaimRequest) -> str:

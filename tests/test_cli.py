@@ -223,3 +223,25 @@ def test_console_blanks_a_pasted_name_as_slack_does(db_copy):
     assert result.returncode == 0
     assert "Gonzalez" not in result.stdout and "patient details" in result.stdout
     assert "E11.9" in result.stdout
+
+
+def test_cli_search_blanks_a_pasted_name_and_never_echoes_it(db_copy):
+    # As in Slack: "Gonzalez" and the phone number are left out with the reminder on stderr, "type 2 diabetes" is
+    # searched (E11.9 'Type 2 diabetes mellitus without complications', tabular 2026-04), and neither the JSON
+    # (query, interpreted) nor the next-page hint repeats what was typed.
+    typed = "diabetes Gonzalez 555-123-4567 type 2"
+    result = run(db_copy, "icd", typed, "--json", "--limit", "1")
+    assert result.returncode == 0 and "patient details" in result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["results"][0]["code"] == "E11.9"
+    assert "Gonzalez" not in result.stdout and "4567" not in result.stdout
+    assert "gonzalez" not in payload["query"].lower() and payload["query"]
+    text = run(db_copy, "icd", typed, "--limit", "1")
+    assert text.stdout.splitlines()[0].startswith("E11.9") and "Gonzalez" not in text.stdout
+    assert "--offset 1" in text.stdout and "4567" not in text.stdout + text.stderr
+
+
+def test_cli_search_of_identifiers_only_is_one_line_and_exit_2(db_copy):
+    result = run(db_copy, "icd", "555-123-4567")
+    assert result.returncode == 2 and "4567" not in result.stdout + result.stderr
+    assert result.stderr.startswith("medcode: nothing left to look up") and len(result.stderr.splitlines()) == 1

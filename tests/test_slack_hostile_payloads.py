@@ -10,7 +10,7 @@ from codedata import watches
 from codedata.db import open_db
 
 from .slack_mock import all_text
-from .test_slack_http import command, interaction, post, slack  # noqa: F401  (the served app, module-wide)
+from .test_slack_http import command, event, interaction, post, slack  # noqa: F401  (the served app, module-wide)
 
 
 def test_json_nested_thousands_deep_is_a_bad_request_not_a_server_error(slack):  # noqa: F811
@@ -166,3 +166,28 @@ def test_a_mention_keeps_units_modifiers_and_repeats_as_pair_does(slack):  # noq
 def test_clinical_shorthand_is_not_read_as_an_address(text, code):
     from handlers.parsing import find_identifiers
     assert code in find_identifiers(text, lambda word: True).text
+
+
+def test_requests_no_listener_takes_are_acknowledged_not_404(slack):  # noqa: F811
+    # An old or forged button, form, shortcut, option list, command or event type: Bolt alone answers 404 (Slack
+    # retries events and shows the person nothing); each gets 200, and a button in a message one line.
+    old_button = {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"}, "channel": {"id": "C1"},
+                  "trigger_id": "t", "response_url": f"{slack[0].url}/respond/oldbutton",
+                  "actions": [{"action_id": "retired_button", "value": "Gonzalez 1970-01-01", "type": "button"}]}
+    assert interaction(slack, old_button) == 200
+    reply = slack[0].wait_for("/respond/oldbutton")[0]
+    assert reply["text"].startswith("That button is not one") and "Gonzalez" not in reply["text"]
+    assert reply["response_type"] == "ephemeral"
+    for payload in (
+        {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U1"},
+         "view": {"type": "modal", "callback_id": "retired_form", "state": {"values": {}}}},
+        {"type": "view_closed", "team": {"id": "T1"}, "user": {"id": "U1"},
+         "view": {"type": "modal", "callback_id": "retired_form", "state": {"values": {}}}},
+        {"type": "shortcut", "team": {"id": "T1"}, "user": {"id": "U1"}, "callback_id": "retired", "trigger_id": "t"},
+        {"type": "block_suggestion", "team": {"id": "T1"}, "user": {"id": "U1"}, "action_id": "retired_options",
+         "block_id": "b", "value": "E11"},
+    ):
+        assert interaction(slack, payload) == 200, payload["type"]
+    assert command(slack, "/medcode-old", "E11.9", "oldcmd") == 200
+    assert event(slack, {"type": "reaction_added", "user": "U1", "reaction": "thumbsup",
+                         "item": {"type": "message", "channel": "C1", "ts": "1.2"}}) == 200
