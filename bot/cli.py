@@ -261,8 +261,11 @@ def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: 
 def check(obj: Context, dx, px, units, mods, age, sex, dos, pointers, payer, policy_dir, as_json) -> None:
     """Check diagnosis and procedure codes for likely denials: verdict plus findings with their basis."""
     request = claim_request(dx, px, units, mods, age, sex.upper() if sex else None,
-                            parse_dos(dos).isoformat() if dos else None, pointers, payer.lower() if payer else None)
+                            parse_dos(dos).isoformat() if dos is not None else None, pointers, payer.lower() if payer else None)
     folders = tuple(p for p in (policy_dir or obj.settings.medcode_policy_dir,) if p)
+    if policy_dir is not None and not any(policy_dir.glob("*.toml")):
+        # A mistyped folder would check the claim without the organisation's rules and say nothing of it.
+        raise click.BadParameter("that folder holds no policy pack (*.toml)", param_hint="--policies")
     report = check_claim(obj.db(), request, policy_dirs=folders)
     _emit(as_json, report.model_dump(mode="json"), render.check_report(report))
 

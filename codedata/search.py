@@ -854,7 +854,7 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
     if not words(cleaned):
         raise BadInput("type some words to search for, e.g. 'type 2 diabetes' or 'knee x-ray 3 views'")
     if len(cleaned) > MAX_QUERY_CHARS:
-        raise BadInput(f"that search is {len(cleaned):,} characters long; keep it under {MAX_QUERY_CHARS}")
+        raise BadInput(f"that search is longer than {MAX_QUERY_CHARS} characters: use fewer words, or a code")
     ensure_index(db, systems)
     vocab = vocabulary(db)
     query = parse_query(cleaned, vocab, icd="icd10cm" in systems)

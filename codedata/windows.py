@@ -184,7 +184,7 @@ def _periods_between(system: str, first: date, last: date) -> int:
 def parse_dos(text: str | None, today: date | None = None) -> date:
     """A date of service from what was typed: YYYY-MM-DD between 2015-10-01 and a year from today."""
     today = today or date.today()
-    if text is None or text == "":
+    if text is None:
         return today
     try:
         day = date.fromisoformat(text.strip())

@@ -5,9 +5,10 @@ import json
 
 from codedata.codes import lookup_icd
 from codedata.checks import check_claim
-from codedata.errors import MedcodeError
+from codedata.errors import BadInput, MedcodeError
 from codedata.models import ClaimRequest, CodeAnswer, ProcedureLine
 from codedata.search import code_prefix, resolve
+from codedata.windows import parse_dos
 
 from . import Services, blocks
 from .answers import answer
@@ -16,8 +17,21 @@ from .commands import watch
 CHILDREN_PAGE = 100  # codes per page of "Show all codes"
 
 
+MAX_OFFSET = 10_000  # as the CLI's --offset: no page of a search or a header lies further
+
+
 def _value(body) -> dict:
-    return json.loads(body["actions"][0]["value"])
+    """The value of the button pressed, as medcode made it (blocks.share_value); a forged one is refused in one
+    line (an offset below 0 would page from the end)."""
+    try:
+        value = json.loads(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise BadInput("That button's value is not one medcode made. Run the command again.") from None
+    offset = value.get("o", 0) if isinstance(value, dict) else None
+    if (not isinstance(value, dict) or not isinstance(value.get("t", ""), str) or type(offset) is not int
+            or not 0 <= offset <= MAX_OFFSET or value.get("k", "icd") not in ("icd", "cpt", "pair")):
+        raise BadInput("That button's value is not one medcode made. Run the command again.")
+    return value
 
 
 def shared_by(user_id: str | None) -> dict:
@@ -38,7 +52,7 @@ def register(app, services: Services) -> None:
     def more_results(ack, body, respond):
         ack()
         value = _value(body)
-        reply = answer(services, value["k"], value["t"], offset=value["o"])
+        reply = answer(services, value["k"], value["t"], offset=value.get("o", 0))
         respond(replace_original=True, blocks=reply, text=blocks.fallback_text(reply))
 
     def show_children(ack, body, respond):
@@ -46,7 +60,7 @@ def register(app, services: Services) -> None:
         need (never cut off mid-line), with a button for the next page."""
         ack()
         value = _value(body)
-        offset = int(value.get("o") or 0)
+        offset = value.get("o", 0)
         result = lookup_icd(services.db(), value["t"], children_limit=offset + CHILDREN_PAGE)
         page = result.children[offset:offset + CHILDREN_PAGE]
         lines = "\n".join(f"`{blocks.escape(c.code)}` {blocks.escape(c.description)}" for c in page)
@@ -91,6 +105,12 @@ def register(app, services: Services) -> None:
         if sex not in (None, "F", "M"):
             ack(response_action="errors", errors={"sex": "Sex is F or M."})
             return
+        if dos is not None:
+            try:
+                parse_dos(dos)
+            except MedcodeError as exc:  # under the date, not under the diagnoses
+                ack(response_action="errors", errors={"dos": blocks.shorten(str(exc), 150)})
+                return
         try:
             request = ClaimRequest(diagnoses=dx, procedures=[ProcedureLine(code=p) for p in px],
                                    age=int(age) if age else None, sex=sex, date_of_service=dos)

@@ -105,7 +105,11 @@ def test_check_text_and_json(db_copy):
                                   ["check", "--dx", "E11.9", "--px", "99213", "--pointer", "99213=2"],
                                   ["check", "--dx", "E11.9", "--px", "99213", "--pointer", "99213=first"],
                                   ["check", "--dx", "E11.9", "--px", "99213", "--payer", "aetna"],
-                                  ["check", "--dx", "E11.9", "--px", "99213", "--units", "99213=0"]])
+                                  ["check", "--dx", "E11.9", "--px", "99213", "--units", "99213=0"],
+                                  ["check", "--dx", "E11.9", "--px", "99213", "--dos", ""],
+                                  # a folder with no policy pack in it (this test folder): a typo, not "no rules"
+                                  ["check", "--dx", "E11.9", "--px", "99213", "--policies",
+                                   os.path.dirname(__file__)]])
 def test_check_bad_options_are_one_line(db_copy, args):
     result = run(db_copy, *args)
     assert result.returncode == 2

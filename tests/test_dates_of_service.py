@@ -100,6 +100,13 @@ def test_a_bad_date_of_service_is_one_clear_line(text):
     assert "\n" not in str(caught.value) and text not in str(caught.value)
 
 
+@pytest.mark.parametrize("text", ["", "  "])
+def test_an_empty_date_of_service_is_refused_not_read_as_today(text):
+    # `--dos ''` from a script whose variable was empty: today would answer a question nobody asked.
+    with pytest.raises(BadInput, match="YYYY-MM-DD"):
+        parse_dos(text, today=date(2026, 11, 24))
+
+
 # --- lookups by DOS --------------------------------------------------------------------------------
 
 

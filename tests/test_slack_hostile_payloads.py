@@ -31,7 +31,11 @@ def test_a_claim_form_submitted_without_its_state_is_not_a_server_error(slack): 
 def test_a_button_value_that_is_not_medcode_json_gets_one_line(slack):  # noqa: F811
     # Bolt resets the acknowledgement of a listener that raises after acknowledging (a race: Slack saw a 404
     # after 3 s); every listener is guarded, so the answer is 200 and one line, every time.
-    for tag, value in (("badvalue", "not json"), ("badvalue2", "[1, 2]"), ("badvalue3", '{"k": "icd"}')):
+    # A negative or enormous offset would page from the end or past everything: refused the same way.
+    for tag, value in (("badvalue", "not json"), ("badvalue2", "[1, 2]"), ("badvalue3", '{"k": "icd"}'),
+                       ("badvalue4", '{"k": "icd", "t": "diabetes", "o": -5}'),
+                       ("badvalue5", '{"k": "icd", "t": "diabetes", "o": "5"}'),
+                       ("badvalue6", '{"k": "sql", "t": "diabetes", "o": 0}')):
         status = interaction(slack, {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"},
                                      "channel": {"id": "C1"}, "trigger_id": "t",
                                      "response_url": f"{slack[0].url}/respond/{tag}",

@@ -86,6 +86,17 @@ def test_the_claim_form_shows_its_result_instead_of_closing(slack):
     assert any(b["action_id"] == "share_answer" for b in buttons(copy["blocks"]))
 
 
+def test_a_claim_form_date_out_of_range_is_shown_under_the_date(slack):
+    # The date picker can send a date before ICD-10-CM began (2015-10-01, the earliest date of service): the error
+    # belongs under the date field, where the biller looks, not under the diagnoses.
+    state = {"dx": {"dx_options": {"type": "multi_external_select", "selected_options": [{"value": "E11.9"}]}},
+             "dos": {"dos": {"type": "datepicker", "selected_date": "2014-06-01"}}}
+    ack = signed_reply(slack[1], {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U_FORM2"},
+                                  "view": {"type": "modal", "callback_id": "check_claim", "state": {"values": state}}})
+    assert ack["response_action"] == "errors" and list(ack["errors"]) == ["dos"]
+    assert "2015-10-01" in ack["errors"]["dos"]
+
+
 def test_show_all_codes_pages_whole_lines_instead_of_cutting_at_2900_characters(slack, icd_db):
     release = current_release(icd_db, "icd10cm")["id"]
     header = "S52"  # fractures of the forearm: hundreds of billable codes (7th characters expanded)
