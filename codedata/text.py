@@ -51,6 +51,9 @@ def words(text: str) -> list[str]:
     return [ORDINALS.get(w, w) for w in re.findall(r"[a-z0-9]+", text)]
 
 
+SCOPE_WORDS = 16  # a description this short may close with the scope it takes in (", includes ...")
+
+
 def analyse(text: str) -> list:
     """Return [text or "", stems, optional positions, negated positions] for one description or inclusion term.
 
@@ -62,11 +65,18 @@ def analyse(text: str) -> list:
     stems: list[str] = []
     optional: list[int] = []
     negated: list[int] = []
+    # ", includes ..." in a short description lists what the code takes in ("Cane, includes canes of all
+    # materials, adjustable or fixed, with tip", E0100; "melanoma of eyelid, including canthus", C43.1), not a
+    # narrower kind; in a long one (G2086) or without the comma ("evaluation that includes medical services",
+    # 90792) it is what sets the code apart
+    scope = False
+    short = len(words(text)) <= SCOPE_WORDS
     # Convention I.A.6: brackets enclose synonyms, alternative wording or explanatory phrases, nonessential too
     for part in re.split(r"(\([^)]*\)|\[[^\]]*\]|,)", text.lower()):
         if not part or part == ",":
             continue
-        in_parentheses, absent, denied = part.startswith(("(", "[")), False, False
+        scope = scope or (short and bool(stems) and part.split()[:1] in (["includes"], ["including"], ["include"]))
+        in_parentheses, absent, denied = part.startswith(("(", "[")) or scope, False, False
         for word in words(part):
             if word in ("without", "excludes", "excluding", "except"):
                 absent = True  # "pegfilgrastim, excludes biosimilar": the plain product

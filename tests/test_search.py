@@ -303,6 +303,13 @@ def test_not_having_achieved_remission(icd_db, text, first):
     # J3299 '(xipere), 1 mg', another brand; starter 95810 '(polysomnography)' names a method, not a brand
     ("kenalog 40 mg", "cpt", "J3301"),
     ("overnight sleep study in lab", "cpt", "95810"),
+    # HCPCS 2024-07 line 2832 E0100 'Cane, includes canes of all materials, adjustable or fixed, with tip': the
+    # closing ", includes ..." is what the code takes in, so the cane comes before line 638 A4636 'Replacement,
+    # handgrip, cane, crutch, or walker, each', a part of one; "includes" without the comma still sets a code
+    # apart (starter 90792 '... that includes medical services' is not the plain evaluation, 90791)
+    ("cane", "cpt", "E0100"),
+    ("psych diagnostic eval", "cpt", "90791"),
+    ("psych diagnostic eval with medical services", "cpt", "90792"),
 ])
 def test_third_pass_mechanisms(icd_db, text, kind, first):
     assert top(icd_db, text, kind)[0] == first
