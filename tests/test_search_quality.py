@@ -83,6 +83,35 @@ def test_procedure_words_billers_type(icd_db, text, first):
     assert top(icd_db, text, "cpt")[0] == first
 
 
+def test_every_synonym_has_a_source_and_leads_to_words_the_code_sets_use(icd_db):
+    # A synonym whose expansion no code uses finds nothing (a misspelt generic name is a dead entry), and one
+    # without a source column is an opinion (synonyms.tsv header: abbreviation, lay, brand, index, ...).
+    from importlib.resources import files
+
+    from codedata.search import ensure_index, vocabulary
+    from codedata.text import stem, words
+
+    ensure_index(icd_db, ("icd10cm", "cpt", "hcpcs"))
+    known = vocabulary(icd_db).df
+    text = (files("codedata") / "data" / "synonyms.tsv").read_text(encoding="utf-8")
+    dead, unsourced = [], []
+    for line in (ln for ln in text.splitlines() if ln and not ln.startswith("#")):
+        term, expansions, source = (line.split("\t") + ["", ""])[:3]
+        if not source.strip():
+            unsourced.append(term)
+        if not any(all(stem(w) in known or w in known for w in words(e)) for e in expansions.split("|") if words(e)):
+            dead.append(term)
+    assert unsourced == [] and dead == []
+
+
+def test_brand_names_find_the_drug_code(icd_db):
+    # synonyms.tsv (brand): HCPCS 2024-07 line 8538 J0780 'Injection, prochlorperazine, up to 10 mg'; line 9258
+    # J2765 'Injection, metoclopramide hcl, up to 10 mg'; line 10062 J9155 'Injection, degarelix, 1 mg'
+    assert top(icd_db, "compazine injection", "cpt")[0] == "J0780"
+    assert top(icd_db, "reglan 10 mg iv", "cpt")[0] == "J2765"
+    assert top(icd_db, "firmagon", "cpt")[0] == "J9155"
+
+
 def test_quality_reporting_codes_come_after_the_service_unless_asked(icd_db):
     codes = top(icd_db, "flu vaccine admin", "cpt")
     assert codes[0] == "G0008"  # Administration of influenza virus vaccine
