@@ -68,6 +68,11 @@ def test_ordinals_sides_and_numeric_ranges(icd_db, text, first):
 @pytest.mark.parametrize("text, first", [
     ("ITP", "D69.3"), ("PCOS", "E28.2"), ("GI bleed", "K92.2"),  # synonyms.tsv (abbreviation)
     ("preemie", "P07.30"),  # Preterm newborn, unspecified weeks of gestation (synonyms.tsv, lay)
+    # synonyms.tsv; tabular 2026-04: J80 'Acute respiratory distress syndrome', K02.9 'Dental caries, unspecified',
+    # M75.02 'Adhesive capsulitis of left shoulder' (inclusion 'Frozen shoulder'), Z87.891 'Personal history of
+    # nicotine dependence', G45.9 'Transient cerebral ischemic attack, unspecified'
+    ("ARDS", "J80"), ("tooth cavity", "K02.9"), ("frozen shoulder left", "M75.02"), ("former smoker", "Z87.891"),
+    ("mini stroke", "G45.9"),
 ])
 def test_abbreviations_and_lay_words(icd_db, text, first):
     assert top(icd_db, text)[0] == first
