@@ -55,14 +55,14 @@ def _active_partners(code: str) -> tuple[set[str], set[str]]:
 
 
 def test_cpt_code_outside_the_starter_set_gets_the_cms_facts(ncci_db):
-    answer = lookup_procedure(ncci_db, "36000")
+    answer = lookup_procedure(ncci_db, "36592")
     assert answer.status == "no_descriptor" and answer.section == "Surgery › Cardiovascular system"
-    # mue_practitioner_2024-07.csv line 3774: 36000,4,3,Clinical: Data
-    assert answer.extra["mue"] == {"units": 4, "mai": "3", "rationale": "Clinical: Data"}
-    first, second = _active_partners("36000")
+    # mue_practitioner_2024-07.csv line 3874: 36592,1,3,Clinical: Data
+    assert answer.extra["mue"] == {"units": 1, "mai": "3", "rationale": "Clinical: Data"}
+    first, second = _active_partners("36592")
     assert answer.extra["ptp_pairs"] == len(first | second) > 1000
     text = code_answer(answer)
-    assert "MUE 4 unit(s)" in text and f"{len(first | second)} active PTP pair(s)" in text
+    assert "MUE 1 unit(s)" in text and f"{len(first | second)} active PTP pair(s)" in text
     assert "cannot confirm" not in text
 
 
@@ -83,7 +83,7 @@ def test_without_ncci_files_a_code_still_gets_its_section(tmp_path):
 
     db = open_db(tmp_path / "no-ncci.db")
     import_release(db, "cpt", Path(__file__).resolve().parents[1] / "codedata" / "data" / "cpt_starter.tsv")
-    answer = lookup_procedure(db, "36000")
+    answer = lookup_procedure(db, "36592")
     assert answer.status == "no_descriptor" and "mue" not in answer.extra
     assert "Surgery" in answer.history[0] and "do not list it" in answer.history[0]
 
