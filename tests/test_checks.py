@@ -456,6 +456,53 @@ def test_an_additional_code_listed_first(icd_db):
     assert "additional_code_first" not in rules(check_claim(icd_db, second))
 
 
+def test_a_treatment_encounter_listed_after_the_cancer(icd_db):
+    # Guideline I.C.2.e.2: an encounter solely for chemotherapy lists Z51.11 (line 237377) first, the malignancy
+    # (C50.912, 'Malignant neoplasm of unspecified site of left female breast') after it.
+    after = ClaimRequest(diagnoses=["C50.912", "Z51.11"], procedures=[line("96413", pointers=[1, 2])],
+                         age=57, sex="F", date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, after))["treatment_encounter_first"].severity == "warning"
+    first = after.model_copy(update={"diagnoses": ["Z51.11", "C50.912"]})
+    assert "treatment_encounter_first" not in rules(check_claim(icd_db, first))
+    alone = after.model_copy(update={"diagnoses": ["C50.912"], "procedures": [line("96413")]})
+    assert "treatment_encounter_first" not in rules(check_claim(icd_db, alone))
+
+
+def test_orthopedic_aftercare_with_the_injury_subsequent_encounter(icd_db):
+    # Z47 Excludes1 (line 237085) 'aftercare for healing fracture-code to fracture with 7th character D';
+    # guideline I.C.21.c.7. S72.001D says it alone; Z47.89 after a joint replacement (no injury code) is fine.
+    both = ClaimRequest(diagnoses=["Z47.89", "S72.001D"], procedures=[line("97110", units=2, pointers=[1, 2])],
+                        age=79, sex="F", date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, both))["aftercare_for_injury"].severity == "warning"
+    injury = both.model_copy(update={"diagnoses": ["S72.001D"], "procedures": [line("97110", units=2)]})
+    assert "aftercare_for_injury" not in rules(check_claim(icd_db, injury))
+    joint = both.model_copy(update={"diagnoses": ["Z47.1", "Z96.651"]})
+    assert "aftercare_for_injury" not in rules(check_claim(icd_db, joint))
+
+
+def test_a_perinatal_code_for_an_adult(icd_db):
+    # P22.1 'Transient tachypnea of newborn' at 58: the Medicare Code Editor's perinatal codes are age 0; guideline
+    # I.C.16.a.4 lets one follow a child whose condition persists (P27.1 bronchopulmonary dysplasia at 3).
+    adult = ClaimRequest(diagnoses=["P22.1"], procedures=[line("99214")], age=58, sex="M",
+                         date_of_service="2026-05-01")
+    report = check_claim(icd_db, adult)
+    assert report.verdict == "likely_denial" and rules(report)["age_perinatal_adult"].severity == "error"
+    child = adult.model_copy(update={"diagnoses": ["P27.1"], "age": 3})
+    assert not [r for r in rules(check_claim(icd_db, child)) if r.startswith("age_")]
+
+
+def test_screening_pap_for_medicare_needs_a_screening_diagnosis(icd_db):
+    # NCD 210.2: Q0091 with only a general adult exam (Z00.00) is questioned; with Z01.419 (gynecological exam
+    # without abnormal findings) it is not. The rule is Medicare's: a commercial claim is not questioned.
+    general = ClaimRequest(diagnoses=["Z00.00"], procedures=[line("Q0091")], age=67, sex="F", payer="medicare",
+                           date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, general))["screening_pap_pelvic_dx"].severity == "warning"
+    gyn = general.model_copy(update={"diagnoses": ["Z01.419"]})
+    assert "screening_pap_pelvic_dx" not in rules(check_claim(icd_db, gyn))
+    commercial = general.model_copy(update={"payer": "commercial"})
+    assert "screening_pap_pelvic_dx" not in rules(check_claim(icd_db, commercial))
+
+
 def test_a_procedure_number_in_no_cpt_file_and_no_cms_edit_file(ncci_db):
     # 99999 and 0000T are in no CPT file medcode holds and in none of the NCCI July 2024 files: check the number.
     for code in ("99999", "0000T"):

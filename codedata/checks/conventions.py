@@ -130,6 +130,44 @@ def additional_code_first(claim: Claim) -> list[Finding]:
     return []
 
 
+TREATMENT_ENCOUNTERS = ("Z510", "Z5111", "Z5112")  # radiation, chemotherapy, immunotherapy sessions
+
+
+def treatment_encounter_first(claim: Claim) -> list[Finding]:
+    """Warn when an encounter for radiation therapy, chemotherapy or immunotherapy (Z51.0, Z51.11, Z51.12) is on
+    the claim but not first: guideline I.C.2.e.2 lists it first when the encounter is solely for that treatment,
+    with the malignancy after it."""
+    coded = [d for d in claim.diagnoses if d.row]
+    later = [d for d in coded[1:] if d.code in TREATMENT_ENCOUNTERS]
+    if not coded or coded[0].code in TREATMENT_ENCOUNTERS or not later:
+        return []
+    return [Finding(
+        severity="warning", rule="treatment_encounter_first", codes=[later[0].shown, coded[0].shown],
+        message=f"{later[0].shown} ({later[0].row['description']}) is listed after {coded[0].shown}: when the "
+                f"encounter is solely for that treatment, {later[0].shown} is listed first and the condition "
+                "treated after it.",
+        basis=claim.icd_basis("guideline I.C.2.e.2 (encounter for chemotherapy, immunotherapy or radiation "
+                              "therapy)"))]
+
+
+def aftercare_for_injury(claim: Claim) -> list[Finding]:
+    """Warn when orthopedic aftercare (Z47) is coded with an injury's subsequent-encounter code: the injury code
+    with its 7th character D (G, K, P ...) alone describes aftercare of an injury (Z47 Excludes1 'aftercare for
+    healing fracture-code to fracture with 7th character D'; guideline I.C.21.c.7)."""
+    coded = [d for d in claim.diagnoses if d.row]
+    aftercare = next((d for d in coded if d.code.startswith("Z47")), None)
+    injury = next((d for d in coded if d.code[:1] in ("S", "T") and len(d.code) == 7
+                   and "subsequent encounter" in d.row["description"].lower()), None)
+    if not aftercare or not injury:
+        return []
+    return [Finding(
+        severity="warning", rule="aftercare_for_injury", codes=[aftercare.shown, injury.shown],
+        message=f"{aftercare.shown} is an aftercare code, but aftercare of an injury is coded with the injury's "
+                f"subsequent-encounter code alone ({injury.shown}): leave out {aftercare.shown}.",
+        basis=claim.icd_basis("Z47 Excludes1 (aftercare for healing fracture: code to fracture with 7th character "
+                              "D); guideline I.C.21.c.7"))]
+
+
 def supplementary_first(claim: Claim) -> list[Finding]:
     """Error when the first diagnosis is from a block the tabular reserves for supplementary codes (B95-B97)."""
     first = claim.diagnoses[0] if claim.diagnoses else None
@@ -192,4 +230,4 @@ def _referenced_codes(claim: Claim, texts: list[str], limit: int = 6) -> list[Co
 
 
 RULES = [excludes1_pairs, manifestation_first, code_first_order, additional_code_first, supplementary_first,
-         external_cause_first, use_additional_code]
+         external_cause_first, treatment_encounter_first, aftercare_for_injury, use_additional_code]
