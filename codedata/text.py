@@ -13,6 +13,10 @@ RANGE = re.compile(r"(\d+)(?:\.\d+)?\s*(?:to|through|-)\s*(\d+)(?:\.\d+)?"
                    r"|(?:under|less than|less than or equal to|up to) (\d+)|(?:more than|greater than|over) (\d+)")
 ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
             "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth", "11th": "eleventh", "12th": "twelfth"}
+# Roman numerals of grades, types, classes and factors ("CIN II", "Follicular lymphoma grade II", "factor VIII")
+# read as the numbers billers type ("cin 2"); not "i", "iv", "v", "x": English words or intravenous
+ROMAN = {"ii": "2", "iii": "3", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "xi": "11", "xii": "12",
+         "xiii": "13"}
 # Chart shorthand with a slash, spelled out before the text is split into words.
 SHORTHAND = [("w/o", " without "), ("h/o", " history of "), ("s/p", " status post "), ("c/o", " complaint of "),
              ("f/u", " follow up "), ("w/", " with "), ("&", " and ")]
@@ -48,7 +52,7 @@ def words(text: str) -> list[str]:
     for short, spelled in SHORTHAND:
         text = text.replace(short, spelled)
     text = re.sub(r"'s\b|’s\b", "", text)
-    return [ORDINALS.get(w, w) for w in re.findall(r"[a-z0-9]+", text)]
+    return [ORDINALS.get(w) or ROMAN.get(w, w) for w in re.findall(r"[a-z0-9]+", text)]
 
 
 SCOPE_WORDS = 16  # a description this short may close with the scope it takes in (", includes ...")

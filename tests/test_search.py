@@ -260,6 +260,17 @@ def test_conventions_and_spellings(icd_db, text, first):
 
 
 @pytest.mark.parametrize("text, first", [
+    # Roman numerals read as the numbers billers type: line N87.1 'Moderate cervical dysplasia', inclusion
+    # 'Cervical intraepithelial neoplasia II [CIN II]'; C82.10 'Follicular lymphoma grade II, unspecified site'
+    ("cin 2", "N87.1"),
+    ("cin ii", "N87.1"),
+    ("follicular lymphoma grade 2", "C82.10"),
+])
+def test_roman_numerals_are_numbers(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
     # starter set, our own words: 70553 before and after contrast, 70551 without, 70552 with
     ("mri brain w/ and w/o contrast", "70553"),
     ("mri brain without contrast", "70551"),

@@ -73,6 +73,9 @@ def test_ordinals_sides_and_numeric_ranges(icd_db, text, first):
     # nicotine dependence', G45.9 'Transient cerebral ischemic attack, unspecified'
     ("ARDS", "J80"), ("tooth cavity", "K02.9"), ("frozen shoulder left", "M75.02"), ("former smoker", "Z87.891"),
     ("mini stroke", "G45.9"),
+    # tabular 2026-04: C22.0 'Liver cell carcinoma' (inclusion 'Hepatocellular carcinoma'), K20.0 'Eosinophilic
+    # esophagitis', G31.84 'Mild cognitive impairment of uncertain or unknown etiology', R29.6 'Repeated falls'
+    ("hcc", "C22.0"), ("eoe", "K20.0"), ("mci", "G31.84"), ("keeps falling", "R29.6"),
 ])
 def test_abbreviations_and_lay_words(icd_db, text, first):
     assert top(icd_db, text)[0] == first
