@@ -90,6 +90,8 @@ RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "pare
 NEUTRAL = {"unspecified", "nos", "initial", "encounter", "closed", "displaced", "site", "type", "elsewhere",
            "classified", "not", "without", "mention", "organism", "single", "episode", "specified",
            "accidental", "unintentional", "uncomplicated", "unilateral",
+           # 7th character 0 of multiple-gestation categories: 'not applicable or unspecified' (single gestation)
+           "applicable",
            # "non-X" forms a condition takes when X is not said: I06 excludes 'aortic valve disease not specified
            # as rheumatic (I35.-)', so "aortic stenosis" is I35.0 'Nonrheumatic aortic (valve) stenosis'
            "nonrheumatic", "nontraumatic", "noninfective", "noninfectious", "nonsuppurative", "noninflammatory",
