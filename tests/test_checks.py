@@ -503,6 +503,69 @@ def test_screening_pap_for_medicare_needs_a_screening_diagnosis(icd_db):
     assert "screening_pap_pelvic_dx" not in rules(check_claim(icd_db, commercial))
 
 
+def test_anemia_in_ckd_listed_first_is_a_manifestation(icd_db):
+    # D63 'Anemia in chronic diseases classified elsewhere': D63.1 'Anemia in chronic kidney disease' is a
+    # manifestation code (guideline I.A.13), never first; after N18.4 it is fine.
+    first = ClaimRequest(diagnoses=["D63.1", "N18.4"], procedures=[line("85025", pointers=[1, 2])], age=71, sex="M",
+                         date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, first))["manifestation_first"].severity == "error"
+    after = first.model_copy(update={"diagnoses": ["N18.4", "D63.1"]})
+    assert "manifestation_first" not in rules(check_claim(icd_db, after))
+    # A history code is no manifestation, though Z87 says "code first any follow-up examination (Z09)" and Z09
+    # names Z87 back.
+    history = first.model_copy(update={"diagnoses": ["Z87.891"], "procedures": [line("99213")]})
+    assert "manifestation_first" not in rules(check_claim(icd_db, history))
+
+
+def test_an_additional_code_first_that_supports_its_own_service(icd_db):
+    # J41 'use additional code to identify ... tobacco dependence (F17.-)': F17.210 first is fine when a line
+    # points to it alone (cessation counselling 99406 for the smoker's bronchitis visit).
+    claim = ClaimRequest(diagnoses=["F17.210", "J41.0"],
+                         procedures=[line("99214", pointers=[1, 2]), line("99406", pointers=[1])],
+                         age=45, sex="F", date_of_service="2026-05-01")
+    assert "additional_code_first" not in rules(check_claim(icd_db, claim))
+    shared = claim.model_copy(update={"procedures": [line("99214", pointers=[1, 2])]})
+    assert rules(check_claim(icd_db, shared))["additional_code_first"].severity == "warning"
+
+
+def test_a_line_left_without_a_pointer(icd_db):
+    # CMS-1500 item 24E: when the other lines point to diagnoses, a line with none is an error; a claim with no
+    # pointers at all reads every line for every diagnosis.
+    mixed = ClaimRequest(diagnoses=["E78.5"], procedures=[line("99213", pointers=[1]), line("80061")], age=55,
+                         sex="M", date_of_service="2026-05-01")
+    report = check_claim(icd_db, mixed)
+    assert report.verdict == "likely_denial" and rules(report)["line_without_pointer"].codes == ["80061"]
+    none = mixed.model_copy(update={"procedures": [line("99213"), line("80061")]})
+    assert "line_without_pointer" not in rules(check_claim(icd_db, none))
+
+
+def test_hypertension_with_ckd_or_heart_failure_is_a_combination_code(icd_db):
+    # Guideline I.C.9.a.2: I10 beside N18.30 is coded I12.9 with N18.30; I.C.9.a.1: beside I50.9, I11.0.
+    ckd = ClaimRequest(diagnoses=["I10", "N18.30"], procedures=[line("99213")], age=66, sex="F",
+                       date_of_service="2026-05-01")
+    finding = rules(check_claim(icd_db, ckd))["hypertension_combination"]
+    assert finding.severity == "warning" and [s.code for s in finding.suggestions] == ["I12.9"]
+    failure = ckd.model_copy(update={"diagnoses": ["I10", "I50.9"]})
+    assert [s.code for s in rules(check_claim(icd_db, failure))["hypertension_combination"].suggestions] == ["I11.0"]
+    combined = ckd.model_copy(update={"diagnoses": ["I12.9", "N18.30"]})
+    assert "hypertension_combination" not in rules(check_claim(icd_db, combined))
+
+
+def test_screening_mammogram_for_a_breast_lump_and_counselling_for_a_former_smoker(icd_db):
+    # NCD 220.4: a lump (N63.10 'Unspecified lump in the right breast, unspecified quadrant') calls for a
+    # diagnostic mammogram; Z12.31 alone is the screening one. 99406 with only Z87.891 (history) is questioned.
+    lump = ClaimRequest(diagnoses=["N63.10"], procedures=[line("77067")], age=52, sex="F",
+                        date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, lump))["screening_mammography_symptom_dx"].severity == "warning"
+    screen = lump.model_copy(update={"diagnoses": ["Z12.31"]})
+    assert "screening_mammography_symptom_dx" not in rules(check_claim(icd_db, screen))
+    former = ClaimRequest(diagnoses=["Z87.891"], procedures=[line("99406")], age=57, sex="M",
+                          date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, former))["cessation_counselling_history_dx"].severity == "warning"
+    current = former.model_copy(update={"diagnoses": ["F17.210"]})
+    assert "cessation_counselling_history_dx" not in rules(check_claim(icd_db, current))
+
+
 def test_a_procedure_number_in_no_cpt_file_and_no_cms_edit_file(ncci_db):
     # 99999 and 0000T are in no CPT file medcode holds and in none of the NCCI July 2024 files: check the number.
     for code in ("99999", "0000T"):

@@ -51,8 +51,9 @@ def _separate_services(claim: Claim, one, other) -> bool:
         one in claim.diagnoses_for(p) and other in claim.diagnoses_for(p) for p in lines)
 
 
-# "... in diseases classified elsewhere", "... in other diseases classified elsewhere" (guideline I.A.13).
-ELSEWHERE = re.compile(r"\bin (?:other |certain )?diseases classified elsewhere\b", re.I)
+# "... in diseases classified elsewhere", "... in other diseases classified elsewhere", "Anemia in chronic diseases
+# classified elsewhere" (D63, whose D63.1 'Anemia in chronic kidney disease' is such a code) (guideline I.A.13).
+ELSEWHERE = re.compile(r"\bin (?:[a-z]+ )?diseases classified elsewhere\b", re.I)
 
 
 def manifestation_first(claim: Claim) -> list[Finding]:
@@ -68,7 +69,9 @@ def manifestation_first(claim: Claim) -> list[Finding]:
     code_first = _notes(claim, first, "code_first", ("category", "subcategory"))
     titles = [first.row] + [a for a in first.chain if a["kind"] in ("category", "subcategory")]
     elsewhere = any(ELSEWHERE.search(t["description"] or "") for t in titles)
-    reciprocal = not elsewhere and _etiology_names_it(claim, first, code_first)
+    # Chapter 21 status codes are never manifestations: Z87 says "code first any follow-up examination (Z09)",
+    # and Z09 names Z87 back, but a history code may be listed first (Z87.891 for cessation counselling).
+    reciprocal = not elsewhere and not first.code.startswith("Z") and _etiology_names_it(claim, first, code_first)
     if not (elsewhere or reciprocal):
         return []
     why = "its title says \"in diseases classified elsewhere\"" if elsewhere else \
@@ -119,6 +122,8 @@ def additional_code_first(claim: Claim) -> list[Finding]:
     if len(coded) < 2 or coded[0] is not claim.diagnoses[0]:
         return []
     first = coded[0]
+    if any(p.line.pointers == [1] for p in claim.procedures):
+        return []  # it is the reason for a service of its own (F17.210 for cessation counselling 99406)
     for dx in coded[1:]:
         for text, owner in _notes(claim, dx, "use_additional_code", ("category", "subcategory")):
             if dx.code != first.code and any(matches_reference(first.code, r) for r in note_references(text)):
@@ -148,6 +153,35 @@ def treatment_encounter_first(claim: Claim) -> list[Finding]:
                 "treated after it.",
         basis=claim.icd_basis("guideline I.C.2.e.2 (encounter for chemotherapy, immunotherapy or radiation "
                               "therapy)"))]
+
+
+def hypertension_combination(claim: Claim) -> list[Finding]:
+    """Warn when essential hypertension (I10) is coded beside chronic kidney disease (N18) or heart failure (I50):
+    the classification presumes the link and has combination codes (I12 hypertensive CKD, I11 hypertensive heart
+    disease, I13 both), unless the record says the conditions are unrelated (guideline I.C.9.a)."""
+    codes = [d.code for d in claim.diagnoses if d.row]
+    if "I10" not in codes:
+        return []
+    ckd = [c for c in codes if c.startswith("N18")]
+    failure = [c for c in codes if c.startswith("I50")]
+    if not ckd and not failure:
+        return []
+    if ckd and failure:
+        combination, section = "I13.-", "I.C.9.a.3"
+    elif ckd:
+        combination = "I12.0" if any(c in ("N185", "N186") for c in ckd) else "I12.9"
+        section = "I.C.9.a.2"
+    else:
+        combination, section = "I11.0", "I.C.9.a.1"
+    other = next(d.shown for d in claim.diagnoses if d.code in ckd + failure)
+    suggestion = get_code(claim.db, claim.icd["id"], combination.replace(".", "").rstrip("-"))
+    return [Finding(
+        severity="warning", rule="hypertension_combination", codes=["I10", other],
+        message=f"I10 with {other}: the classification presumes the hypertension caused it; code {combination} "
+                f"with {other} instead of I10, unless the record says they are unrelated.",
+        basis=claim.icd_basis(f"guideline {section} (hypertension with heart or kidney disease)"),
+        suggestions=[CodeRef(code=suggestion["display"], description=suggestion["description"],
+                             billable=bool(suggestion["billable"]))] if suggestion else [])]
 
 
 def aftercare_for_injury(claim: Claim) -> list[Finding]:
@@ -230,4 +264,5 @@ def _referenced_codes(claim: Claim, texts: list[str], limit: int = 6) -> list[Co
 
 
 RULES = [excludes1_pairs, manifestation_first, code_first_order, additional_code_first, supplementary_first,
-         external_cause_first, treatment_encounter_first, aftercare_for_injury, use_additional_code]
+         external_cause_first, treatment_encounter_first, aftercare_for_injury, hypertension_combination,
+         use_additional_code]

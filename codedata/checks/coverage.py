@@ -44,6 +44,8 @@ def _triggered(rule: dict, dx: list[str]) -> bool:
         return not any(in_codeset(d, rule["needs_any_dx"]) for d in dx)
     if "flag_if_only_dx" in rule:
         return all(in_codeset(d, rule["flag_if_only_dx"]) for d in dx)
+    if "flag_if_any_dx" in rule:
+        return any(in_codeset(d, rule["flag_if_any_dx"]) for d in dx)
     return False
 
 

@@ -21,6 +21,20 @@ def no_diagnosis(claim: Claim) -> list[Finding]:
                           "diagnosis is required")]
 
 
+def line_without_pointer(claim: Claim) -> list[Finding]:
+    """A line with no diagnosis pointer on a claim whose other lines have one: box 24E is required on every line,
+    and a claim that points some lines shows this one was left out (a claim with no pointers at all is read as
+    every line for every diagnosis)."""
+    if not claim.diagnoses or not any(p.line.pointers for p in claim.procedures):
+        return []
+    bare = [p.line.code for p in claim.procedures if not p.line.pointers]
+    return [Finding(severity="error", rule="line_without_pointer", codes=bare,
+                    message=f"{', '.join(bare)} point{'s' if len(bare) == 1 else ''} to no diagnosis while the other "
+                            "lines do: give each line the diagnosis it treats (e.g. 80061>1).",
+                    basis="CMS-1500 item 24E (Medicare Claims Processing Manual ch. 26, s. 10.4): a diagnosis "
+                          "pointer is required on every service line")] if bare else []
+
+
 def repeated_diagnoses(claim: Claim) -> list[Finding]:
     """A diagnosis listed twice: item 21 takes each diagnosis once (a clearinghouse edit rejects repeats)."""
     seen: set[str] = set()
@@ -217,4 +231,5 @@ def releases_not_loaded(claim: Claim) -> list[Finding]:
     return findings
 
 
-RULES = [no_diagnosis, repeated_diagnoses, invalid_diagnoses, invalid_procedures, releases_not_loaded]
+RULES = [no_diagnosis, line_without_pointer, repeated_diagnoses, invalid_diagnoses, invalid_procedures,
+         releases_not_loaded]
