@@ -189,8 +189,8 @@ class ResponseUrls:
         self.mock = (mock.scheme, mock.netloc) if mock else None
 
     def allowed(self, url) -> bool:
-        if not isinstance(url, str):
-            return False
+        if not isinstance(url, str) or any(ch.isspace() for ch in url):
+            return False  # " https://hooks.slack.com/x" passed urlsplit, then the SDK refused it: no answer at all
         try:
             parts = urlsplit(url)
             port = parts.port

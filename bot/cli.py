@@ -236,6 +236,11 @@ def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: 
             raise MedcodeError(f"units for {code} must be between 1 and 9999")
         lines.append(ProcedureLine(code=code, units=count, modifiers=inline + mod_map.get(code, []),
                                    pointers=pointer_map.get(code, [])))
+    named = {line.code for line in lines}
+    for option, assigned in (("units", unit_map), ("mod", mod_map), ("pointer", pointer_map)):
+        stray = sorted(code for code in assigned if code not in named)
+        if stray:  # --units 83036=2 without --px 83036 would be ignored and the claim read as OK
+            raise MedcodeError(f"--{option} names {stray[0]}, which is not among the --px codes")
     diagnoses, described = _diagnoses(dx)
     return ClaimRequest(diagnoses=diagnoses, procedures=lines, age=age, sex=sex, date_of_service=dos, payer=payer,
                         described=described)

@@ -23,6 +23,7 @@ import hmac
 import io
 import json
 import logging
+import re
 import time
 from urllib.parse import parse_qs
 
@@ -47,12 +48,23 @@ def well_formed(body: bytes, content_type: str) -> bool:
         form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
         if "payload" in form:
             return _shaped(json.loads(form["payload"][0]))
-        return True
+        # a slash command: its ids as Slack sends them
+        return all(_id_shaped(form[key][0]) for key in ("user_id", "team_id", "channel_id") if form.get(key))
     except (UnicodeDecodeError, ValueError, RecursionError):  # JSON nested thousands deep is not Slack's
         return False
 
 
 OBJECTS = ("user", "team", "channel", "enterprise", "container", "message", "view", "event")
+IDS = ("user", "team", "channel", "enterprise")
+# Slack's user, channel, team and enterprise ids: capital letters and digits (U024BE7LH, C1H9RESGL). A forged one
+# ("U1> <!channel", "C1/../x") would be written into a message or an API call as given.
+SLACK_ID = re.compile(r"[A-Z0-9_]{1,40}")
+
+
+def _id_shaped(value) -> bool:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value is None or isinstance(value, str) and bool(SLACK_ID.fullmatch(value))
 
 
 def _shaped(payload) -> bool:
@@ -63,9 +75,15 @@ def _shaped(payload) -> bool:
     # Bolt reads the ids of these as an object with an "id" or as a plain string: anything else made it raise
     if any(key in payload and not isinstance(payload[key], (dict, str)) for key in OBJECTS):
         return False
-    kind = payload.get("type")
-    if kind == "event_callback" and not isinstance(payload.get("event"), dict):
+    if not all(_id_shaped(payload.get(key)) for key in IDS + ("user_id", "team_id", "channel_id")):
         return False
+    kind = payload.get("type")
+    if kind == "event_callback":
+        event = payload.get("event")
+        if not isinstance(event, dict) or not all(_id_shaped(event.get(key)) for key in ("user", "channel")):
+            return False
+        if not isinstance(event.get("text", ""), str):
+            return False
     if kind in ("view_submission", "view_closed"):
         view = payload.get("view")
         return isinstance(view, dict) and isinstance(view.get("type"), str)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
+import re
 
-from codedata.codes import lookup_icd
+from codedata.codes import looks_like_icd, lookup_icd
 from codedata.checks import check_claim
 from codedata.errors import BadInput, MedcodeError
 from codedata.models import ClaimRequest, CodeAnswer, ProcedureLine
@@ -34,8 +35,25 @@ def _value(body) -> dict:
     return value
 
 
-def shared_by(user_id: str | None) -> dict:
-    return blocks._context(f"Shared by <@{user_id}> with medcode" if user_id else "Shared with medcode")
+SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
+
+
+def shared_by(user_id) -> dict:
+    """Who shared, as a mention only when the id is Slack's (a forged "U1> <!channel" would ping a channel)."""
+    if isinstance(user_id, str) and SLACK_USER.fullmatch(user_id):
+        return blocks._context(f"Shared by <@{user_id}> with medcode")
+    return blocks._context("Shared with medcode")
+
+
+def _offered_icd(value: str) -> bool:
+    return len(value) <= 9 and looks_like_icd(value)
+
+
+def _offered_procedure(value: str) -> bool:
+    return bool(OFFERED_PROCEDURE.fullmatch(value))
+
+
+OFFERED_PROCEDURE = re.compile(r"\d{4}[0-9FTU]|[A-V]\d{4}")
 
 
 def register(app, services: Services) -> None:
@@ -98,6 +116,12 @@ def register(app, services: Services) -> None:
         dos = values.get("dos", {}).get("dos", {}).get("selected_date")
         if not dx and not px:
             ack(response_action="errors", errors={"dx": "Pick at least one diagnosis or procedure."})
+            return
+        # The options are codes medcode offered; anything else (a forged value, a name) is refused, never shown.
+        odd = [field for field, values, shaped in (("dx", dx, _offered_icd), ("px", px, _offered_procedure))
+               if not all(isinstance(v, str) and shaped(v) for v in values)]
+        if odd:
+            ack(response_action="errors", errors={odd[0]: "Pick codes from the list medcode offers."})
             return
         if age and (not age.strip().isdigit() or int(age) > 130):
             ack(response_action="errors", errors={"age": "Age is a whole number of years, e.g. 67."})

@@ -14,6 +14,8 @@ MENTION = re.compile(r"<@[A-Z0-9]+>")
 
 def register(app, services: Services) -> None:
     def handle_mention(event, say):
+        if event.get("bot_id") or event.get("subtype") == "bot_message":
+            return  # another bot (or medcode itself) mentioning medcode: answering could start a loop
         text = MENTION.sub(" ", event.get("text") or "")
         reply = _reply(services, text)
         say(blocks=reply, text=blocks.fallback_text(reply), thread_ts=event.get("thread_ts") or event["ts"])

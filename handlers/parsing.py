@@ -217,6 +217,9 @@ def parse_pair(text: str, is_hcpcs=None, left_out: list[str] | None = None,
         if added:
             after = diagnoses[-1] if len(diagnoses) > count else None
             continue
+        if ICD_ATTEMPT.fullmatch(raw):  # E11.99999: meant as a diagnosis, not to be dropped without a word
+            raise BadInput("an entry with a dot after a letter and two digits is not an ICD-10-CM code: codes have "
+                           "3 to 7 characters, e.g. E11.9 or S72.001A")
         skipped.append(raw)
         if after and raw.isalpha():
             described.setdefault(after, []).append(raw)
@@ -234,6 +237,7 @@ def _described(words: dict[str, list[str]]) -> dict[str, str]:
 
 
 CODEISH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.]{1,7}$")
+ICD_ATTEMPT = re.compile(r"[A-Za-z]\d[0-9A-Za-z]\.[0-9A-Za-z]{5,}")  # a dotted code with too many characters
 
 
 def _add(raw: str, forced: str | None, diagnoses: list[str], lines: list[ProcedureLine], is_hcpcs=None) -> bool:

@@ -107,6 +107,9 @@ def test_check_text_and_json(db_copy):
                                   ["check", "--dx", "E11.9", "--px", "99213", "--payer", "aetna"],
                                   ["check", "--dx", "E11.9", "--px", "99213", "--units", "99213=0"],
                                   ["check", "--dx", "E11.9", "--px", "99213", "--dos", ""],
+                                  # an option for a procedure that is not on the claim would be ignored
+                                  ["check", "--dx", "E11.9", "--px", "99213", "--mod", "97140=59"],
+                                  ["check", "--dx", "E11.9", "--px", "99213", "--units", "83036=2"],
                                   # a folder with no policy pack in it (this test folder): a typo, not "no rules"
                                   ["check", "--dx", "E11.9", "--px", "99213", "--policies",
                                    os.path.dirname(__file__)]])

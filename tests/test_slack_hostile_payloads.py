@@ -112,7 +112,8 @@ def test_a_response_url_must_be_slacks_own_https_address(slack):  # noqa: F811
     from urllib.parse import urlencode, urlsplit
     mock_port = urlsplit(slack[0].url).port
     for url in ("http://hooks.slack.com/commands/x", "https://hooks.slack.com:8443/commands/x",
-                "https://user@hooks.slack.com/commands/x", f"http://127.0.0.1:{mock_port + 1}/respond/x"):
+                "https://user@hooks.slack.com/commands/x", f"http://127.0.0.1:{mock_port + 1}/respond/x",
+                " https://hooks.slack.com/commands/x"):
         form = {"command": "/icd", "text": "E11.9", "team_id": "T1", "user_id": "U1", "channel_id": "C1",
                 "trigger_id": "t", "response_url": url}
         assert post(slack[1], urlencode(form), "application/x-www-form-urlencoded") == 400, url
@@ -195,3 +196,53 @@ def test_requests_no_listener_takes_are_acknowledged_not_404(slack):  # noqa: F8
     assert command(slack, "/medcode-old", "E11.9", "oldcmd") == 200
     assert event(slack, {"type": "reaction_added", "user": "U1", "reaction": "thumbsup",
                          "item": {"type": "message", "channel": "C1", "ts": "1.2"}}) == 200
+
+
+def test_forged_ids_and_picker_values_are_refused_not_repeated(slack):  # noqa: F811
+    # Third black-box pass: a user id "U1> <!channel" was written into a Share post (a channel-wide ping), and
+    # a claim form's forged option value (a name and phone number) was repeated in the form and the DM copy.
+    share = {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1> <!channel"},
+             "channel": {"id": "C1"}, "trigger_id": "t", "response_url": f"{slack[0].url}/respond/forgedshare",
+             "actions": [{"action_id": "share_answer", "value": json.dumps({"k": "icd", "t": "E11.9", "o": 0}),
+                          "type": "button"}]}
+    assert interaction(slack, share) == 400
+    assert event(slack, {"type": "app_mention", "user": "U1", "channel": "C1/../x", "ts": "1.1",
+                         "text": "<@UBOT> E11.9"}) == 400
+    assert event(slack, {"type": "app_mention", "user": ["x"], "channel": "C1", "ts": "1.2", "text": "E11.9"}) == 400
+    assert event(slack, {"type": "app_mention", "user": "U1", "channel": "C1", "ts": "1.3", "text": 5}) == 400
+    from urllib.parse import urlencode
+    form = {"command": "/icd", "text": "E11.9", "team_id": "T1", "user_id": "U1\nforged", "channel_id": "C1",
+            "trigger_id": "t", "response_url": f"{slack[0].url}/respond/forgedcmd"}
+    assert post(slack[1], urlencode(form), "application/x-www-form-urlencoded") == 400
+    from .test_slack_idioms import signed_reply
+    state = {"dx": {"dx_options": {"type": "multi_external_select",
+                                   "selected_options": [{"value": "John Smith 555-123-4567"}, {"value": "E11.9"}]}}}
+    ack = signed_reply(slack[1], {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U_FORGED"},
+                                  "view": {"type": "modal", "callback_id": "check_claim", "state": {"values": state}}})
+    assert ack["response_action"] == "errors" and list(ack["errors"]) == ["dx"]
+    assert "Smith" not in json.dumps(ack) and "4567" not in json.dumps(ack)
+
+
+def test_a_shared_answer_names_only_a_slack_user_id():
+    from handlers.actions import shared_by
+
+    assert shared_by("U0123ABC")["elements"][0]["text"] == "Shared by <@U0123ABC> with medcode"
+    for forged in ("U1> <!channel", "<!everyone>", "U0123456|x> <!here", 5, None):
+        assert "<" not in json.dumps(shared_by(forged))
+
+
+def test_a_mention_by_a_bot_is_not_answered(slack):  # noqa: F811
+    mock = slack[0]
+    assert event(slack, {"type": "app_mention", "user": "U1", "bot_id": "B1", "channel": "C_BOTLOOP", "ts": "9.1",
+                         "text": "<@UBOT> E11.9"}) == 200
+    assert event(slack, {"type": "app_mention", "user": "U1", "channel": "C_HUMAN", "ts": "9.2",
+                         "text": "<@UBOT> E11.9"}) == 200
+    assert mock.wait_for("chat.postMessage", channel="C_HUMAN")
+    assert not [c for c in mock.calls if c[1].get("channel") == "C_BOTLOOP"]
+
+
+def test_a_mistyped_diagnosis_in_pair_is_refused_not_dropped(slack):  # noqa: F811
+    # Third pass: "/pair E11.99999 99213" dropped the diagnosis and answered "No diagnosis code given".
+    command(slack, "/pair", "E11.99999 99213", "mistyped")
+    reply = json.dumps(slack[0].wait_for("/respond/mistyped")[0])
+    assert "not an ICD-10-CM code" in reply and "No diagnosis code given" not in reply

@@ -47,11 +47,11 @@ def buttons(blocks: list[dict]) -> list[dict]:
 
 def test_share_posts_in_channel_through_the_response_url_saying_who_shared(slack):
     mock = slack[0]
-    press(slack, "share_answer", {"k": "icd", "t": "E11.9", "o": 0}, "share-idiom", channel="D_DM", user="U_SHARER")
+    press(slack, "share_answer", {"k": "icd", "t": "E11.9", "o": 0}, "share-idiom", channel="D_DM", user="U0SHARER1")
     replies = mock.wait_for("/respond/share-idiom", count=2)
     shared = next(r for r in replies if r.get("response_type") == "in_channel")
     text = all_text(shared["blocks"])
-    assert "Type 2 diabetes mellitus without complications" in text and "Shared by <@U_SHARER>" in text
+    assert "Type 2 diabetes mellitus without complications" in text and "Shared by <@U0SHARER1>" in text
     assert not [b for b in buttons(shared["blocks"]) if b["action_id"] == "share_answer"]
     assert any(r.get("delete_original") for r in replies)  # the private copy goes
     assert not [b for p, b in mock.calls if "chat.postMessage" in p and b.get("channel") == "D_DM"]
