@@ -23,6 +23,8 @@ def answer(result: CodeAnswer | SearchResult, kind: str) -> str:
 
 def search_result(result: SearchResult) -> str:
     """Return a page of search results, best first, with header hints and how to see more."""
+    if not result.results and result.total:
+        return f"No more results: this search found {result.total} code{'s' if result.total != 1 else ''} in all."
     if not result.results:
         # What was typed is not repeated: people paste patient details (the console reads Slack lines too).
         return "No codes found for your search. Try fewer or different words, or a code."

@@ -15,7 +15,7 @@ from codedata.codes import get_code
 from codedata.db import current_release
 from codedata.errors import BadInput, MedcodeError
 from codedata.models import ClaimRequest, CodeAnswer, SearchResult
-from codedata.search import ensure_index, resolve, synonyms, vocabulary
+from codedata.search import MAX_QUERY_CHARS, ensure_index, resolve, synonyms, vocabulary
 from codedata.windows import parse_dos
 
 from . import Services, blocks
@@ -24,7 +24,8 @@ from .parsing import clean_text, extract_codes, find_identifiers, parse_pair, sp
 REMINDER = (":lock: Please don't paste patient details (names, dates of birth, phone or record numbers) — "
             "medcode needs codes only. They were left out of this answer.")
 MAX_CODES_ANSWERED = 3  # /icd or /cpt with several codes: one answer each, within Slack's block limit
-MAX_INPUT = 12_000  # characters read from one message: a claim's codes fit many times over; the rest is ignored
+MAX_INPUT = 40_000  # characters read from one message: Slack's own cap on a message's text, so codes at the end
+# of a long note shared with the shortcut are read too
 
 
 def hcpcs_checker(services: Services):
@@ -200,5 +201,8 @@ def answer_free_text(services: Services, text: str, shared: bool = True) -> list
         return reminder + answer(services, kind, " ".join(codes + ([extra] if kind == "pair" else [])),
                                  shared=shared)
     words = cleaned.text
+    if len(words.strip()) > MAX_QUERY_CHARS:  # a whole note with no code in it: not a search question
+        return reminder + blocks.message("No codes found in this message. To search by words, ask with a few of "
+                                         "them, e.g. `/icd knee pain`.")
     kind = "cpt" if any(w in words.lower().split() for w in ("cpt", "hcpcs", "procedure")) else "icd"
     return reminder + answer(services, kind, words, shared=shared)

@@ -191,6 +191,9 @@ def search_result(result: SearchResult, kind: str, shared: bool = False, shown: 
     follows the query in the buttons' values (" dos:2025-06-01")."""
     shown = result.query if shown is None else shown
     label = f"*{escape(shown)}*" if shown else "your search"
+    if not result.results and result.total:  # a page past the end (a forged or stale More button)
+        return [_section(f"No more results: this search found {result.total} code"
+                         f"{'s' if result.total != 1 else ''} in all.")]
     if not result.results:  # nothing to show for it: what was typed is not repeated
         return [_section("No codes found for your search. Try fewer or different words, or a code.")]
     lines = [f"`{escape(h.code)}` {escape(h.description)}" for h in result.results]

@@ -246,3 +246,29 @@ def test_a_mistyped_diagnosis_in_pair_is_refused_not_dropped(slack):  # noqa: F8
     command(slack, "/pair", "E11.99999 99213", "mistyped")
     reply = json.dumps(slack[0].wait_for("/respond/mistyped")[0])
     assert "not an ICD-10-CM code" in reply and "No diagnosis code given" not in reply
+
+
+def test_a_long_note_shared_with_the_shortcut_is_read_to_its_end(slack):  # noqa: F811
+    # Third pass: a 23,000-character note whose codes came at the end was answered "that search is longer than
+    # 200 characters". Slack caps a message at 40,000 characters; all of it is read for codes.
+    note = "Seen today for follow-up. " * 900 + " Dx E11.9, I10. Proc 99213, 83036."
+    for tag, text in (("longnote", note), ("longplain", "Seen today for follow-up. " * 900)):
+        interaction(slack, {"type": "message_action", "callback_id": "check_codes", "team": {"id": "T1"},
+                            "user": {"id": "U1"}, "channel": {"id": "C12"}, "trigger_id": "t",
+                            "response_url": f"{slack[0].url}/respond/{tag}", "message": {"ts": "1.5", "text": text}})
+    answered = json.dumps(slack[0].wait_for("/respond/longnote")[0])
+    assert "E11.9" in answered and "99213" in answered and "longer than" not in answered
+    plain = json.dumps(slack[0].wait_for("/respond/longplain")[0])
+    assert "No codes found in this message" in plain and "follow-up" not in plain
+
+
+def test_a_more_button_past_the_end_says_so(slack):  # noqa: F811
+    # Third pass: a page past the end answered "No codes found", though the search has matches.
+    status = interaction(slack, {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"},
+                                 "channel": {"id": "C1"}, "trigger_id": "t",
+                                 "response_url": f"{slack[0].url}/respond/pastend",
+                                 "actions": [{"action_id": "more_results", "type": "button",
+                                              "value": json.dumps({"k": "icd", "t": "knee pain", "o": 500})}]})
+    assert status == 200
+    reply = json.dumps(slack[0].wait_for("/respond/pastend")[0])
+    assert "No more results" in reply and "No codes found" not in reply
