@@ -76,6 +76,9 @@ def test_ordinals_sides_and_numeric_ranges(icd_db, text, first):
     # tabular 2026-04: C22.0 'Liver cell carcinoma' (inclusion 'Hepatocellular carcinoma'), K20.0 'Eosinophilic
     # esophagitis', G31.84 'Mild cognitive impairment of uncertain or unknown etiology', R29.6 'Repeated falls'
     ("hcc", "C22.0"), ("eoe", "K20.0"), ("mci", "G31.84"), ("keeps falling", "R29.6"),
+    # adjectives billers type for the organ the tabular names: C15.9 'Malignant neoplasm of esophagus,
+    # unspecified'; chapter 16 says newborn: P36.9 'Bacterial sepsis of newborn, unspecified'
+    ("esophageal cancer", "C15.9"), ("neonatal sepsis", "P36.9"), ("iritis", "H20.9"),
 ])
 def test_abbreviations_and_lay_words(icd_db, text, first):
     assert top(icd_db, text)[0] == first
