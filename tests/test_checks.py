@@ -577,3 +577,11 @@ def test_a_procedure_number_in_no_cpt_file_and_no_cms_edit_file(ncci_db):
     assert "px_not_found" not in real and real["px_unconfirmed"].severity == "info"
     # After the loaded quarter a code may simply be newer than the edits: no warning.
     assert "px_not_found" not in rules(check(ncci_db, ["E11.9"], ["99999"], date_of_service="2026-05-01"))
+
+
+def test_a_modifier_medcode_does_not_know_is_said_not_judged(icd_db):
+    # Third black-box pass: 99213-ZZ passed without a word. ZZ is in no modifier table medcode holds: an info line
+    # (the table has the common modifiers only, so a rare valid one must not make a clean claim a review).
+    report = check(icd_db, ["E11.9"], ["99213-ZZ"], date_of_service="2026-05-01")
+    assert rules(report)["modifier_unknown"].severity == "info" and report.verdict == "ok"
+    assert "modifier_unknown" not in rules(check(icd_db, ["M79.644"], ["20550-F7"], date_of_service="2026-05-01"))

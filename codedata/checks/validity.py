@@ -35,6 +35,24 @@ def line_without_pointer(claim: Claim) -> list[Finding]:
                           "pointer is required on every service line")] if bare else []
 
 
+def unknown_modifiers(claim: Claim) -> list[Finding]:
+    """A modifier medcode has no explanation for (nor the HCPCS release): said, not judged. The table holds the
+    common modifiers only, so a rare valid one must not turn a clean claim into a review."""
+    from ..procedures import modifier_explanations
+
+    known = modifier_explanations()
+    hcpcs = claim.release("hcpcs")
+    odd = sorted({m for p in claim.procedures for m in p.line.modifiers if m.upper() not in known
+                  and not (hcpcs and get_code(claim.db, hcpcs["id"], m.upper()))})
+    if not odd:
+        return []
+    several = len(odd) > 1
+    return [Finding(severity="info", rule="modifier_unknown", codes=odd,
+                    message=f"Modifier{'s' if several else ''} {', '.join(odd)}: not among the modifiers medcode "
+                            f"explains; check {'them' if several else 'it'} against the payer's modifier list.",
+                    basis="medcode modifier explanations (codedata/data/modifiers.tsv) and the HCPCS release")]
+
+
 def repeated_diagnoses(claim: Claim) -> list[Finding]:
     """A diagnosis listed twice: item 21 takes each diagnosis once (a clearinghouse edit rejects repeats)."""
     seen: set[str] = set()
@@ -232,4 +250,4 @@ def releases_not_loaded(claim: Claim) -> list[Finding]:
 
 
 RULES = [no_diagnosis, line_without_pointer, repeated_diagnoses, invalid_diagnoses, invalid_procedures,
-         releases_not_loaded]
+         unknown_modifiers, releases_not_loaded]
