@@ -71,6 +71,9 @@ DOSE_UNITS = {"mg", "mcg", "g", "gm", "gram", "grams", "ml", "cc", "unit", "unit
 DOSE = re.compile(r"^(\d+)(mg|mcg|g|gm|ml|cc|iu|u)$")
 SIZE = re.compile(r"^(\d+)(cm|mm)$")
 DOSE_WEIGHT = 1.0
+UNSAID_SIDE = 0.02
+MANIFESTATION = re.compile(r"\bin (?:\w+ )?(?:disease|condition)s? classified elsewhere\b")
+MANIFESTATION_SHARE = 0.03
 SIDE_WEIGHT = 3.0  # at most: a side chooses between sibling codes, not between conditions
 SIDELESS_CREDIT = 0.4  # share of a side's weight a code family without sides still earns
 RAREST_SHARE = 0.5  # a spelling's weight: this share from its rarest word, the rest from the mean
@@ -696,6 +699,8 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
     side = alias.side
     if query.laterality and side and side != query.laterality:
         score -= 0.5
+    elif icd and not query.laterality and side:
+        score -= UNSAID_SIDE  # a side left unsaid is the unspecified-side code (guideline I.B.13), not bilateral
     if query.encounter and (stems & ENCOUNTERS) and query.encounter not in stems:
         score -= 0.5
     elif not query.encounter and stems & {"subsequent", "sequela"}:
@@ -707,8 +712,13 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
         # unit a dose is counted in ("5000 units" of "heparin, per 1000 units"; "80 mg" of "per 1 mg").
         score -= 0.12 * sum(1 for low, high in alias.numbers if low == high and low not in asked
                             and not any(low and dose % low == 0 for dose in doses))
-    if icd and alias.plain and not query.laterality:
+    # "... in conditions classified elsewhere" is a manifestation, never coded alone (I.A.13): not the plain
+    # "not elsewhere classified" default its "elsewhere" looks like
+    manifestation = icd and "elsewhere" in alias.stems and bool(MANIFESTATION.search(" ".join(alias.stems)))
+    if icd and alias.plain and not manifestation and not query.laterality:
         score += 0.04  # the plain unspecified code for a bare condition name
+    if manifestation:
+        score -= MANIFESTATION_SHARE
     if query.normal and "abnormal" in stems:
         score -= 0.15  # "normal findings" is the "without abnormal findings" code (Z00.00), not "with" (Z00.01)
     if alias.absent and not icd:

@@ -271,6 +271,20 @@ def test_roman_numerals_are_numbers(icd_db, text, first):
 
 
 @pytest.mark.parametrize("text, first", [
+    # No side typed: the unspecified-side code (guideline I.B.13), not bilateral: H18.609 'Keratoconus,
+    # unspecified, unspecified eye' before H18.603 '..., bilateral'; a side typed is still honoured.
+    ("keratoconus", "H18.609"),
+    ("keratoconus both eyes", "H18.603"),
+    # G47.37 'Central sleep apnea in conditions classified elsewhere' is a manifestation code (I.A.13), not the
+    # default: G47.31 'Primary central sleep apnea'; asked for, it is still found.
+    ("central sleep apnea", "G47.31"),
+    ("central sleep apnea in conditions classified elsewhere", "G47.37"),
+])
+def test_unsaid_side_and_manifestation_codes(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
     # starter set, our own words: 70553 before and after contrast, 70551 without, 70552 with
     ("mri brain w/ and w/o contrast", "70553"),
     ("mri brain without contrast", "70551"),
