@@ -136,10 +136,10 @@ def test_the_message_shortcut_answers_ephemerally_and_share_goes_through_the_res
     assert "Lee" not in text
     share = [e for b in reply["blocks"] for e in b.get("elements", []) if e.get("action_id") == "share_answer"][0]
     server.send({"envelope_id": "env-share", "type": "interactive", "accepts_response_payload": False,
-                 "payload": {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U_S"},
+                 "payload": {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U0SHARE2"},
                              "channel": {"id": "C_SC"}, "trigger_id": "t",
                              "response_url": f"{mock.url}/respond/sock-share",
                              "actions": [{"action_id": "share_answer", "value": share["value"], "type": "button"}]}})
     server.wait(lambda: server.acked("env-share"))
     shared = [r for r in mock.wait_for("/respond/sock-share", count=2) if r.get("response_type") == "in_channel"]
-    assert shared and "Shared by <@U_S>" in all_text(shared[0]["blocks"])
+    assert shared and "Shared by <@U0SHARE2>" in all_text(shared[0]["blocks"])
