@@ -20,6 +20,9 @@ ROMAN = {"ii": "2", "iii": "3", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "
 # Chart shorthand with a slash, spelled out before the text is split into words.
 SHORTHAND = [("w/o", " without "), ("h/o", " history of "), ("s/p", " status post "), ("c/o", " complaint of "),
              ("f/u", " follow up "), ("w/", " with "), ("&", " and ")]
+DISORDER = re.compile(r"(?<![a-z])d/o(?![a-z])")  # "adj d/o", never the d/o inside "and/or"
+# A lone "w" is "with" as billers type it ("cataract extraction w iol") and as HCPCS short descriptions write it
+ALONE = {"w": "with"}
 # Guideline I.C.4.a.2: when the type of diabetes is not documented, the default is type 2.
 DEFAULT_PHRASES = [("type", "2", "diabetes")]
 
@@ -49,10 +52,11 @@ def words(text: str) -> list[str]:
     text = text.lower()
     if not text.isascii():
         text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    text = DISORDER.sub(" disorder ", text)
     for short, spelled in SHORTHAND:
         text = text.replace(short, spelled)
     text = re.sub(r"'s\b|’s\b", "", text)
-    return [ORDINALS.get(w) or ROMAN.get(w, w) for w in re.findall(r"[a-z0-9]+", text)]
+    return [ORDINALS.get(w) or ROMAN.get(w) or ALONE.get(w, w) for w in re.findall(r"[a-z0-9]+", text)]
 
 
 SCOPE_WORDS = 16  # a description this short may close with the scope it takes in (", includes ...")

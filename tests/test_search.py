@@ -338,3 +338,11 @@ def test_not_having_achieved_remission(icd_db, text, first):
 ])
 def test_third_pass_mechanisms(icd_db, text, kind, first):
     assert top(icd_db, text, kind)[0] == first
+
+
+def test_shorthand_words_and_the_and_or_inside_descriptions():
+    from codedata.text import words
+
+    # "d/o" is disorder only on its own: HCPCS L4361 'Walking boot, pneumatic and/or vacuum ...' keeps "and or"
+    assert words("adj d/o w anxiety") == ["adj", "disorder", "with", "anxiety"]
+    assert words("walking boot, pneumatic and/or vacuum") == ["walking", "boot", "pneumatic", "and", "or", "vacuum"]

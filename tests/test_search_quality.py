@@ -89,6 +89,8 @@ def test_abbreviations_and_lay_words(icd_db, text, first):
     ("ER visit level 4", "99284"),  # cpt_starter.tsv: E/M levels in our own words
     ("keytruda", "J9271"),  # HCPCS 2024-07 J9271 Injection, pembrolizumab, 1 mg; synonyms.tsv (brand)
     ("venipuncture", "36415"),  # before S9529, a private-payer temporary code
+    # a lone "w" is "with", "profile" is a panel, IOL the lens implant, PA and lateral the two chest views
+    ("fasting lipid profile", "80061"), ("cataract extraction w iol", "66984"), ("chest xray pa and lat", "71046"),
 ])
 def test_procedure_words_billers_type(icd_db, text, first):
     assert top(icd_db, text, "cpt")[0] == first
