@@ -585,3 +585,30 @@ def test_a_modifier_medcode_does_not_know_is_said_not_judged(icd_db):
     report = check(icd_db, ["E11.9"], ["99213-ZZ"], date_of_service="2026-05-01")
     assert rules(report)["modifier_unknown"].severity == "info" and report.verdict == "ok"
     assert "modifier_unknown" not in rules(check(icd_db, ["M79.644"], ["20550-F7"], date_of_service="2026-05-01"))
+
+
+def test_adverse_effect_first_and_gestational_diabetes_with_insulin_use(icd_db):
+    # Guideline I.C.19.e.5.a: the effect (R42 'Dizziness and giddiness') first, then T46.5X5A 'Adverse effect of
+    # other antihypertensive drugs, initial encounter'; I.C.15.g: Z79.4 is not coded with O24.414 'Gestational
+    # diabetes mellitus in pregnancy, insulin controlled'.
+    first = ClaimRequest(diagnoses=["T46.5X5A", "R42"], procedures=[line("99213")], age=70, sex="M",
+                         date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, first))["adverse_effect_first"].severity == "warning"
+    ordered = first.model_copy(update={"diagnoses": ["R42", "T46.5X5A"]})
+    assert "adverse_effect_first" not in rules(check_claim(icd_db, ordered))
+    gdm = ClaimRequest(diagnoses=["O24.414", "Z3A.30", "Z79.4"], procedures=[line("99213")], age=31, sex="F",
+                       date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, gdm))["gestational_diabetes_drug_use"].severity == "warning"
+    type2 = gdm.model_copy(update={"diagnoses": ["O24.113", "Z3A.30", "Z79.4"]})
+    assert "gestational_diabetes_drug_use" not in rules(check_claim(icd_db, type2))
+
+
+def test_a_finger_modifier_names_a_side(icd_db):
+    # F5 is the right thumb (HCPCS site modifiers); M65.312 'Trigger thumb, left thumb' is the other side; FA
+    # (left thumb) agrees.
+    wrong = ClaimRequest(diagnoses=["M65.312"], procedures=[line("20550", modifiers=["F5"], pointers=[1])],
+                         age=62, sex="F", date_of_service="2026-05-01")
+    finding = rules(check_claim(icd_db, wrong))["laterality_modifier"]
+    assert finding.severity == "warning" and "(F5)" in finding.message
+    right = wrong.model_copy(update={"procedures": [line("20550", modifiers=["FA"], pointers=[1])]})
+    assert "laterality_modifier" not in rules(check_claim(icd_db, right))

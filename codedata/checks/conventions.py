@@ -184,6 +184,43 @@ def hypertension_combination(claim: Claim) -> list[Finding]:
                              billable=bool(suggestion["billable"]))] if suggestion else [])]
 
 
+def adverse_effect_first(claim: Claim) -> list[Finding]:
+    """Warn when an adverse-effect code (T36-T50, 'Adverse effect of ...') is listed first and another diagnosis
+    follows: the nature of the adverse effect (dizziness, rash) is sequenced first, then the drug's adverse-effect
+    code (guideline I.C.19.e.5.a)."""
+    coded = [d for d in claim.diagnoses if d.row]
+    if len(coded) < 2 or coded[0] is not claim.diagnoses[0]:
+        return []
+    first = coded[0]
+    if not ("T36" <= first.code[:3] <= "T50") or \
+            not (first.row["description"] or "").lower().startswith("adverse effect of"):
+        return []
+    return [Finding(
+        severity="warning", rule="adverse_effect_first", codes=[first.shown, coded[1].shown],
+        message=f"{first.shown} is an adverse-effect code listed first: code the nature of the effect first "
+                f"(e.g. {coded[1].shown}) and the drug's adverse-effect code after it.",
+        basis=claim.icd_basis("guideline I.C.19.e.5.a (adverse effect)"))]
+
+
+GESTATIONAL = "O244"  # O24.4- gestational diabetes: its 6th character says how it is controlled
+DRUG_USE = ("Z794", "Z7984", "Z7985")  # long-term use of insulin, oral hypoglycemics, injectable non-insulin drugs
+
+
+def gestational_diabetes_drug_use(claim: Claim) -> list[Finding]:
+    """Warn when a long-term drug-use code (Z79.4, Z79.84, Z79.85) is coded with gestational diabetes (O24.4-):
+    the O24.4 code already says insulin- or drug-controlled (guideline I.C.15.g)."""
+    codes = [d for d in claim.diagnoses if d.row]
+    gdm = next((d for d in codes if d.code.startswith(GESTATIONAL)), None)
+    drug = next((d for d in codes if d.code in DRUG_USE), None)
+    if not gdm or not drug:
+        return []
+    return [Finding(
+        severity="warning", rule="gestational_diabetes_drug_use", codes=[drug.shown, gdm.shown],
+        message=f"{drug.shown} is not coded with gestational diabetes ({gdm.shown}): the O24.4 code's last "
+                "character already says how it is controlled; leave out the Z79 code.",
+        basis=claim.icd_basis("guideline I.C.15.g (gestational diabetes)"))]
+
+
 def aftercare_for_injury(claim: Claim) -> list[Finding]:
     """Warn when orthopedic aftercare (Z47) is coded with an injury's subsequent-encounter code: the injury code
     with its 7th character D (G, K, P ...) alone describes aftercare of an injury (Z47 Excludes1 'aftercare for
@@ -265,4 +302,4 @@ def _referenced_codes(claim: Claim, texts: list[str], limit: int = 6) -> list[Co
 
 RULES = [excludes1_pairs, manifestation_first, code_first_order, additional_code_first, supplementary_first,
          external_cause_first, treatment_encounter_first, aftercare_for_injury, hypertension_combination,
-         use_additional_code]
+         adverse_effect_first, gestational_diabetes_drug_use, use_additional_code]

@@ -13,7 +13,11 @@ from ..models import Finding
 from ..text import words
 from .claim import Claim
 
-SIDE = {"RT": "right", "LT": "left"}
+# RT/LT, and the HCPCS site modifiers that carry a side: fingers (FA, F1-F4 left hand; F5-F9 right), toes (TA,
+# T1-T4 left foot; T5-T9 right) and eyelids (E1, E2 left; E3, E4 right)
+SIDE = {"RT": "right", "LT": "left",
+        **{m: "left" for m in ("FA", "F1", "F2", "F3", "F4", "TA", "T1", "T2", "T3", "T4", "E1", "E2")},
+        **{m: "right" for m in ("F5", "F6", "F7", "F8", "F9", "T5", "T6", "T7", "T8", "T9", "E3", "E4")}}
 RIGHT = re.compile(r"\bright\b", re.I)
 LEFT = re.compile(r"\bleft\b", re.I)
 BOTH = re.compile(r"\bbilateral\b", re.I)
@@ -46,6 +50,7 @@ def modifier_against_diagnosis(claim: Claim) -> list[Finding]:
         if len(sides) != 1:
             continue
         side = sides.pop()
+        named = next(m for m in px.line.modifiers if SIDE.get(m) == side)
         if not sided:
             unsided = next((d for d in pointed if _category_has_sides(claim, d.row)), None)
             if unsided is not None:
@@ -61,10 +66,10 @@ def modifier_against_diagnosis(claim: Claim) -> list[Finding]:
             other = sided[0][0]
             findings.append(Finding(
                 severity="warning", rule="laterality_modifier", codes=[px.line.code, other.shown],
-                message=f"{px.line.code} is billed on the {side} side ({'RT' if side == 'right' else 'LT'}) but "
+                message=f"{px.line.code} is billed on the {side} side ({named}) but "
                         f"{other.shown} ({other.row['description']}) is for the other side: correct the modifier or "
                         "the diagnosis.",
-                basis=claim.icd_basis(f"laterality in the title of {other.shown}; HCPCS modifiers RT/LT")))
+                basis=claim.icd_basis(f"laterality in the title of {other.shown}; HCPCS modifier {named}")))
     return findings
 
 
