@@ -49,6 +49,8 @@ def main() -> None:
          ["--cases", str(ROOT / "bench" / "cases" / "claims_sixth.jsonl")]),
         ("Pairing verdicts, seventh grounded set (out of the box)", "pairing.py",
          ["--cases", str(ROOT / "bench" / "cases" / "claims_seventh.jsonl")]),
+        ("Pairing verdicts, eighth grounded set (out of the box)", "pairing.py",
+         ["--cases", str(ROOT / "bench" / "cases" / "claims_eighth.jsonl")]),
         ("Release diff", "diff.py", ["--shared", args.shared]),
         ("Load: HTTP mode, signed requests, import running, 350 requests/s offered", "load.py",
          ["--seconds", args.load_seconds, "--shared", args.shared]),
