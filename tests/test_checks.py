@@ -612,3 +612,14 @@ def test_a_finger_modifier_names_a_side(icd_db):
     assert finding.severity == "warning" and "(F5)" in finding.message
     right = wrong.model_copy(update={"procedures": [line("20550", modifiers=["FA"], pointers=[1])]})
     assert "laterality_modifier" not in rules(check_claim(icd_db, right))
+
+
+def test_without_complications_beside_a_complication_of_the_same_condition(icd_db):
+    # E11.9 'Type 2 diabetes mellitus without complications' contradicts E11.65 '... with hyperglycemia'; E11.9 with
+    # I10 (another condition) is fine, as is E11.65 with E11.40 (two complications).
+    both = ClaimRequest(diagnoses=["E11.9", "E11.65"], procedures=[line("99214")], age=60, sex="F",
+                        date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, both))["uncomplicated_with_complication"].severity == "warning"
+    for fine in (["E11.9", "I10"], ["E11.65", "E11.40"]):
+        other = both.model_copy(update={"diagnoses": fine})
+        assert "uncomplicated_with_complication" not in rules(check_claim(icd_db, other))

@@ -221,6 +221,25 @@ def gestational_diabetes_drug_use(claim: Claim) -> list[Finding]:
         basis=claim.icd_basis("guideline I.C.15.g (gestational diabetes)"))]
 
 
+def uncomplicated_beside_complication(claim: Claim) -> list[Finding]:
+    """Warn when a code that says the condition has no complications (E11.9 'Type 2 diabetes mellitus without
+    complications', F10.20 'Alcohol dependence, uncomplicated') is coded beside a code of the same condition that
+    names one (E11.65, F10.239): the two contradict each other; the complication codes say it all."""
+    coded = [d for d in claim.diagnoses if d.row]
+    for plain in coded:
+        title = (plain.row["description"] or "").lower()
+        width = 3 if "without complications" in title else 4 if title.endswith("uncomplicated") else 0
+        other = next((d for d in coded if width and d is not plain and d.code[:width] == plain.code[:width]), None)
+        if other is not None:
+            return [Finding(
+                severity="warning", rule="uncomplicated_with_complication", codes=[plain.shown, other.shown],
+                message=f"{plain.shown} ({plain.row['description']}) contradicts {other.shown} "
+                        f"({other.row['description']}): leave out {plain.shown}.",
+                basis=claim.icd_basis(f"titles of {plain.shown} and {other.shown}: one says there is no "
+                                      "complication, the other names one"))]
+    return []
+
+
 def aftercare_for_injury(claim: Claim) -> list[Finding]:
     """Warn when orthopedic aftercare (Z47) is coded with an injury's subsequent-encounter code: the injury code
     with its 7th character D (G, K, P ...) alone describes aftercare of an injury (Z47 Excludes1 'aftercare for
@@ -302,4 +321,4 @@ def _referenced_codes(claim: Claim, texts: list[str], limit: int = 6) -> list[Co
 
 RULES = [excludes1_pairs, manifestation_first, code_first_order, additional_code_first, supplementary_first,
          external_cause_first, treatment_encounter_first, aftercare_for_injury, hypertension_combination,
-         adverse_effect_first, gestational_diabetes_drug_use, use_additional_code]
+         adverse_effect_first, gestational_diabetes_drug_use, uncomplicated_beside_complication, use_additional_code]
