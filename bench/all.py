@@ -24,6 +24,10 @@ def run(script: str, *args: str) -> str:
     return result.stdout.strip()
 
 
+# bench/cases/claims_<name>.jsonl after the first set (claims.jsonl), each written by another coder
+CLAIM_SETS = ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--load-seconds", default="60")
@@ -37,20 +41,8 @@ def main() -> None:
         ("Imports and lookups", "lookup.py", ["--shared", args.shared]),
         ("Pairing check and NCCI import", "check.py", ["--shared", args.shared]),
         ("Pairing verdicts, first grounded set (out of the box)", "pairing.py", []),
-        ("Pairing verdicts, second grounded set (out of the box)", "pairing.py",
-         ["--cases", str(ROOT / "bench" / "cases" / "claims_second.jsonl")]),
-        ("Pairing verdicts, third grounded set (out of the box)", "pairing.py",
-         ["--cases", str(ROOT / "bench" / "cases" / "claims_third.jsonl")]),
-        ("Pairing verdicts, fourth grounded set (out of the box)", "pairing.py",
-         ["--cases", str(ROOT / "bench" / "cases" / "claims_fourth.jsonl")]),
-        ("Pairing verdicts, fifth grounded set (out of the box)", "pairing.py",
-         ["--cases", str(ROOT / "bench" / "cases" / "claims_fifth.jsonl")]),
-        ("Pairing verdicts, sixth grounded set (out of the box)", "pairing.py",
-         ["--cases", str(ROOT / "bench" / "cases" / "claims_sixth.jsonl")]),
-        ("Pairing verdicts, seventh grounded set (out of the box)", "pairing.py",
-         ["--cases", str(ROOT / "bench" / "cases" / "claims_seventh.jsonl")]),
-        ("Pairing verdicts, eighth grounded set (out of the box)", "pairing.py",
-         ["--cases", str(ROOT / "bench" / "cases" / "claims_eighth.jsonl")]),
+        *[(f"Pairing verdicts, {name} grounded set (out of the box)", "pairing.py",
+           ["--cases", str(ROOT / "bench" / "cases" / f"claims_{name}.jsonl")]) for name in CLAIM_SETS],
         ("Release diff", "diff.py", ["--shared", args.shared]),
         ("Load: HTTP mode, signed requests, import running, 350 requests/s offered", "load.py",
          ["--seconds", args.load_seconds, "--shared", args.shared]),

@@ -23,9 +23,10 @@ import hmac
 import io
 import json
 import logging
-import re
 import time
 from urllib.parse import parse_qs
+
+from handlers.parsing import SLACK_ID
 
 
 log = logging.getLogger("medcode.http")
@@ -56,9 +57,6 @@ def well_formed(body: bytes, content_type: str) -> bool:
 
 OBJECTS = ("user", "team", "channel", "enterprise", "container", "message", "view", "event")
 IDS = ("user", "team", "channel", "enterprise")
-# Slack's user, channel, team and enterprise ids: capital letters and digits (U024BE7LH, C1H9RESGL). A forged one
-# ("U1> <!channel", "C1/../x") would be written into a message or an API call as given.
-SLACK_ID = re.compile(r"[A-Z0-9_]{1,40}")
 
 
 def _id_shaped(value) -> bool:

@@ -313,6 +313,7 @@ def _hcpcs_neighbours(db, release_id: int, code: str, limit: int = 8) -> list[Co
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def modifier_explanations() -> dict[str, dict]:
     """Return medcode's own plain-language modifier explanations, keyed by modifier."""
     text = (files("codedata") / "data" / "modifiers.tsv").read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ from .db import transaction
 from .procedures import classify_procedure, lookup_procedure, modifier_explanations
 from .errors import BadInput
 from .models import SearchHit, SearchResult
-from .text import numbers_in, stem, words
+from .text import MANIFESTATION, numbers_in, stem, words
 
 MAX_QUERY_CHARS = 200
 CANDIDATES = 150
@@ -72,7 +72,6 @@ DOSE = re.compile(r"^(\d+)(mg|mcg|g|gm|ml|cc|iu|u)$")
 SIZE = re.compile(r"^(\d+)(cm|mm)$")
 DOSE_WEIGHT = 1.0
 UNSAID_SIDE = 0.02
-MANIFESTATION = re.compile(r"\bin (?:\w+ )?(?:disease|condition)s? classified elsewhere\b")
 MANIFESTATION_SHARE = 0.03
 SIDE_WEIGHT = 3.0  # at most: a side chooses between sibling codes, not between conditions
 SIDELESS_CREDIT = 0.4  # share of a side's weight a code family without sides still earns

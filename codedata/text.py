@@ -23,6 +23,10 @@ SHORTHAND = [("w/o", " without "), ("h/o", " history of "), ("s/p", " status pos
 DISORDER = re.compile(r"(?<![a-z])d/o(?![a-z])")  # "adj d/o", never the d/o inside "and/or"
 # A lone "w" is "with" as billers type it ("cataract extraction w iol") and as HCPCS short descriptions write it
 ALONE = {"w": "with"}
+# A manifestation code's title (guideline I.A.13): "... in diseases classified elsewhere", "... in other diseases
+# classified elsewhere", "Anemia in chronic diseases classified elsewhere" (D63), "Central sleep apnea in
+# conditions classified elsewhere" (G47.37); read in titles and in their stems
+MANIFESTATION = re.compile(r"\bin (?:[a-z]+ )?(?:disease|condition)s? classified elsewhere\b", re.I)
 # Guideline I.C.4.a.2: when the type of diabetes is not documented, the default is type 2.
 DEFAULT_PHRASES = [("type", "2", "diabetes")]
 
@@ -78,7 +82,7 @@ def analyse(text: str) -> list:
     # narrower kind; in a long one (G2086) or without the comma ("evaluation that includes medical services",
     # 90792) it is what sets the code apart
     scope = False
-    short = len(words(text)) <= SCOPE_WORDS
+    short = "includ" in text.lower() and len(words(text)) <= SCOPE_WORDS
     # Convention I.A.6: brackets enclose synonyms, alternative wording or explanatory phrases, nonessential too
     for part in re.split(r"(\([^)]*\)|\[[^\]]*\]|,)", text.lower()):
         if not part or part == ",":

@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import json
-import re
 
 from codedata.codes import looks_like_icd, lookup_icd
 from codedata.checks import check_claim
 from codedata.errors import BadInput, MedcodeError
 from codedata.models import ClaimRequest, CodeAnswer, ProcedureLine
+from codedata.procedures import classify_procedure
 from codedata.search import code_prefix, resolve
 from codedata.windows import parse_dos
 
 from . import Services, blocks
 from .answers import answer
 from .commands import watch
+from .parsing import SLACK_ID
 
 CHILDREN_PAGE = 100  # codes per page of "Show all codes"
 
@@ -35,12 +36,9 @@ def _value(body) -> dict:
     return value
 
 
-SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
-
-
 def shared_by(user_id) -> dict:
     """Who shared, as a mention only when the id is Slack's (a forged "U1> <!channel" would ping a channel)."""
-    if isinstance(user_id, str) and SLACK_USER.fullmatch(user_id):
+    if isinstance(user_id, str) and SLACK_ID.fullmatch(user_id):
         return blocks._context(f"Shared by <@{user_id}> with medcode")
     return blocks._context("Shared with medcode")
 
@@ -50,10 +48,10 @@ def _offered_icd(value: str) -> bool:
 
 
 def _offered_procedure(value: str) -> bool:
-    return bool(OFFERED_PROCEDURE.fullmatch(value))
-
-
-OFFERED_PROCEDURE = re.compile(r"\d{4}[0-9FTU]|[A-V]\d{4}")
+    try:
+        return classify_procedure(value)[0] != "modifier" and len(value) == 5
+    except MedcodeError:
+        return False
 
 
 def register(app, services: Services) -> None:

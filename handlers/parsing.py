@@ -237,6 +237,9 @@ def _described(words: dict[str, list[str]]) -> dict[str, str]:
 
 
 CODEISH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.]{1,7}$")
+# Slack's user, channel, team and enterprise ids: capital letters and digits (U024BE7LH, C1H9RESGL). A forged one
+# ("U1> <!channel", "C1/../x") would be written into a message or an API call as given.
+SLACK_ID = re.compile(r"[A-Z0-9_]{1,40}")
 ICD_ATTEMPT = re.compile(r"[A-Za-z]\d[0-9A-Za-z]\.[0-9A-Za-z]{5,}")  # a dotted code with too many characters
 
 

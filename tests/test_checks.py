@@ -515,6 +515,12 @@ def test_anemia_in_ckd_listed_first_is_a_manifestation(icd_db):
     # names Z87 back.
     history = first.model_copy(update={"diagnoses": ["Z87.891"], "procedures": [line("99213")]})
     assert "manifestation_first" not in rules(check_claim(icd_db, history))
+    # "in conditions classified elsewhere" names one too: G47.37 'Central sleep apnea in conditions classified
+    # elsewhere' first is an error; G47.31 'Primary central sleep apnea' is not.
+    apnea = first.model_copy(update={"diagnoses": ["G47.37", "I50.9"], "procedures": [line("95810")]})
+    assert rules(check_claim(icd_db, apnea))["manifestation_first"].severity == "error"
+    primary = apnea.model_copy(update={"diagnoses": ["G47.31"]})
+    assert "manifestation_first" not in rules(check_claim(icd_db, primary))
 
 
 def test_an_additional_code_first_that_supports_its_own_service(icd_db):

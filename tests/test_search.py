@@ -346,3 +346,6 @@ def test_shorthand_words_and_the_and_or_inside_descriptions():
     # "d/o" is disorder only on its own: HCPCS L4361 'Walking boot, pneumatic and/or vacuum ...' keeps "and or"
     assert words("adj d/o w anxiety") == ["adj", "disorder", "with", "anxiety"]
     assert words("walking boot, pneumatic and/or vacuum") == ["walking", "boot", "pneumatic", "and", "or", "vacuum"]
+    # Roman numerals become numbers, but not "iv" (intravenous) nor "i" (an English word)
+    assert words("CIN II, factor VIII") == ["cin", "2", "factor", "8"]
+    assert words("iv push, i think") == ["iv", "push", "i", "think"]

@@ -231,6 +231,14 @@ def test_a_shared_answer_names_only_a_slack_user_id():
         assert "<" not in json.dumps(shared_by(forged))
 
 
+def test_claim_form_values_must_be_codes_the_pickers_offer():
+    from handlers.actions import _offered_icd, _offered_procedure
+
+    assert _offered_icd("E11.9") and _offered_icd("S72.001A") and not _offered_icd("John Smith 555-123-4567")
+    assert _offered_procedure("99213") and _offered_procedure("J1745") and _offered_procedure("3074F")
+    assert not _offered_procedure("25") and not _offered_procedure("99213-ZZ") and not _offered_procedure("x")
+
+
 def test_a_mention_by_a_bot_is_not_answered(slack):  # noqa: F811
     mock = slack[0]
     assert event(slack, {"type": "app_mention", "user": "U1", "bot_id": "B1", "channel": "C_BOTLOOP", "ts": "9.1",

@@ -2,10 +2,9 @@
 "use additional code" notes."""
 from __future__ import annotations
 
-import re
-
 from ..codes import get_code
 from ..models import CodeRef, Finding
+from ..text import MANIFESTATION
 from .claim import Claim, Diagnosis, matches_reference, note_references
 
 
@@ -51,11 +50,6 @@ def _separate_services(claim: Claim, one, other) -> bool:
         one in claim.diagnoses_for(p) and other in claim.diagnoses_for(p) for p in lines)
 
 
-# "... in diseases classified elsewhere", "... in other diseases classified elsewhere", "Anemia in chronic diseases
-# classified elsewhere" (D63, whose D63.1 'Anemia in chronic kidney disease' is such a code) (guideline I.A.13).
-ELSEWHERE = re.compile(r"\bin (?:[a-z]+ )?diseases classified elsewhere\b", re.I)
-
-
 def manifestation_first(claim: Claim) -> list[Finding]:
     """Error when the first-listed diagnosis is a manifestation code (guideline I.A.13).
 
@@ -68,7 +62,7 @@ def manifestation_first(claim: Claim) -> list[Finding]:
         return []
     code_first = _notes(claim, first, "code_first", ("category", "subcategory"))
     titles = [first.row] + [a for a in first.chain if a["kind"] in ("category", "subcategory")]
-    elsewhere = any(ELSEWHERE.search(t["description"] or "") for t in titles)
+    elsewhere = any(MANIFESTATION.search(t["description"] or "") for t in titles)
     # Chapter 21 status codes are never manifestations: Z87 says "code first any follow-up examination (Z09)",
     # and Z09 names Z87 back, but a history code may be listed first (Z87.891 for cessation counselling).
     reciprocal = not elsewhere and not first.code.startswith("Z") and _etiology_names_it(claim, first, code_first)

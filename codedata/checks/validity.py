@@ -6,6 +6,7 @@ from datetime import date
 from ..codes import display_icd, get_code, needs_seventh_character, other_releases, successors
 from ..importers.cpt import category_of
 from ..models import CodeRef, Finding
+from ..procedures import modifier_explanations
 from .claim import Claim, Diagnosis
 
 
@@ -30,7 +31,7 @@ def line_without_pointer(claim: Claim) -> list[Finding]:
     bare = [p.line.code for p in claim.procedures if not p.line.pointers]
     return [Finding(severity="error", rule="line_without_pointer", codes=bare,
                     message=f"{', '.join(bare)} point{'s' if len(bare) == 1 else ''} to no diagnosis while the other "
-                            "lines do: give each line the diagnosis it treats (e.g. 80061>1).",
+                            f"lines do: give each line the diagnosis it treats (e.g. {bare[0]}>1).",
                     basis="CMS-1500 item 24E (Medicare Claims Processing Manual ch. 26, s. 10.4): a diagnosis "
                           "pointer is required on every service line")] if bare else []
 
@@ -38,8 +39,6 @@ def line_without_pointer(claim: Claim) -> list[Finding]:
 def unknown_modifiers(claim: Claim) -> list[Finding]:
     """A modifier medcode has no explanation for (nor the HCPCS release): said, not judged. The table holds the
     common modifiers only, so a rare valid one must not turn a clean claim into a review."""
-    from ..procedures import modifier_explanations
-
     known = modifier_explanations()
     hcpcs = claim.release("hcpcs")
     odd = sorted({m for p in claim.procedures for m in p.line.modifiers if m.upper() not in known
