@@ -34,7 +34,7 @@ RARE_ENGLISH = 100  # seen fewer times than this in the English word list: perha
 # Codes matching every concept that are enough without also trying each concept left out: "migraine headache
 # without aura" matches 18 codes with both words, none of them G43.009 'Migraine without aura, ...'
 ENOUGH_FOUND = 30
-PROCEDURE_DEFAULTS = {"complete"}  # a study not said to be limited is the complete one (76856, not 76857)
+PROCEDURE_DEFAULTS = {"complete", "routine"}  # a study not said to be limited is the complete one (76856, not 76857)
 SPLIT_PARTICLES = ("non", "de")  # typed together with the next word: nonsterile, dequervains
 UNKNOWN_WEIGHT = 1.5  # a word no code uses weighs this much more than the rarest index word
 NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
@@ -52,6 +52,10 @@ STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "wit
 FILLER = {"disease", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems", "issue",
           "issues", "trouble"}
 FILLER_SHARE = 0.3
+# A head noun that names no kind ("Gonococcal infection, unspecified") makes a code less specific than one that
+# names an organ or a form ("Gonococcal vulvovaginitis"): as an unasked word it costs less.
+GENERIC_EXTRAS = {"infection"}
+GENERIC_REFUND = 0.01
 # A payer named in a procedure search says whose code set to prefer: Medicare has its own G and Q0 codes for
 # services CPT also describes (G2212 prolonged visit for 99417, G0283 unattended e-stim for 97014; CMS HCPCS
 # Level II: G codes are CMS's professional-service codes). The word itself weighs little and is not required.
@@ -694,7 +698,8 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
         brands = []
     # a context word, or another brand than the one asked for, is another setting or product, not more detail
     context = sum(1 for w in extras if w[:6] in CONTEXT_ROOTS and w[:6] not in query.populations) + len(brands)
-    score = coverage / total - 0.05 * min(len(extras), 12) - 0.1 * context
+    generic = sum(1 for w in extras if w in GENERIC_EXTRAS)
+    score = coverage / total - 0.05 * min(len(extras), 12) + GENERIC_REFUND * generic - 0.1 * context
     side = alias.side
     if query.laterality and side and side != query.laterality:
         score -= 0.5
@@ -877,6 +882,7 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
     rows = _candidates(db, query, systems)
     normalised = " ".join(stem(w) for w in words(cleaned))
     ranked = [(s, r) for s, r in rank(query, rows, normalised) if s >= MIN_SCORE]
+    ranked = _inherit(ranked)
     billable = [(s, r) for s, r in ranked if r["billable"]]
     # Discontinued HCPCS codes are not offered (an exact lookup still explains them); headers are hints.
     headers = [(s, r) for s, r in ranked if not r["billable"] and r["kind"] in ("category", "subcategory")]
@@ -886,6 +892,30 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
         hints=[_hit(s, r) for s, r in headers[:3]] if offset == 0 else [],
         interpreted=[c.text for c in query.concepts],
     )
+
+
+HEADER_SHARE = 0.005
+
+
+def _inherit(ranked: list[tuple[float, dict]]) -> list[tuple[float, dict]]:
+    """A header that answers better than every billable code passes its score to its best billable descendant."""
+    best_billable = next((s for s, r in ranked if r["billable"]), None)
+    if best_billable is None:
+        return ranked
+    lifted: dict[int, float] = {}
+    for score, row in ranked:
+        if score <= best_billable:
+            break
+        if row["billable"] or row["sys"] != "icd10cm" or len(row["code"]) < 5:
+            continue
+        child = next((i for i, (_, r) in enumerate(ranked) if r["billable"] and r["sys"] == row["sys"]
+                      and len(r["code"]) == len(row["code"]) + 1 < 7 and r["code"].startswith(row["code"])), None)
+        if child is not None and child not in lifted:
+            lifted[child] = score - HEADER_SHARE
+    if not lifted:
+        return ranked
+    out = [(max(s, lifted.get(i, s)), r) for i, (s, r) in enumerate(ranked)]
+    return sorted(out, key=lambda t: -t[0])
 
 
 def _hit(score: float, row: dict) -> SearchHit:

@@ -26,6 +26,39 @@ def test_a_bare_term_lands_on_its_default_code(icd_db, text, first):
     assert top(icd_db, text)[0] == first
 
 
+@pytest.mark.parametrize("text, first, not_first", [
+    # icd10cm-tabular-2025-04 line 42403 'Unspecified blepharitis' (H01.00, a header) beats every billable code;
+    # its child H01.009 (line 42430) leaves eye and eyelid open, not B02.39 zoster eye disease
+    ("blepharitis", "H01.009", "B02.39"),
+    # must not: a three-character category title ("Epilepsy and recurrent seizures", G40) passes nothing down;
+    # R56.9 'Unspecified convulsions' (line 147266) includes 'Seizure(s) (convulsive) NOS'
+    ("seizure", "R56.9", "G40.909"),
+    # must not: a parent that only waits for its 7th character (S00.56-) does not pick a sequela child
+    ("insect bite nonvenomous", "S00.561A", "S00.561S"),
+])
+def test_a_header_that_fits_best_passes_its_place_to_its_open_child(icd_db, text, first, not_first):
+    codes = top(icd_db, text)
+    assert codes[0] == first and (not_first not in codes or codes.index(not_first) > 0)
+
+
+@pytest.mark.parametrize("text, first, second", [
+    # line 2927 'Gonococcal infection, unspecified' is the plain code; 'infection' names no kind, while
+    # line 2755 'Gonococcal vulvovaginitis, unspecified' names an organ the query did not
+    ("gonorrhea", "A54.9", "A54.02"),
+])
+def test_a_generic_head_noun_is_less_detail_than_an_organ(icd_db, text, first, second):
+    codes = top(icd_db, text)
+    assert codes.index(first) < codes.index(second)
+
+
+@pytest.mark.parametrize("text, first", [
+    # line 159505 'Wedge compression fracture of first lumbar vertebra'; line 154130 '... fifth cervical vertebra'
+    ("L1 compression fx", "S32.010A"), ("c5 fracture", "S12.400A"),
+])
+def test_a_vertebral_level_is_the_vertebra_it_numbers(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
 def test_nos_inclusion_terms_name_the_default_code(icd_db):
     # Tabular E11 includes "diabetes NOS"; its unspecified child is E11.9 (without complications), not E11.8.
     answer = resolve(icd_db, "diabetes NOS", "icd", limit=3)
@@ -79,6 +112,9 @@ def test_ordinals_sides_and_numeric_ranges(icd_db, text, first):
     # adjectives billers type for the organ the tabular names: C15.9 'Malignant neoplasm of esophagus,
     # unspecified'; chapter 16 says newborn: P36.9 'Bacterial sepsis of newborn, unspecified'
     ("esophageal cancer", "C15.9"), ("neonatal sepsis", "P36.9"), ("iritis", "H20.9"),
+    # tabular 2025-04 lines 84692 'Chloasma' (melasma), 236198 'Problems related to living alone',
+    # 222842 'Nail entering through skin' (W45.0, initial encounter)
+    ("melasma", "L81.1"), ("lives alone", "Z60.2"), ("stepped on a nail", "W45.0XXA"),
 ])
 def test_abbreviations_and_lay_words(icd_db, text, first):
     assert top(icd_db, text)[0] == first
@@ -89,6 +125,9 @@ def test_abbreviations_and_lay_words(icd_db, text, first):
     ("ER visit level 4", "99284"),  # cpt_starter.tsv: E/M levels in our own words
     ("keytruda", "J9271"),  # HCPCS 2024-07 J9271 Injection, pembrolizumab, 1 mg; synonyms.tsv (brand)
     ("venipuncture", "36415"),  # before S9529, a private-payer temporary code
+    ("blood draw", "36415"),  # the routine draw from a vein, before 36600 arterial
+    # HCPCS 2024-07 E0470 'Respiratory assist device, bi-level pressure capability, without backup rate feature'
+    ("bilevel pap no backup", "E0470"),
     # a lone "w" is "with", "profile" is a panel, IOL the lens implant, PA and lateral the two chest views
     ("fasting lipid profile", "80061"), ("cataract extraction w iol", "66984"), ("chest xray pa and lat", "71046"),
 ])
