@@ -10,7 +10,8 @@ import unicodedata
 RANGE = re.compile(r"(\d+)(?:\.\d+)?\s*(?:to|through|-)\s*(\d+)(?:\.\d+)?"
                    r"|(\d+)(?:\.\d+)?\s*(?:\+|or more|and older|or older|or greater|and over|or over)"
                    r"|(\d+)(?:\.\d+)?\s*(?:or less|or under|or fewer|and under)"
-                   r"|(?:under|less than|less than or equal to|up to) (\d+)|(?:more than|greater than|over) (\d+)")
+                   r"|(?:under|less than|less than or equal to|up to|younger than)(?: age)? (\d+)"
+                   r"|(?:more than|greater than|over|older than)(?: age)? (\d+)")
 ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
             "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth", "11th": "eleventh", "12th": "twelfth"}
 # Roman numerals of grades, types, classes and factors ("CIN II", "Follicular lymphoma grade II", "factor VIII")

@@ -491,6 +491,35 @@ def test_a_perinatal_code_for_an_adult(icd_db):
     assert not [r for r in rules(check_claim(icd_db, child)) if r.startswith("age_")]
 
 
+def test_a_pregnancy_code_defined_by_the_mothers_age_at_delivery(icd_db):
+    # Tabular O09.5 inclusion 'Pregnancy for a female 35 years and older at expected date of delivery'
+    # (icd10cm-tabular-2025-04 line 126046); O09.6 '... less than 16 years old at expected date of delivery'
+    # (line 126093). The age is at delivery: 34 at the visit may be 35 by then, 24 cannot.
+    young = ClaimRequest(diagnoses=["O09.521", "Z3A.09"], procedures=[line("76801")], age=24, sex="F",
+                         date_of_service="2026-05-01")
+    report = check_claim(icd_db, young)
+    assert report.verdict == "likely_denial" and rules(report)["age_at_delivery"].codes == ["O09.521"]
+    for age in (34, 41):
+        assert "age_at_delivery" not in rules(check_claim(icd_db, young.model_copy(update={"age": age})))
+    teen = young.model_copy(update={"diagnoses": ["O09.611", "Z3A.09"], "age": 15})
+    assert "age_at_delivery" not in rules(check_claim(icd_db, teen))
+    assert "age_at_delivery" in rules(check_claim(icd_db, teen.model_copy(update={"age": 19})))
+
+
+def test_studies_whose_diagnosis_does_not_call_for_them(icd_db):
+    # NCD 150.3: a bone density study for hyperlipidemia alone (E78.5) is questioned, for osteoporosis (M81.0)
+    # not; OCG IV.C: a lumbar MRI (72148) for a headache (R51.9) is questioned, for radiculopathy (M54.16) not;
+    # SSA 1862(a)(7): retinal OCT (92134) for presbyopia (H52.4) alone is questioned, for macular degeneration not.
+    cases = [("bone_density_dx", "77080", "E78.5", "M81.0"), ("spine_imaging_dx", "72148", "R51.9", "M54.16"),
+             ("eye_imaging_refractive_dx", "92134", "H52.4", "H35.3131")]
+    for rule, code, unrelated, indication in cases:
+        claim = ClaimRequest(diagnoses=[unrelated], procedures=[line(code)], age=62, sex="F", payer="commercial",
+                             date_of_service="2026-05-01")
+        assert rules(check_claim(icd_db, claim))[rule].severity == "warning", rule
+        fitting = claim.model_copy(update={"diagnoses": [indication]})
+        assert rule not in rules(check_claim(icd_db, fitting)), rule
+
+
 def test_screening_pap_for_medicare_needs_a_screening_diagnosis(icd_db):
     # NCD 210.2: Q0091 with only a general adult exam (Z00.00) is questioned; with Z01.419 (gynecological exam
     # without abnormal findings) it is not. The rule is Medicare's: a commercial claim is not questioned.

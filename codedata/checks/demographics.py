@@ -96,4 +96,34 @@ def age_in_tabular_notes(claim: Claim) -> list[Finding]:
     return findings
 
 
-RULES = [age_and_sex_conflicts, sex_in_description, age_in_tabular_notes]
+# O09.5 "Pregnancy for a female 35 years and older at expected date of delivery"; O09.6 "... for a female less than
+# 16 years old at expected date of delivery". The age is at delivery, up to a year after the visit: only an age
+# that cannot reach (or cannot stay under) the bound by then is a conflict.
+DELIVERY_AGE = re.compile(r"for a female (?:(?P<min>\d+) years and older|less than (?P<under>\d+) years old) "
+                          r"at expected date of delivery", re.I)
+
+
+def age_at_delivery(claim: Claim) -> list[Finding]:
+    """Error when a pregnancy code defined by the mother's age at delivery (O09.5-, O09.6-) cannot fit hers."""
+    age = claim.request.age
+    if age is None:
+        return []
+    findings = []
+    for dx in (d for d in claim.diagnoses if d.row):
+        owners = [dx.row] + [a for a in reversed(dx.chain) if a["kind"] in ("category", "subcategory")]
+        for owner in owners:
+            for note in claim.db.query("SELECT DISTINCT text FROM notes WHERE release_id = ? AND code = ? AND "
+                                       "kind = 'inclusion_term'", [claim.icd["id"], owner["code"]]):
+                match = DELIVERY_AGE.search(note["text"])
+                if not match:
+                    continue
+                if match["min"] and age >= int(match["min"]) - 1 or match["under"] and age < int(match["under"]):
+                    continue
+                findings.append(Finding(
+                    severity="error", rule="age_at_delivery", codes=[dx.shown],
+                    message=f"{dx.shown} is for \"{note['text']}\" ({owner['display']}); the patient is {age}.",
+                    basis=claim.icd_basis(f"inclusion term at {owner['display']}")))
+    return findings
+
+
+RULES = [age_and_sex_conflicts, sex_in_description, age_in_tabular_notes, age_at_delivery]
