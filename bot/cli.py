@@ -247,9 +247,11 @@ def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: 
 
 
 @main.command()
-@click.option("--dx", help="Diagnosis codes in order, first = primary (E11.9,I10); words after a code are checked "
-                           "against it (\"I63.31 thrombosis of right carotid artery\").")
-@click.option("--px", help="Procedure codes (99213,83036); a modifier may follow a dash (97597-59).")
+@click.option("--dx", multiple=True,
+              help="Diagnosis codes in order, first = primary (E11.9,I10, or repeat --dx); words after a code are "
+                   "checked against it (\"I63.31 thrombosis of right carotid artery\").")
+@click.option("--px", multiple=True,
+              help="Procedure codes (99213,83036, or repeat --px); a modifier may follow a dash (97597-59).")
 @click.option("--units", multiple=True, help="Units per procedure: 97110=4 (repeat or comma-separate).")
 @click.option("--mod", "mods", multiple=True, help="Modifiers per procedure: 97140=59 or 97140=59+GP.")
 @click.option("--age", type=click.IntRange(0, 130), help="Patient age in years.")
@@ -265,6 +267,8 @@ def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: 
 @click.pass_obj
 def check(obj: Context, dx, px, units, mods, age, sex, dos, pointers, payer, policy_dir, as_json) -> None:
     """Check diagnosis and procedure codes for likely denials: verdict plus findings with their basis."""
+    # a repeated --dx adds to the claim, in the order typed (the last one alone would drop diagnoses unsaid)
+    dx, px = (",".join(v) if v else None for v in (dx, px))
     request = claim_request(dx, px, units, mods, age, sex.upper() if sex else None,
                             parse_dos(dos).isoformat() if dos is not None else None, pointers, payer.lower() if payer else None)
     folders = tuple(p for p in (policy_dir or obj.settings.medcode_policy_dir,) if p)

@@ -506,6 +506,18 @@ def test_a_pregnancy_code_defined_by_the_mothers_age_at_delivery(icd_db):
     assert "age_at_delivery" in rules(check_claim(icd_db, teen.model_copy(update={"age": 19})))
 
 
+def test_a_symptom_listed_before_the_diagnosis_that_explains_it(icd_db):
+    # Guidelines I.B.5 and IV.D: fever (R50.9) first with pneumonia (J18.9) confirmed is a review; pneumonia first
+    # is not questioned here, nor fever beside an unrelated condition (I10), nor dysuria after a UTI (N39.0).
+    fever = ClaimRequest(diagnoses=["R50.9", "J18.9"], procedures=[line("99214")], age=64, sex="F",
+                         date_of_service="2026-05-01")
+    finding = rules(check_claim(icd_db, fever))["symptom_first_with_its_diagnosis"]
+    assert finding.severity == "warning" and finding.codes == ["R50.9", "J18.9"]
+    for dx in (["J18.9", "R50.9"], ["R50.9", "I10"], ["N39.0", "R30.0"]):
+        assert "symptom_first_with_its_diagnosis" not in rules(check_claim(icd_db, fever.model_copy(
+            update={"diagnoses": dx}))), dx
+
+
 def test_studies_whose_diagnosis_does_not_call_for_them(icd_db):
     # NCD 150.3: a bone density study for hyperlipidemia alone (E78.5) is questioned, for osteoporosis (M81.0)
     # not; OCG IV.C: a lumbar MRI (72148) for a headache (R51.9) is questioned, for radiculopathy (M54.16) not;

@@ -86,6 +86,14 @@ def test_search_that_finds_nothing_exits_1_with_one_line(db_copy):
     assert "qwzx" not in result.stderr  # never repeated: it may be a patient's name
 
 
+def test_check_takes_repeated_dx_and_px_in_order(db_copy):
+    # `--dx R51.9 --dx G43.909` once kept only the last diagnosis, silently checking another claim
+    payload = json.loads(run(db_copy, "check", "--dx", "R51.9", "--dx", "G43.909,I10", "--px", "99213", "--px",
+                             "80061", "--dos", "2026-05-01", "--json").stdout)
+    assert payload["diagnoses"] == ["R51.9", "G43.909", "I10"]
+    assert [p["code"] for p in payload["procedures"]] == ["99213", "80061"]
+
+
 def test_check_text_and_json(db_copy):
     result = run(db_copy, "check", "--dx", "M54.5", "--px", "97140", "--dos", "2026-05-01")
     assert result.returncode == 0

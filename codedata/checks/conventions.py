@@ -6,6 +6,7 @@ from ..codes import get_code
 from ..models import CodeRef, Finding
 from ..text import MANIFESTATION
 from .claim import Claim, Diagnosis, matches_reference, note_references
+from .codesets import bundled_toml, in_codeset
 
 
 def _notes(claim: Claim, dx: Diagnosis, kind: str, levels: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -313,6 +314,28 @@ def _referenced_codes(claim: Claim, texts: list[str], limit: int = 6) -> list[Co
     return refs
 
 
+def symptom_first_with_its_diagnosis(claim: Claim) -> list[Finding]:
+    """Warn when the first-listed diagnosis is a sign or symptom and a definitive diagnosis it is routinely part of
+    is also on the claim (codedata/data/integral_symptoms.toml; guidelines I.B.5, IV.D)."""
+    coded = [d for d in claim.diagnoses if d.row]
+    if len(coded) < 2:
+        return []
+    first = coded[0]
+    for group in bundled_toml("integral_symptoms.toml")["group"]:
+        if not in_codeset(first.shown, group["symptoms"]):
+            continue
+        explained = next((d for d in coded[1:] if in_codeset(d.shown, group["diagnoses"])), None)
+        if explained:
+            return [Finding(
+                severity="warning", rule="symptom_first_with_its_diagnosis", codes=[first.shown, explained.shown],
+                message=f"{first.shown} ({first.row['description']}) is listed first, but {explained.shown} "
+                        f"({explained.row['description']}) explains it ({group['why']}): list the confirmed "
+                        f"diagnosis first, and leave out a symptom that is part of it.",
+                basis=claim.icd_basis("guidelines I.B.5 and IV.D (signs and symptoms of a definitive diagnosis)"))]
+    return []
+
+
 RULES = [excludes1_pairs, manifestation_first, code_first_order, additional_code_first, supplementary_first,
          external_cause_first, treatment_encounter_first, aftercare_for_injury, hypertension_combination,
-         adverse_effect_first, gestational_diabetes_drug_use, uncomplicated_beside_complication, use_additional_code]
+         adverse_effect_first, gestational_diabetes_drug_use, uncomplicated_beside_complication,
+         symptom_first_with_its_diagnosis, use_additional_code]
