@@ -15,6 +15,7 @@ from importlib.resources import files
 
 import sqlite_utils
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from . import search_index
 from .codes import category_known, looks_like_icd, lookup_icd, normalise_icd
@@ -86,6 +87,7 @@ SUBSET_SHARE = 0.92  # a shorter spelling inside a longer one of the same concep
 FTS_TRIM = 3  # letters left off a word for its FTS prefix, so derived forms are candidates
 DROP_ATTEMPTS = 5  # candidate searches that leave out one concept (the lightest first)
 OR_UNLESS_FOUND = 3  # the slow any-concept search runs only when fewer codes were found
+RAREST_ALONE = 10  # codes taken that have only the query's rarest word (see _candidates)
 OR_COMMON = 2000  # documents: a concept this common is left out of the any-concept search
 HISTORY = {"history", "hx"}
 # A history is the patient's own unless a relative is named (Z85-Z87 vs Z80-Z84).
@@ -240,7 +242,8 @@ class Vocabulary:
         found = process.extract(word, self.choices, scorer=fuzz.ratio, processor=None, score_cutoff=78, limit=5)
         # A typo seldom hits the first letter: a word that begins otherwise must be one slip away ("snorvadex" is
         # not "nolvadex")
-        found = [f for f in found if not _other_prefix(word, f[0]) and (f[0][0] == word[0] or f[1] >= 88)]
+        found = [f for f in found if not _other_prefix(word, f[0]) and (f[0][0] == word[0] or f[1] >= 88)
+                 and Levenshtein.distance(word, f[0]) <= (3 if len(word) >= 10 else 2)]
         if not found:
             return word
         # Near-equal spelling distance: the more common index word is the likelier meaning (osteoperosis is
@@ -821,15 +824,29 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     add(concepts, True, CANDIDATES)
     if len(found) >= ENOUGH_FOUND or len(concepts) < 2:
         return list(found.values())
+    rarest = max(concepts, key=lambda c: c.weight)
+    with_rarest = [False]
+
+    def done() -> list[dict]:
+        if len(concepts) < 3 or with_rarest[0]:
+            return list(found.values())
+        # No candidate has the query's rarest word: "erysipelas lt leg" is A46 'Erysipelas', a code with no site
+        # or side, while the codes with the site and side but not the condition filled the searches. The codes
+        # with that word alone join the candidates.
+        extra = _fts_rows(db, systems, [rarest], True, RAREST_ALONE)
+        return list(found.values()) + [r for r in extra if (r["sys"], r["code"]) not in found]
+
     # Each concept left out in turn, sharing what is left of the budget: the lightest alone could fill it with
     # codes of the heavier concept only ("s/p splenectomy": 150 "presence of ..." codes, no spleen).
     by_weight = sorted(range(len(concepts)), key=lambda i: concepts[i].weight)
     drops = [[c for j, c in enumerate(concepts) if j != i] for i in by_weight[:DROP_ATTEMPTS]]
     drops = [d for d in drops if not all(_qualifier(c) for c in d)]  # "right" or "25" alone says nothing
     for subset in drops:
+        before = len(found)
         add(subset, True, max(10, (CANDIDATES - len(found)) // len(drops)))
+        with_rarest[0] = with_rarest[0] or (rarest in subset and len(found) > before)
     if len(found) >= OR_UNLESS_FOUND:
-        return list(found.values())  # codes matching all but one concept beat any that match fewer
+        return done()  # codes matching all but one concept beat any that match fewer
     content = [c for c in concepts if not _qualifier(c)] or concepts
     if len(content) >= 3:
         # The any-concept search sorts every document it matches; the commonest concept ("fracture") would
@@ -838,7 +855,7 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
         if commonest.postings >= OR_COMMON:
             content = [c for c in content if c is not commonest]
     add(content, False, CANDIDATES)
-    return list(found.values())
+    return done()
 
 
 def _qualifier(concept: Concept) -> bool:

@@ -183,6 +183,15 @@ def test_a_real_word_is_never_corrected_into_another(icd_db):
     vocab = vocabulary(icd_db)
     assert vocab.correct("parking") == "parking" and vocab.correct("ticket") == "ticket"
     assert vocab.correct("pnuemonia") == "pneumonia" and vocab.correct("nueropathy") == "neuropathy"
+    # a typo is a slip or two, not four letters more: "cardiganitis" is not "carditis", "osteoperosis" is
+    # "osteoporosis"
+    assert vocab.correct("cardiganitis") == "cardiganitis" and vocab.correct("osteoperosis") == "osteoporosis"
+
+
+def test_a_condition_without_the_site_typed_is_still_a_candidate(icd_db):
+    # icd10cm-tabular-2025-04 A46 'Erysipelas' has no site or side: it is found for "erysipelas lt leg", where
+    # every code with the side and the leg but not the condition used to fill the candidates
+    assert top(icd_db, "erysipelas lt leg")[0] == "A46"
 
 
 def test_cli_exits_1_with_one_line_for_gibberish(db_copy):
