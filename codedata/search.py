@@ -674,8 +674,27 @@ def _matched(word: str, matched: set[str], roots: dict[str, set[str]]) -> bool:
     return len(word) >= 6 and any(_same_word(word, m) for m in roots.get(word[:6], ()) if m in matched)
 
 
-def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
-    """Return how well one description or inclusion term answers the query (higher is better)."""
+@lru_cache(maxsize=1)
+def _default_codes() -> dict[str, list[frozenset[str]]]:
+    """Undotted code -> the stemmed words of each bare term it is the Alphabetic Index default of."""
+    table: dict[str, list[frozenset[str]]] = {}
+    for term, code in search_index.default_terms():
+        table.setdefault(code, []).append(frozenset(stem(w) for w in words(term)))
+    return table
+
+
+def _is_default_for(query: Query, code: str) -> bool:
+    """True when the query names a bare term whose default code this is ("osteoporosis ..." and M81.0)."""
+    terms = _default_codes().get(code)
+    if not terms:
+        return False
+    asked = {stem(w) for c in query.concepts if not c.negated for w in words(c.text)}  # as typed, not synonyms
+    return any(term <= asked for term in terms)
+
+
+def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = False) -> float:
+    """Return how well one description or inclusion term answers the query (higher is better). `implied`: the
+    code is the default of a term the query names, so its unasked words are what that default means."""
     stems = alias.positive  # words after "without" answer only a negated query word (_negated_match)
     total = sum(c.weight for c in query.concepts) or 1.0
     matched: set[str] = set()
@@ -686,7 +705,7 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True) -> float:
         matched.update(hit)
     if query.history and not query.relatives:
         matched.add("personal")  # "history of X" is the patient's own history
-    extras = [w for w in alias.content if not _matched(w, matched, query.roots)]
+    extras = [w for w in alias.content if not _matched(w, matched, query.roots)] if not implied else []
     if not icd:  # a procedure "without side rails" is a product variant, not the plain default
         extras = [w for w in extras if w not in PROCEDURE_DEFAULTS]
         extras += [w for w in alias.absent if w not in NEUTRAL and w not in STOP and w not in alias.excluded
@@ -760,7 +779,9 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
             stored = stored[:1] + [a for _, a in kept[:ALIASES_SCORED]]
         # Not cached across searches: 100,000 cached alias objects made the garbage collector pause ~150 ms.
         analysed = [_alias(a) for a in stored]
-        scored = [(score_alias(query, a, row["sys"] == "icd10cm"), a) for a in analysed]
+        icd = row["sys"] == "icd10cm"
+        implied = icd and row["billable"] and _is_default_for(query, row["code"])
+        scored = [(score_alias(query, a, icd, implied), a) for a in analysed]
         score, best = max(scored, key=lambda t: t[0])
         if best is scored[0][1]:
             score += TITLE_BONUS  # at equal fit, the code's own title says it better than an inclusion term

@@ -59,6 +59,17 @@ def test_a_vertebral_level_is_the_vertebra_it_numbers(icd_db, text, first):
     assert top(icd_db, text)[0] == first
 
 
+@pytest.mark.parametrize("text, first", [
+    # default_terms.tsv 'osteoporosis M81.0' (Index); tabular M81.0 'Age-related osteoporosis without current
+    # pathological fracture': its "age-related" is what the default means, not detail the query failed to ask
+    ("osteoporosis without current pathological fracture", "M81.0"),
+    # must not: a default is the typed term's only ("htn" is a synonym, and pulmonary hypertension is I27.20)
+    ("pulm htn", "I27.20"), ("seizure", "R56.9"),
+])
+def test_the_default_code_of_a_typed_term_keeps_its_place_with_more_words(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
 def test_nos_inclusion_terms_name_the_default_code(icd_db):
     # Tabular E11 includes "diabetes NOS"; its unspecified child is E11.9 (without complications), not E11.8.
     answer = resolve(icd_db, "diabetes NOS", "icd", limit=3)
