@@ -357,6 +357,9 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
             continue
         if tokens[i] in NEGATION_ENDS:
             negating = False
+        if icd and tokens[i] in STOP and not phrase:
+            i += 1  # "pt on chronic steroids": in a diagnosis search "pt" is the patient, not physical therapy
+            continue
         for size in (4, 3, 2, 1):
             key = tuple(tokens[i:i + size])
             if len(key) == size and key in table:

@@ -126,6 +126,9 @@ def test_ordinals_sides_and_numeric_ranges(icd_db, text, first):
     # tabular 2025-04 lines 84692 'Chloasma' (melasma), 236198 'Problems related to living alone',
     # 222842 'Nail entering through skin' (W45.0, initial encounter)
     ("melasma", "L81.1"), ("lives alone", "Z60.2"), ("stepped on a nail", "W45.0XXA"),
+    # tabular 2025-04 Z79.01 'Long term (current) use of anticoagulants', Z79.52 '... systemic steroids'
+    # (synonyms.tsv: warfarin and prednisone with their Z79 class words; "on chronic" is long term)
+    ("on coumadin long term", "Z79.01"), ("on chronic prednisone", "Z79.52"),
 ])
 def test_abbreviations_and_lay_words(icd_db, text, first):
     assert top(icd_db, text)[0] == first
