@@ -75,6 +75,8 @@ NEGATION_ENDS = {"with", "but"}
 DOSE_UNITS = {"mg", "mcg", "g", "gm", "gram", "grams", "ml", "cc", "unit", "units", "iu", "meq", "milligrams"}
 DOSE = re.compile(r"^(\d+)(mg|mcg|g|gm|ml|cc|iu|u)$")
 SIZE = re.compile(r"^(\d+)(cm|mm)$")
+LITRES = re.compile(r"^(\d+)(l|liter|litre|liters|litres)$")
+LITRE_WORDS = {"l", "liter", "litre", "liters", "litres"}
 DOSE_WEIGHT = 1.0
 UNSAID_SIDE = 0.02
 MANIFESTATION_SHARE = 0.03
@@ -342,8 +344,10 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     query.populations = frozenset(w[:6] for group in CONTEXT_GROUPS if asked_roots & {g[:6] for g in group}
                                   for w in group)
     table = synonyms()
-    i, negating = 0, False
+    i, negating, purpose = 0, False, None
     while i < len(tokens):
+        if not icd and tokens[i] == "for" and purpose is None and query.concepts:
+            purpose = len(query.concepts)  # "cpap unit for osa": what follows is why, not what
         # "not taking" is a phrase of its own (underdosing), not "not" + "taking"
         phrase = next((size for size in (4, 3, 2) if tuple(tokens[i:i + size]) in table), 0)
         if tokens[i] in NEGATIONS and not phrase:
@@ -392,6 +396,12 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
             _add_concept(query, word, [(word,)] + expansions + _verb_forms(word, vocab), vocab, negating,
                          i in doses)
             i += 1
+    for concept in query.concepts[purpose or len(query.concepts):]:
+        # A procedure is coded for what is done, and the reason is the diagnosis code's: a condition after "for"
+        # weighs little and need not be in the code (E0601 CPAP device, not "... for obstructive sleep apnea"),
+        # unless it names a setting or population the codes do ("test strips for dialysis", A4772).
+        if not {w[:6] for alt in concept.alternatives for w in alt} & CONTEXT_ROOTS and concept.number is None:
+            concept.soft, concept.weight = True, concept.weight * FILLER_SHARE
     for concept in query.concepts:
         if concept.side:  # "w/o DME OD": a side says which eye, it is never what was ruled out
             concept.negated = False
@@ -445,8 +455,12 @@ def _doses(tokens: list[str], measures=()) -> tuple[list[str], set[int]]:
     `measures` names their units)."""
     split: list[str] = []
     for token in tokens:
-        match = DOSE.match(token) or SIZE.match(token)
+        match = DOSE.match(token) or SIZE.match(token) or LITRES.match(token)
         split += [match.group(1), match.group(2)] if match else [token]
+    for i in range(len(split) - 1):
+        if split[i].isdigit() and split[i + 1] in LITRE_WORDS:
+            # "NS 1 liter": HCPCS states volumes in cc or ml (J7030 'normal saline solution, 1000 cc')
+            split[i], split[i + 1] = str(int(split[i]) * 1000), "cc"
     units = DOSE_UNITS | set(measures)
     doses = {i for i, t in enumerate(split) if t.isdigit() and i + 1 < len(split) and split[i + 1] in units}
     return split, doses | {i + 1 for i in doses}  # the number and its unit
@@ -609,7 +623,8 @@ def _alias(stored: list) -> _Alias:
 ENDINGS = {"", "s", "es", "e", "ic", "ical", "al", "ia", "y", "ies", "ed", "ing", "er", "ous", "ity", "ism", "ist",
            "tic", "d",
            "ion", "ive", "a", "ae", "um", "us", "i", "ate", "ated", "ation", "ary", "ly", "ia", "ias", "is", "es",
-           "ae", "ic", "id", "oid", "itis", "osis", "otic", "al", "ally", "iness", "ness"}
+           "ae", "ic", "id", "oid", "itis", "osis", "otic", "al", "ally", "iness", "ness",
+           "sis"}  # giardia / giardiasis: the organism and its infection
 
 
 @lru_cache(maxsize=65536)

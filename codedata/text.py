@@ -12,6 +12,7 @@ RANGE = re.compile(r"(\d+)(?:\.\d+)?\s*(?:to|through|-)\s*(\d+)(?:\.\d+)?"
                    r"|(\d+)(?:\.\d+)?\s*(?:or less|or under|or fewer|and under)"
                    r"|(?:under|less than|less than or equal to|up to|younger than)(?: age)? (\d+)"
                    r"|(?:more than|greater than|over|older than)(?: age)? (\d+)")
+NEXT_NUMBER = re.compile(r"\b(\d+) or (\d+)\b")
 ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
             "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth", "11th": "eleventh", "12th": "twelfth"}
 # Roman numerals of grades, types, classes and factors ("CIN II", "Follicular lymphoma grade II", "factor VIII")
@@ -117,6 +118,8 @@ def numbers_in(text: str, stems: list[str]) -> list[tuple[int, int]]:
     """Return the numbers and numeric ranges a description states, as (low, high) pairs; decimals by their
     whole part ("BMI 35.0-35.9" is 35 to 35)."""
     found = []
+    # "2 or 3 views", "1 or 2 muscles": two consecutive numbers joined by "or" are a range
+    text = NEXT_NUMBER.sub(lambda m: f"{m[1]} to {m[2]}" if int(m[2]) == int(m[1]) + 1 else m[0], text)
     for match in RANGE.finditer(text.lower()):
         if match.group(1):
             found.append((int(match.group(1)), int(match.group(2))))
