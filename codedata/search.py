@@ -167,6 +167,7 @@ class Concept:
     alternatives: list[tuple[str, ...]]
     weight: float = 1.0
     number: int | None = None
+    bound: tuple[int, int] | None = None  # the range the query states for its number ("5+", "under 1 yr")
     exact: bool = False  # an English word the index lacks: derived forms of other words do not count
     dose: bool = False  # the number of a dose ("5000 units"): how much, not which code
     soft: bool = False  # a filler or payer word: it is scored, but a candidate need not have it
@@ -194,6 +195,7 @@ class Query:
     facility: bool = False  # the query names a hospital outpatient or facility setting (ASKS_FACILITY)
     populations: frozenset = frozenset()  # context roots of the groups the query names (CONTEXT_GROUPS)
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> asked words
+    bounds: dict[int, tuple[int, int]] = field(default_factory=dict)  # number -> range the query says
 
 
 @lru_cache(maxsize=1)
@@ -225,7 +227,9 @@ class Vocabulary:
         return self.sorted[first:last]
 
     def idf(self, word: str) -> float:
-        return math.log((self.total + 1) / (self.df.get(word, 0) + 1)) + 1
+        # "knees" (in 1 title) matches "knee" (in 2,253): a plural weighs what its singular does
+        seen = max(self.df.get(word, 0), self.df.get(stem(word), 0))
+        return math.log((self.total + 1) / (seen + 1)) + 1
 
     def correct(self, word: str) -> str:
         """Return the index word nearest a misspelt one (diabetis -> diabetes), or the word itself.
@@ -334,6 +338,7 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     """Turn typed text into concepts: synonyms expanded, typos corrected, laterality/encounter noted."""
     tokens, doses = _doses(_before_and_after(words(text)) if not icd else words(text), MEASURE_UNITS if icd else ())
     query = Query(text=text)
+    query.bounds = _bounds(text)
     query.history = bool(HISTORY & set(tokens))
     query.relatives = bool(RELATIVES & set(tokens))
     query.reporting = bool(ASKS_REPORTING & set(tokens))
@@ -408,6 +413,20 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     _both_sides(query)
     _cap_unknown(query, vocab)
     return query
+
+
+AT_LEAST = re.compile(r"(\d+)\s*(?:\+|plus\b|(?:yo|y/o|yrs?|years?|mo|months?)?\s*(?:or|and) (?:older|over|up)\b)")
+BELOW = re.compile(r"(?:\bunder|\bless than|\byounger than|<)\s*(?:age\s*)?(\d+)")
+ABOVE = re.compile(r"(?:\bover|\bolder than|\bmore than|>)\s*(?:age\s*)?(\d+)")
+
+
+def _bounds(text: str) -> dict[int, tuple[int, int]]:
+    """Numbers the query bounds: "age 5+" is 5 and up, "under 1 yr" is 0, "over 65" is 66 and up."""
+    lowered = text.lower()
+    bounds = {int(m[1]): (int(m[1]), 10_000) for m in AT_LEAST.finditer(lowered)}
+    bounds.update({int(m[1]): (0, max(int(m[1]) - 1, 0)) for m in BELOW.finditer(lowered)})
+    bounds.update({int(m[1]): (int(m[1]) + 1, 10_000) for m in ABOVE.finditer(lowered)})
+    return bounds
 
 
 def _before_and_after(tokens: list[str]) -> list[str]:
@@ -504,6 +523,7 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     exact = (len(alternatives) == 1 and len(alternatives[0]) == 1 and text not in vocab.df and not derived
              and is_english(text))
     concept = Concept(text=text, alternatives=alternatives, weight=weight, number=number, exact=exact, dose=dose,
+                      bound=query.bounds.get(number) if number is not None else None,
                       soft=soft,
                       negated=negated and number is None, side=side if len(alternatives[0]) == 1 else None,
                       postings=sum(min(vocab.df.get(w, 0) for w in alt) for alt in alternatives))
@@ -679,6 +699,12 @@ def _negated_match(concept: Concept, alias: _Alias) -> tuple[float, tuple[str, .
 
 def _number_match(concept: Concept, alias: _Alias) -> float:
     value = concept.number
+    if concept.bound:
+        # "age 5+" meets "age 5 or older" (5 to any), not "under age 5" (0 to 4)
+        low, high = concept.bound
+        if any(a <= high and low <= b for a, b in alias.numbers):
+            return 1.0 if (low, high) in alias.numbers else 0.9
+        return 0.0
     if any(low == high == value for low, high in alias.numbers) or concept.text in alias.stems:
         return 1.0
     # "25 minutes" falls in "20+ minutes": a range counts, the closer its floor the better.
@@ -754,8 +780,10 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
     if asked:
         # A number the code states and the query did not ask for is another code's, unless it is the billing
         # unit a dose is counted in ("5000 units" of "heparin, per 1000 units"; "80 mg" of "per 1 mg").
+        bounds = [c.bound for c in query.concepts if c.bound]
         score -= 0.12 * sum(1 for low, high in alias.numbers if low == high and low not in asked
-                            and not any(low and dose % low == 0 for dose in doses))
+                            and not any(low and dose % low == 0 for dose in doses)
+                            and not any(a <= low <= b for a, b in bounds))  # "under 1 year" is age 0
     # "... in conditions classified elsewhere" is a manifestation, never coded alone (I.A.13): not the plain
     # "not elsewhere classified" default its "elsewhere" looks like
     manifestation = icd and "elsewhere" in alias.stems and bool(MANIFESTATION.search(" ".join(alias.stems)))

@@ -10,8 +10,9 @@ import unicodedata
 RANGE = re.compile(r"(\d+)(?:\.\d+)?\s*(?:to|through|-)\s*(\d+)(?:\.\d+)?"
                    r"|(\d+)(?:\.\d+)?\s*(?:\+|or more|and older|or older|or greater|and over|or over)"
                    r"|(\d+)(?:\.\d+)?\s*(?:or less|or under|or fewer|and under)"
-                   r"|(?:under|less than|less than or equal to|up to|younger than)(?: age)? (\d+)"
-                   r"|(?:more than|greater than|over|older than)(?: age)? (\d+)")
+                   r"|(?:less than or equal to|up to)(?: age)? (\d+)"
+                   r"|(?:more than|greater than|over|older than)(?: age)? (\d+)"
+                   r"|(?:under|less than|younger than)(?: age)? (\d+)")
 NEXT_NUMBER = re.compile(r"\b(\d+) or (\d+)\b")
 ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
             "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth", "11th": "eleventh", "12th": "twelfth"}
@@ -127,6 +128,8 @@ def numbers_in(text: str, stems: list[str]) -> list[tuple[int, int]]:
             found.append((int(match.group(3)), 10_000))
         elif match.group(6):
             found.append((int(match.group(6)) + 1, 10_000))
+        elif match.group(7):
+            found.append((0, max(int(match.group(7)) - 1, 0)))  # "under age 5" is 0 to 4
         else:
             found.append((0, int(match.group(4) or match.group(5))))
     if text:

@@ -55,11 +55,11 @@ def _active_partners(code: str) -> tuple[set[str], set[str]]:
 
 
 def test_cpt_code_outside_the_starter_set_gets_the_cms_facts(ncci_db):
-    answer = lookup_procedure(ncci_db, "36592")
+    answer = lookup_procedure(ncci_db, "36640")
     assert answer.status == "no_descriptor" and answer.section == "Surgery › Cardiovascular system"
-    # mue_practitioner_2024-07.csv line 3874: 36592,1,3,Clinical: Data
+    # mue_practitioner_2024-07.csv line 3883: 36640,1,3,Clinical: Data
     assert answer.extra["mue"] == {"units": 1, "mai": "3", "rationale": "Clinical: Data"}
-    first, second = _active_partners("36592")
+    first, second = _active_partners("36640")
     assert answer.extra["ptp_pairs"] == len(first | second) > 1000
     text = code_answer(answer)
     assert "MUE 1 unit(s)" in text and f"{len(first | second)} active PTP pair(s)" in text
@@ -83,7 +83,7 @@ def test_without_ncci_files_a_code_still_gets_its_section(tmp_path):
 
     db = open_db(tmp_path / "no-ncci.db")
     import_release(db, "cpt", Path(__file__).resolve().parents[1] / "codedata" / "data" / "cpt_starter.tsv")
-    answer = lookup_procedure(db, "36592")
+    answer = lookup_procedure(db, "36640")
     assert answer.status == "no_descriptor" and "mue" not in answer.extra
     assert "Surgery" in answer.history[0] and "do not list it" in answer.history[0]
 

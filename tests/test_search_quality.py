@@ -134,6 +134,19 @@ def test_abbreviations_and_lay_words(icd_db, text, first):
     assert top(icd_db, text)[0] == first
 
 
+@pytest.mark.parametrize("text, first, not_first", [
+    # cpt_starter.tsv (own words, codes in mue_practitioner_2024-07): 36556 central line 'age 5 or older',
+    # 36555 'under age 5'; 99381 well visit 'under 1 year old', 99382 'age 1 through 4'
+    ("non-tunneled cvc age 5+", "36556", "36555"), ("cvc placement under 5", "36555", "36556"),
+    ("well visit new patient under 1 yr", "99381", "99382"),
+    # "2 or 3 views" is a range: 72040 neck spine 2 or 3 views, not 72050 (4 or 5)
+    ("c spine xray 3 views", "72040", "72050"),
+])
+def test_numbers_the_query_bounds(icd_db, text, first, not_first):
+    codes = top(icd_db, text, "cpt")
+    assert codes[0] == first and (not_first not in codes or codes.index(not_first) > 0)
+
+
 @pytest.mark.parametrize("text, first", [
     ("est pt level 3", "99213"), ("office visit established moderate MDM", "99214"),
     ("ER visit level 4", "99284"),  # cpt_starter.tsv: E/M levels in our own words
