@@ -12,8 +12,8 @@ import click
 
 from codedata import search
 from codedata.codes import looks_like_icd, normalise_icd
-from handlers.answers import REMINDER, known_words, shown_concepts, recognised_query
-from handlers.parsing import clean_text, find_identifiers
+from handlers.answers import REMINDER, hcpcs_in, known_words, shown_concepts, recognised_query
+from handlers.parsing import clean_text, codes_asked, find_identifiers
 from codedata.db import open_db, releases
 from codedata.defaults import ensure_defaults
 from codedata.errors import MedcodeError
@@ -137,13 +137,14 @@ def _answer(obj: Context, kind: str, query: tuple[str, ...], limit: int, offset:
         raise click.UsageError("nothing left to look up: give a code or words such as 'type 2 diabetes'")
     if cleaned.identifiers:
         click.echo(f"medcode: {REMINDER.removeprefix(':lock: ')}", err=True)
-    tokens = text.replace(",", " ").split()
-    systems = ("icd10cm",) if kind == "icd" else ("cpt", "hcpcs")
-    if len(tokens) > 1 and all(search.looks_like_code(t, systems) for t in tokens):
-        # Several codes (E11.9 I10): one answer each, as Slack gives; never one run-together code.
-        answers = [search.resolve(obj.db(), t, kind, dos=day) for t in tokens[:MAX_CODES_LOOKED_UP]]
-        if len(tokens) > MAX_CODES_LOOKED_UP:
-            click.echo(f"medcode: {len(tokens) - MAX_CODES_LOOKED_UP} more codes not looked up: at most "
+    codes = codes_asked(text, hcpcs_in(obj.db()), kind)
+    if codes:
+        # Codes among other words or punctuation (E11.9 I10, "jane doe E11.9", E11.9,I10): one answer each, as
+        # Slack gives; the words around them are neither searched nor repeated.
+        answers = [search.resolve(obj.db(), code, code_kind, dos=day)
+                   for code, code_kind in codes[:MAX_CODES_LOOKED_UP]]
+        if len(codes) > MAX_CODES_LOOKED_UP:
+            click.echo(f"medcode: {len(codes) - MAX_CODES_LOOKED_UP} more codes not looked up: at most "
                        f"{MAX_CODES_LOOKED_UP} at a time", err=True)
         _emit(as_json, [a.model_dump(mode="json") for a in answers], "\n\n".join(render.answer(a, kind) for a in answers))
         if any(_unknown(a) for a in answers):

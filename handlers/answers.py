@@ -11,15 +11,16 @@ import re
 from functools import lru_cache
 
 from codedata.checks import check_claim
+from codedata.checks.claim import verdict
 from codedata.codes import get_code
 from codedata.db import current_release
 from codedata.errors import BadInput, MedcodeError
-from codedata.models import ClaimRequest, CodeAnswer, SearchResult
+from codedata.models import ClaimRequest, CodeAnswer, Finding, SearchResult
 from codedata.search import MAX_QUERY_CHARS, ensure_index, resolve, synonyms, vocabulary
 from codedata.windows import parse_dos
 
 from . import Services, blocks
-from .parsing import clean_text, extract_codes, find_identifiers, parse_pair, split_parameters
+from .parsing import clean_text, codes_asked, extract_codes, find_identifiers, parse_pair, split_parameters
 
 REMINDER = (":lock: Please don't paste patient details (names, dates of birth, phone or record numbers) — "
             "medcode needs codes only. They were left out of this answer.")
@@ -30,7 +31,11 @@ MAX_INPUT = 40_000  # characters read from one message: Slack's own cap on a mes
 
 def hcpcs_checker(services: Services):
     """Return code -> True when the code is in the current HCPCS release (J1745 vs ICD J17.45)."""
-    db = services.db()
+    return hcpcs_in(services.db())
+
+
+def hcpcs_in(db):
+    """hcpcs_checker for a database connection (the CLI has no Services)."""
     release = current_release(db, "hcpcs")
     return lambda code: bool(release and get_code(db, release["id"], code))
 
@@ -83,19 +88,23 @@ def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bo
         left_out: list[str] = []
         request = parse_pair(cleaned.text, is_hcpcs, left_out, parameters=parameters)
         report = check_claim(services.db(), request, policy_dirs=services.policy_dirs)
-        reply = blocks.check_report(report, pair_text(request), shared=shared)
         unread = [w for w in left_out if any(ch.isdigit() for ch in w)]  # meant as codes, but not shaped like one
         if unread:
-            reply = blocks.insert_before_actions(reply, blocks._context(
-                f"{len(unread)} entr{'ies' if len(unread) != 1 else 'y'} not shaped like a code left out (not "
-                "repeated here): a diagnosis is like E11.9, a procedure like 99213 or J1745."))
-        return reminder + reply
-    found = extract_codes(cleaned.text, is_hcpcs)
-    codes = (found.procedures + found.diagnoses) if kind == "cpt" else (found.diagnoses + found.procedures)
-    if codes and len(cleaned.text.split()) > 1:  # codes first: the words around them are not searched or shown
+            # A claim checked without an entry meant as a code is not OK ("/pair E11.9 9921" lost its only
+            # procedure): as the CLI's px_malformed, an error, and the entry is not repeated (it may be an MRN).
+            findings = [Finding(
+                severity="error", rule="entry_not_a_code", codes=[],
+                message=f"{len(unread)} entr{'ies' if len(unread) != 1 else 'y'} with digits not shaped like a code "
+                        "(not repeated here) left out, and the claim was checked without "
+                        f"{'them' if len(unread) != 1 else 'it'}: a diagnosis is like E11.9, a procedure like "
+                        "99213 or J1745.",
+                basis="ICD-10-CM and CPT/HCPCS code formats")] + report.findings
+            report = report.model_copy(update={"findings": findings, "verdict": verdict(findings)})
+        return reminder + blocks.check_report(report, pair_text(request), shared=shared)
+    codes = codes_asked(cleaned.text, is_hcpcs, kind)
+    if codes:  # codes first: the words around them are not searched or shown
         replies: list[dict] = []
-        for code in codes[:MAX_CODES_ANSWERED]:
-            code_kind = "icd" if code in found.diagnoses else "cpt"
+        for code, code_kind in codes[:MAX_CODES_ANSWERED]:
             result = resolve(services.db(), code, code_kind, dos=dos)
             if isinstance(result, CodeAnswer):
                 replies += blocks.code_answer(result, code_kind, result.code + rerun, shared=shared)

@@ -181,7 +181,7 @@ def extract_codes(text: str, is_hcpcs=None) -> ExtractedCodes:
     blanks identifiers first (find_identifiers)."""
     found = ExtractedCodes()
     for token in re.split(r"[\s,;/]+", text or ""):
-        token = token.strip(".,;:()[]{}!?\"'")
+        token = token.strip(".,;:()[]{}!?\"'`*_")  # (E11.9), `E11.9`, *E11.9*: chat punctuation around a code
         if PROCEDURE.match(token.split("-")[0]):
             token = token.split("-")[0]  # 97140-59: the modifier is not a code
         kind = classify_token(token, is_hcpcs)
@@ -189,6 +189,16 @@ def extract_codes(text: str, is_hcpcs=None) -> ExtractedCodes:
         if target is not None and token.upper() not in target:
             target.append(token.upper())
     return found
+
+
+def codes_asked(text: str, is_hcpcs, kind: str) -> list[tuple[str, str]]:
+    """(code, "icd"|"cpt") pairs an /icd or /cpt text asks about, in order, when it names codes among other words
+    or punctuation ("jane doe E11.9", "E11.9,I10", "(E11.9)"); [] for a search or one bare code."""
+    found = extract_codes(text, is_hcpcs)
+    codes = (found.procedures + found.diagnoses) if kind == "cpt" else (found.diagnoses + found.procedures)
+    if not codes or (len(codes) == 1 and text.strip().upper() == codes[0]):
+        return []
+    return [(code, "icd" if code in found.diagnoses else "cpt") for code in codes]
 
 
 def parse_pair(text: str, is_hcpcs=None, left_out: list[str] | None = None,

@@ -86,6 +86,19 @@ def test_search_that_finds_nothing_exits_1_with_one_line(db_copy):
     assert "qwzx" not in result.stderr  # never repeated: it may be a patient's name
 
 
+@pytest.mark.parametrize("text, codes", [
+    # hostile pass 4: the CLI searched "jane doe E11.9" as words ("doe 9") where Slack answers the code
+    ("jane doe E11.9", ["E11.9"]), ("E11.9 doe", ["E11.9"]), ("E11.9,I10", ["E11.9", "I10"]),
+    ("(E11.9)", ["E11.9"]), ("knee pain E11.9", ["E11.9"]),
+])
+def test_codes_among_words_or_punctuation_are_answered_as_codes(db_copy, text, codes):
+    result = run(db_copy, "icd", text, "--json")
+    payload = json.loads(result.stdout)
+    answers = payload if isinstance(payload, list) else [payload]
+    assert [a["code"] for a in answers] == codes
+    assert "doe" not in result.stdout.lower() and "knee" not in result.stdout.lower()
+
+
 def test_check_takes_repeated_dx_and_px_in_order(db_copy):
     # `--dx R51.9 --dx G43.909` once kept only the last diagnosis, silently checking another claim
     payload = json.loads(run(db_copy, "check", "--dx", "R51.9", "--dx", "G43.909,I10", "--px", "99213", "--px",

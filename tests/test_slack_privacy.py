@@ -65,7 +65,16 @@ def test_words_that_are_not_codes_are_never_read_as_diagnoses_or_echoed(slack):
     reply = all_text(slack[0].wait_for("/respond/pair-words")[0]["blocks"])
     assert "Diagnoses: `E11.9`   Procedures: `99213`" in reply
     assert "Doe" not in reply and "please" not in reply and "`E1`" not in reply and "9921 " not in reply
-    assert "2 entries not shaped like a code left out" in reply
+    assert "2 entries with digits not shaped like a code" in reply
+    # checked without them, the claim is not OK (hostile pass 4: "/pair E11.9 9921" said OK with no procedure)
+    assert "Likely denial" in reply or "LIKELY DENIAL" in reply.upper()
+
+
+def test_a_pair_that_lost_its_only_procedure_is_not_ok(slack):
+    command(slack, "/pair", "E11.9 9921", "pair-lost")
+    reply = all_text(slack[0].wait_for("/respond/pair-lost")[0]["blocks"])
+    assert "1 entry with digits not shaped like a code" in reply and "`9921`" not in reply and "9921 " not in reply
+    assert "OK" not in reply.split("\n")[0]
 
 
 def test_a_search_that_finds_nothing_does_not_repeat_the_text(slack):
@@ -194,3 +203,11 @@ def test_addresses_and_lone_names_are_blanked(text, blanked, kept):
 def test_clean_lines_keep_every_word(icd_db, text):
     cleaned = find_identifiers(text, known_words(lambda: icd_db))  # the real vocabulary and typo correction
     assert not cleaned.identifiers and cleaned.text == text
+
+
+@pytest.mark.parametrize("text, tag", [("E11.9,I10", "punct-comma"), ("(E11.9) `I10`", "punct-marks")])
+def test_codes_with_chat_punctuation_are_answered(slack, text, tag):
+    # hostile pass 4: "/icd E11.9,I10" and "(E11.9)" answered "No codes found for your search"
+    command(slack, "/icd", text, tag)
+    reply = all_text(slack[0].wait_for(f"/respond/{tag}")[0]["blocks"])
+    assert "Type 2 diabetes mellitus without complications" in reply and "Essential (primary) hypertension" in reply
