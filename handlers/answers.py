@@ -20,7 +20,7 @@ from codedata.search import MAX_QUERY_CHARS, ensure_index, resolve, synonyms, vo
 from codedata.windows import parse_dos
 
 from . import Services, blocks
-from .parsing import clean_text, codes_asked, extract_codes, find_identifiers, parse_pair, split_parameters
+from .parsing import DATE_IN_TEXT, clean_text, codes_asked, extract_codes, find_identifiers, parse_pair, split_parameters
 
 REMINDER = (":lock: Please don't paste patient details (names, dates of birth, phone or record numbers) — "
             "medcode needs codes only. They were left out of this answer.")
@@ -70,8 +70,10 @@ def _reminder(found: bool) -> list[dict]:
     return [blocks.message(REMINDER)[0]] if found else []
 
 
-def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bool = False) -> list[dict]:
-    """Blocks for /icd, /cpt or /pair text; raises MedcodeError (BadInput) for a one-line reply."""
+def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bool = False,
+           dated: bool = False) -> list[dict]:
+    """Blocks for /icd, /cpt or /pair text; raises MedcodeError (BadInput) for a one-line reply. `dated`: the
+    message this text came from had a date in its words (already blanked)."""
     text = clean_text(text[:MAX_INPUT])
     # Parameters are read before anything is blanked as a possible identifier: dos:2026-03-01 is a date of
     # service, not a date of birth. /icd and /cpt take dos: for a code lookup (the release in force that day).
@@ -100,7 +102,14 @@ def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bo
                         "99213 or J1745.",
                 basis="ICD-10-CM and CPT/HCPCS code formats")] + report.findings
             report = report.model_copy(update={"findings": findings, "verdict": verdict(findings)})
-        return reminder + blocks.check_report(report, pair_text(request), shared=shared)
+        reply = blocks.check_report(report, pair_text(request), shared=shared)
+        if "dos" not in parameters and (dated or DATE_IN_TEXT.search(rest)):
+            # "seen 2025-06-01 for G35": a date in the words may be a birth date, so it is not guessed at; say
+            # which day was checked (the date is not repeated)
+            reply = blocks.insert_before_actions(reply, blocks._context(
+                f"Checked for {report.date_of_service}: a date written in the message is not read as the date "
+                "of service. Add `dos:YYYY-MM-DD` to check another day."))
+        return reminder + reply
     codes = codes_asked(cleaned.text, is_hcpcs, kind)
     if codes:  # codes first: the words around them are not searched or shown
         replies: list[dict] = []
@@ -201,7 +210,8 @@ def answer_free_text(services: Services, text: str, shared: bool = True) -> list
     if found.diagnoses and (found.procedures or _claim_lines(services, cleaned.text)):
         # The text itself, as /pair reads it: units (97110x4), modifiers (97140-59), pointers and repeats kept;
         # words not shaped like codes are left out, never echoed
-        return reminder + answer(services, "pair", f"{cleaned.text} {extra}", shared=shared)
+        return reminder + answer(services, "pair", f"{cleaned.text} {extra}", shared=shared,
+                                 dated=bool(DATE_IN_TEXT.search(rest)))
     codes = found.diagnoses + found.procedures
     if len(codes) == 1:
         return reminder + answer(services, "icd" if found.diagnoses else "cpt", codes[0], shared=shared)

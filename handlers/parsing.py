@@ -81,6 +81,11 @@ NAME_WORD = r"[A-Z](?:[a-z]+|['’][A-Z][a-z]+)(?:-[A-Z][a-z]+)?"
 # dates after their labels, dates, phone and social-security numbers, emails, money, a name after "patient",
 # "name" or an honorific, ages, and long numbers (codes have at most 5 digits). Labels go first so
 # "DOB 03/04/1955" takes its date along.
+MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|" \
+        r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+# A date written in a message (not as dos:): a /pair reply says it was not taken as the date of service.
+DATE_IN_TEXT = re.compile(rf"\b\d{{4}}-\d{{1,2}}-\d{{1,2}}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\b{MONTH}\.?\s+\d{{1,2}}\b",
+                          re.I)
 NOT_CODES = [
     re.compile(r"(?:\+?1[-.\s]?)?\(?\b\d{3}\)?[-.\s]*\d{3}[-.\s]\d{4}\b"),    # 555-123-4567, (555) 123 4567
     re.compile(r"\b(?:mrn|mr#|acct|account|member|id|ssn|claim|dob|d\.o\.b\.?|birth(?:date|day)?|born|"
@@ -88,6 +93,8 @@ NOT_CODES = [
                r"(?:#|no\.?|number)?\s*[:#]?\s*(?=[\w/.()-]*\d)[\w/.()-]+", re.I),
     re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"),                   # 01/02/1960, 1-2-60, 3.4.55
     re.compile(r"\b\d{4}[/-]\d{1,2}[/-]\d{1,2}\b"),                       # 1955-03-04
+    re.compile(rf"\b{MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{2,4}}\b", re.I),  # March 4, 1962
+    re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTH}\.?,?\s+\d{{2,4}}\b", re.I),  # 4 March 1962
     re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),                                  # SSN shape
     re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]+\.[\w.]+"),                    # email (linear: starts at a word)
     re.compile(r"[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d{2})\s?(?:usd|dollars)\b", re.I),

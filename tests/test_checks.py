@@ -506,6 +506,12 @@ def test_a_pregnancy_code_defined_by_the_mothers_age_at_delivery(icd_db):
     assert "age_at_delivery" in rules(check_claim(icd_db, teen.model_copy(update={"age": 19})))
 
 
+def test_the_same_code_twice_does_not_contradict_itself(icd_db):
+    # hostile pass 4: "E11.9 E11.9" was also reported as E11.9 contradicting E11.9
+    twice = ClaimRequest(diagnoses=["E11.9", "E11.9"], procedures=[line("99213")], date_of_service="2026-05-01")
+    assert "uncomplicated_with_complication" not in rules(check_claim(icd_db, twice))
+
+
 def test_a_symptom_listed_before_the_diagnosis_that_explains_it(icd_db):
     # Guidelines I.B.5 and IV.D: fever (R50.9) first with pneumonia (J18.9) confirmed is a review; pneumonia first
     # is not questioned here, nor fever beside an unrelated condition (I10), nor dysuria after a UTI (N39.0).

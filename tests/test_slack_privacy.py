@@ -211,3 +211,21 @@ def test_codes_with_chat_punctuation_are_answered(slack, text, tag):
     command(slack, "/icd", text, tag)
     reply = all_text(slack[0].wait_for(f"/respond/{tag}")[0]["blocks"])
     assert "Type 2 diabetes mellitus without complications" in reply and "Essential (primary) hypertension" in reply
+
+
+def test_a_date_in_a_mention_is_not_taken_silently(slack):
+    # hostile pass 4: "G35 97110 on 2025-06-01" was checked for today without a word; the reply now says which
+    # day it checked and how to give another, without repeating the date (it may be a birth date)
+    assert event(slack, {"type": "app_mention", "user": "U1", "channel": "C77", "ts": "777.1",
+                         "text": "<@UBOT> seen 2025-06-01 for G35 97110, DOB March 4 1962"}) == 200
+    posted = slack[0].wait_for("chat.postMessage", channel="C77")[0]
+    text = all_text(posted["blocks"])
+    assert "a date written in the message is not read as the date of service" in text and "dos:YYYY-MM-DD" in text
+    assert "2025-06-01" not in text and "1962" not in text
+
+
+@pytest.mark.parametrize("text", ["knee pain March 4 1962", "E11.9 DOB: March 4, 1962", "knee pain 4 mar 1962"])
+def test_dates_with_a_month_name_are_identifiers(icd_db, text):
+    # hostile pass 4: "March 4 1962" left "4" in the search and gave no privacy reminder
+    cleaned = find_identifiers(text, known_words(lambda: icd_db))
+    assert cleaned.identifiers and "1962" not in cleaned.text and " 4" not in cleaned.text

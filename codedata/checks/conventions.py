@@ -224,7 +224,8 @@ def uncomplicated_beside_complication(claim: Claim) -> list[Finding]:
     for plain in coded:
         title = (plain.row["description"] or "").lower()
         width = 3 if "without complications" in title else 4 if title.endswith("uncomplicated") else 0
-        other = next((d for d in coded if width and d is not plain and d.code[:width] == plain.code[:width]), None)
+        other = next((d for d in coded if width and d.code != plain.code and d.code[:width] == plain.code[:width]),
+                     None)  # the same code twice is the duplicate rule's, not a contradiction
         if other is not None:
             return [Finding(
                 severity="warning", rule="uncomplicated_with_complication", codes=[plain.shown, other.shown],
