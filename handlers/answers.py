@@ -123,6 +123,13 @@ def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bo
         if replies:
             return reminder + blocks.limit(replies)
     result = resolve(services.db(), cleaned.text, kind, offset=offset, dos=dos)
+    typed = cleaned.text.strip().upper()
+    if kind == "icd" and isinstance(result, CodeAnswer) and result.status == "unknown" and is_hcpcs(typed):
+        # "/icd J1745" is the HCPCS drug code, not an unknown "J17.45": answer it, saying so
+        hcpcs = resolve(services.db(), typed, "cpt", dos=dos)
+        return reminder + [blocks._context(f"`{typed}` is a HCPCS Level II code, not ICD-10-CM: answered as "
+                                           "`/cpt` would.")] + blocks.code_answer(hcpcs, "cpt", typed + rerun,
+                                                                                   shared=shared)
     if isinstance(result, SearchResult):
         shown = recognised_query(result, cleaned.text, known)
         return reminder + blocks.search_result(result, kind, shared=shared, shown=shown, rerun=rerun)

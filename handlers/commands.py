@@ -1,13 +1,16 @@
 """/icd, /cpt and /pair: ack at once, answer ephemerally with a Share button; /pair alone opens the form."""
 from __future__ import annotations
 
+import re
+
 from codedata import watches
-from codedata.errors import MedcodeError
+from codedata.errors import BadInput, MedcodeError
 from codedata.releases import changes_between, diff_pair
 
 from . import Services, admin, blocks
 from .answers import answer, safe_error
 
+CODE_OR_PREFIX = re.compile(r"^[A-Za-z]?\d[0-9A-Za-z]{0,2}(?:\.?[0-9A-Za-z]{0,4})?$")  # E11, E11.9, 9921, J17
 SUBCOMMANDS = ("watch", "unwatch", "watches", "changes", "import", "announce")
 
 COMMANDS = {"/icd": "icd", "/cpt": "cpt", "/pair": "pair"}
@@ -57,6 +60,9 @@ def subcommand(services: Services, kind: str, text: str, command: dict, respond)
         lines = "\n".join(f"• {r['system']} {r['kind']} `{r['pattern']}`" for r in rows)
         return blocks.message(f"*Watches in this channel*\n{lines}" if rows else "This channel watches no codes.")
     if word == "changes":
+        if rest and not CODE_OR_PREFIX.match(rest):
+            # "/icd changes kowalski" answered "No changes to that code" as if a name were a code
+            raise BadInput("changes takes a code or the start of one, e.g. `changes E11` or `changes 9921`")
         old, new = diff_pair(db, system)
         rows = changes_between(db, old, new, rest.upper().replace(".", "") or None)
         if not rows:  # what was typed is not repeated: it may not be a code

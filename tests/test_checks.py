@@ -506,6 +506,15 @@ def test_a_pregnancy_code_defined_by_the_mothers_age_at_delivery(icd_db):
     assert "age_at_delivery" in rules(check_claim(icd_db, teen.model_copy(update={"age": 19})))
 
 
+def test_a_modifier_given_twice_on_a_line(icd_db):
+    # hostile pass 4: 99213-25-25 passed as OK (CMS-1500 24D: each modifier position a different modifier)
+    twice = ClaimRequest(diagnoses=["J06.9"], procedures=[line("99213", modifiers=["25", "25"])],
+                         date_of_service="2026-05-01")
+    assert rules(check_claim(icd_db, twice))["repeated_modifier"].severity == "warning"
+    once = twice.model_copy(update={"procedures": [line("99213", modifiers=["25"])]})
+    assert "repeated_modifier" not in rules(check_claim(icd_db, once))
+
+
 def test_the_same_code_twice_does_not_contradict_itself(icd_db):
     # hostile pass 4: "E11.9 E11.9" was also reported as E11.9 contradicting E11.9
     twice = ClaimRequest(diagnoses=["E11.9", "E11.9"], procedures=[line("99213")], date_of_service="2026-05-01")
@@ -624,9 +633,9 @@ def test_a_procedure_number_in_no_cpt_file_and_no_cms_edit_file(ncci_db):
     for code in ("99999", "0000T"):
         report = check(ncci_db, ["E11.9"], [code], date_of_service="2024-08-01")
         assert rules(report)["px_not_found"].severity == "warning"
-    # 27446 has no starter descriptor, but the NCCI files name it (mue_practitioner_2024-07 line 2419): only the
+    # 27445 has no starter descriptor, but the NCCI files name it (mue_practitioner_2024-07 line 2418): only the
     # info line.
-    real = rules(check(ncci_db, ["M17.11"], ["27446"], date_of_service="2024-08-01"))
+    real = rules(check(ncci_db, ["M17.11"], ["27445"], date_of_service="2024-08-01"))
     assert "px_not_found" not in real and real["px_unconfirmed"].severity == "info"
     # After the loaded quarter a code may simply be newer than the edits: no warning.
     assert "px_not_found" not in rules(check(ncci_db, ["E11.9"], ["99999"], date_of_service="2026-05-01"))

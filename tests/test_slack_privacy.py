@@ -229,3 +229,15 @@ def test_dates_with_a_month_name_are_identifiers(icd_db, text):
     # hostile pass 4: "March 4 1962" left "4" in the search and gave no privacy reminder
     cleaned = find_identifiers(text, known_words(lambda: icd_db))
     assert cleaned.identifiers and "1962" not in cleaned.text and " 4" not in cleaned.text
+
+
+def test_changes_takes_a_code_and_icd_names_a_hcpcs_code(slack):
+    # hostile pass 4: "/icd changes kowalski" answered "No changes to that code"; "/icd J1745" said "J17.45 is not
+    # a known code", a code nobody typed
+    command(slack, "/icd", "changes kowalski", "changes-name")
+    reply = all_text(slack[0].wait_for("/respond/changes-name")[0]["blocks"])
+    assert "changes takes a code" in reply and "kowalski" not in reply.lower()
+    command(slack, "/icd", "J1745", "icd-hcpcs")
+    reply = all_text(slack[0].wait_for("/respond/icd-hcpcs")[0]["blocks"])
+    assert "HCPCS Level II code, not ICD-10-CM" in reply and "infliximab" in reply.lower()
+    assert "J17.45" not in reply

@@ -67,6 +67,20 @@ def repeated_diagnoses(claim: Claim) -> list[Finding]:
             for code in repeated]
 
 
+def repeated_modifiers(claim: Claim) -> list[Finding]:
+    """A modifier given twice on one line (99213-25-25): each modifier position takes a different modifier."""
+    findings = []
+    for px in claim.procedures:
+        upper = [m.upper() for m in px.line.modifiers]
+        twice = sorted({m for m in upper if upper.count(m) > 1})
+        if twice:
+            findings.append(Finding(
+                severity="warning", rule="repeated_modifier", codes=[px.line.code],
+                message=f"{px.line.code} carries modifier {', '.join(twice)} more than once: give each modifier once.",
+                basis="CMS-1500 item 24D: up to four modifiers per line, each a different one"))
+    return findings
+
+
 def invalid_diagnoses(claim: Claim) -> list[Finding]:
     """Diagnoses that cannot be billed as typed."""
     findings = []
@@ -248,5 +262,5 @@ def releases_not_loaded(claim: Claim) -> list[Finding]:
     return findings
 
 
-RULES = [no_diagnosis, line_without_pointer, repeated_diagnoses, invalid_diagnoses, invalid_procedures,
-         unknown_modifiers, releases_not_loaded]
+RULES = [no_diagnosis, line_without_pointer, repeated_diagnoses, repeated_modifiers, invalid_diagnoses,
+         invalid_procedures, unknown_modifiers, releases_not_loaded]
