@@ -247,6 +247,13 @@ def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: 
                         described=described)
 
 
+def _once(ctx, param, values):
+    """One value for an option a claim has once: `--age 0 --age 45` is refused, not silently the last."""
+    if len({str(v).upper() for v in values}) > 1:
+        raise click.BadParameter("given twice with different values; give it once", param=param)
+    return values[0] if values else None
+
+
 @main.command()
 @click.option("--dx", multiple=True,
               help="Diagnosis codes in order, first = primary (E11.9,I10, or repeat --dx); words after a code are "
@@ -255,9 +262,10 @@ def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: 
               help="Procedure codes (99213,83036, or repeat --px); a modifier may follow a dash (97597-59).")
 @click.option("--units", multiple=True, help="Units per procedure: 97110=4 (repeat or comma-separate).")
 @click.option("--mod", "mods", multiple=True, help="Modifiers per procedure: 97140=59 or 97140=59+GP.")
-@click.option("--age", type=click.IntRange(0, 130), help="Patient age in years.")
-@click.option("--sex", type=click.Choice(["F", "M"], case_sensitive=False), help="Patient sex.")
-@click.option("--dos", help="Date of service, YYYY-MM-DD (default today).")
+@click.option("--age", type=click.IntRange(0, 130), multiple=True, callback=_once, help="Patient age in years.")
+@click.option("--sex", type=click.Choice(["F", "M"], case_sensitive=False), multiple=True, callback=_once,
+              help="Patient sex.")
+@click.option("--dos", multiple=True, callback=_once, help="Date of service, YYYY-MM-DD (default today).")
 @click.option("--pointer", "pointers", multiple=True,
               help="Diagnoses a procedure is for (CMS-1500 box 24E): 97140=2 or 97140=1+2 (default: all).")
 @click.option("--payer", type=click.Choice(["medicare", "medicaid", "commercial"], case_sensitive=False),

@@ -107,6 +107,15 @@ def test_check_takes_repeated_dx_and_px_in_order(db_copy):
     assert [p["code"] for p in payload["procedures"]] == ["99213", "80061"]
 
 
+def test_check_refuses_one_claim_fact_given_twice(db_copy):
+    # hostile pass 4: `--age 0 --age 45` silently took the last (an age conflict came and went with the order)
+    for args in (["--age", "0", "--age", "45"], ["--dos", "2025-06-01", "--dos", "2026-06-01"]):
+        result = run(db_copy, "check", "--dx", "P07.30", "--px", "99213", *args)
+        assert result.returncode == 2 and "given twice" in result.stderr and "Traceback" not in result.stderr
+    same = run(db_copy, "check", "--dx", "J06.9", "--px", "99213", "--age", "45", "--age", "45", "--json")
+    assert same.returncode == 0
+
+
 def test_check_text_and_json(db_copy):
     result = run(db_copy, "check", "--dx", "M54.5", "--px", "97140", "--dos", "2026-05-01")
     assert result.returncode == 0
