@@ -7,8 +7,9 @@ import sqlite_utils
 
 from codedata import search
 from codedata.checks import check_claim
-from handlers.answers import REMINDER, known_words, lookup_dos
-from handlers.parsing import clean_text, find_identifiers, parse_pair, split_parameters
+from handlers.answers import (HCPCS_NOT_ICD, MAX_CODES_ANSWERED, REMINDER, hcpcs_asked_as_icd, hcpcs_in, known_words,
+                              lookup_dos, with_unread_entries)
+from handlers.parsing import clean_text, codes_asked, find_identifiers, parse_pair, split_parameters
 from codedata.errors import MedcodeError
 
 from . import render
@@ -29,7 +30,25 @@ def _lookup(db: sqlite_utils.Database, text: str, kind: str) -> str:
     parameters, rest = split_parameters(text)  # dos:YYYY-MM-DD, as in Slack
     # Patient details are blanked as in Slack ("Gonzalez diabetes" searches "diabetes"), with the reminder.
     cleaned = find_identifiers(rest, known_words(lambda: db))
-    answer = render.answer(search.resolve(db, cleaned.text.strip(), kind, dos=lookup_dos(parameters)), kind)
+    dos, typed = lookup_dos(parameters), cleaned.text.strip()
+    codes = codes_asked(typed, hcpcs_in(db), kind)
+    if codes:  # codes among words or punctuation ("jane doe E11.9", "E11.9,I10"): one answer each, as in Slack
+        answer = "\n\n".join(render.answer(search.resolve(db, code, code_kind, dos=dos), code_kind)
+                               for code, code_kind in codes[:MAX_CODES_ANSWERED])
+    else:
+        result = search.resolve(db, typed, kind, dos=dos)
+        hcpcs = hcpcs_asked_as_icd(db, typed.upper(), result, dos) if kind == "icd" else None
+        answer = (HCPCS_NOT_ICD.format(typed.upper()) + "\n" + render.answer(hcpcs, "cpt") if hcpcs is not None
+                  else render.answer(result, kind))
+    return f"{REMINDER.removeprefix(':lock: ')}\n{answer}" if cleaned.identifiers else answer
+
+
+def _pair(db: sqlite_utils.Database, text: str) -> str:
+    parameters, rest = split_parameters(text)  # read before blanking: dos:2026-03-01 is no birth date
+    cleaned = find_identifiers(rest, known_words(lambda: db))
+    left_out: list[str] = []
+    request = parse_pair(cleaned.text, hcpcs_in(db), left_out, parameters=parameters)
+    answer = render.check_report(with_unread_entries(check_claim(db, request), left_out))
     return f"{REMINDER.removeprefix(':lock: ')}\n{answer}" if cleaned.identifiers else answer
 
 
@@ -37,7 +56,7 @@ def _commands(db: sqlite_utils.Database) -> dict[str, Callable[[str], str]]:
     return {
         "icd": lambda text: _lookup(db, text, "icd"),
         "cpt": lambda text: _lookup(db, text, "cpt"),
-        "pair": lambda text: render.check_report(check_claim(db, parse_pair(text))),
+        "pair": lambda text: _pair(db, text),
     }
 
 

@@ -70,6 +70,33 @@ def _reminder(found: bool) -> list[dict]:
     return [blocks.message(REMINDER)[0]] if found else []
 
 
+def with_unread_entries(report, left_out: list[str]):
+    """The report, with an error when /pair left out entries with digits not shaped like a code: a claim checked
+    without an entry meant as a code is not OK ("/pair E11.9 9921" lost its only procedure). As the CLI's
+    px_malformed, an error; the entries are not repeated (one may be an MRN)."""
+    unread = [w for w in left_out if any(ch.isdigit() for ch in w)]
+    if not unread:
+        return report
+    findings = [Finding(
+        severity="error", rule="entry_not_a_code", codes=[],
+        message=f"{len(unread)} entr{'ies' if len(unread) != 1 else 'y'} with digits not shaped like a code "
+                "(not repeated here) left out, and the claim was checked without "
+                f"{'them' if len(unread) != 1 else 'it'}: a diagnosis is like E11.9, a procedure like 99213 or "
+                "J1745.",
+        basis="ICD-10-CM and CPT/HCPCS code formats")] + report.findings
+    return report.model_copy(update={"findings": findings, "verdict": verdict(findings)})
+
+
+def hcpcs_asked_as_icd(db, typed: str, result, dos=None):
+    """For "/icd J1745" (an unknown "J17.45" that is a HCPCS code): the HCPCS answer, else None."""
+    if isinstance(result, CodeAnswer) and result.status == "unknown" and hcpcs_in(db)(typed):
+        return resolve(db, typed, "cpt", dos=dos)
+    return None
+
+
+HCPCS_NOT_ICD = "`{}` is a HCPCS Level II code, not ICD-10-CM: answered as `/cpt` would."
+
+
 def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bool = False,
            dated: bool = False) -> list[dict]:
     """Blocks for /icd, /cpt or /pair text; raises MedcodeError (BadInput) for a one-line reply. `dated`: the
@@ -89,19 +116,8 @@ def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bo
     if kind == "pair":
         left_out: list[str] = []
         request = parse_pair(cleaned.text, is_hcpcs, left_out, parameters=parameters)
-        report = check_claim(services.db(), request, policy_dirs=services.policy_dirs)
-        unread = [w for w in left_out if any(ch.isdigit() for ch in w)]  # meant as codes, but not shaped like one
-        if unread:
-            # A claim checked without an entry meant as a code is not OK ("/pair E11.9 9921" lost its only
-            # procedure): as the CLI's px_malformed, an error, and the entry is not repeated (it may be an MRN).
-            findings = [Finding(
-                severity="error", rule="entry_not_a_code", codes=[],
-                message=f"{len(unread)} entr{'ies' if len(unread) != 1 else 'y'} with digits not shaped like a code "
-                        "(not repeated here) left out, and the claim was checked without "
-                        f"{'them' if len(unread) != 1 else 'it'}: a diagnosis is like E11.9, a procedure like "
-                        "99213 or J1745.",
-                basis="ICD-10-CM and CPT/HCPCS code formats")] + report.findings
-            report = report.model_copy(update={"findings": findings, "verdict": verdict(findings)})
+        report = with_unread_entries(check_claim(services.db(), request, policy_dirs=services.policy_dirs),
+                                     left_out)
         reply = blocks.check_report(report, pair_text(request), shared=shared)
         if "dos" not in parameters and (dated or DATE_IN_TEXT.search(rest)):
             # "seen 2025-06-01 for G35": a date in the words may be a birth date, so it is not guessed at; say
@@ -124,12 +140,10 @@ def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bo
             return reminder + blocks.limit(replies)
     result = resolve(services.db(), cleaned.text, kind, offset=offset, dos=dos)
     typed = cleaned.text.strip().upper()
-    if kind == "icd" and isinstance(result, CodeAnswer) and result.status == "unknown" and is_hcpcs(typed):
-        # "/icd J1745" is the HCPCS drug code, not an unknown "J17.45": answer it, saying so
-        hcpcs = resolve(services.db(), typed, "cpt", dos=dos)
-        return reminder + [blocks._context(f"`{typed}` is a HCPCS Level II code, not ICD-10-CM: answered as "
-                                           "`/cpt` would.")] + blocks.code_answer(hcpcs, "cpt", typed + rerun,
-                                                                                   shared=shared)
+    hcpcs = hcpcs_asked_as_icd(services.db(), typed, result, dos) if kind == "icd" else None
+    if hcpcs is not None:  # "/icd J1745" is the HCPCS drug code, not an unknown "J17.45": answered, saying so
+        return reminder + [blocks._context(HCPCS_NOT_ICD.format(typed))] + blocks.code_answer(
+            hcpcs, "cpt", typed + rerun, shared=shared)
     if isinstance(result, SearchResult):
         shown = recognised_query(result, cleaned.text, known)
         return reminder + blocks.search_result(result, kind, shared=shared, shown=shown, rerun=rerun)

@@ -282,3 +282,16 @@ def test_cli_search_of_identifiers_only_is_one_line_and_exit_2(db_copy):
     result = run(db_copy, "icd", "555-123-4567")
     assert result.returncode == 2 and "4567" not in result.stdout + result.stderr
     assert result.stderr.startswith("medcode: nothing left to look up") and len(result.stderr.splitlines()) == 1
+
+
+def test_the_console_answers_as_slack_does(icd_db):
+    # hostile pass 4: the console searched "jane doe E11.9" as words, said OK for "/pair E11.9 9921" with no
+    # procedure, and answered "/icd J1745" with "J17.45 is not a known code"
+    from bot.console import answer_line
+
+    assert answer_line(icd_db, "/icd jane doe E11.9").startswith("E11.9  Type 2 diabetes mellitus")
+    pair = answer_line(icd_db, "/pair E11.9 9921")
+    assert pair.startswith("Verdict: LIKELY DENIAL") and "9921 " not in pair
+    assert "HCPCS Level II code, not ICD-10-CM" in answer_line(icd_db, "/icd J1745")
+    named = answer_line(icd_db, "/pair Doe E11.9 99213 MRN 123456")
+    assert "Doe" not in named and "123456" not in named and "Verdict: OK" in named
