@@ -14,7 +14,7 @@ from codedata.windows import parse_dos
 from . import Services, blocks
 from .answers import answer
 from .commands import watch
-from .parsing import SLACK_ID
+from .parsing import SLACK_ID, clean_text
 
 CHILDREN_PAGE = 100  # codes per page of "Show all codes"
 
@@ -148,7 +148,7 @@ def register(app, services: Services) -> None:
 
     def typeahead(kind):
         def options(ack, body):
-            typed = (body.get("value") or "").strip()
+            typed = clean_text(str(body.get("value") or "")).strip()  # full-width Ｅ１１．９ reads as E11.9
             try:
                 ack(**suggestions(services, kind, typed))
             except MedcodeError:

@@ -32,7 +32,14 @@ def clean_text(text: str | None) -> str:
     characters removed (zero-width spaces and joiners, bidi overrides, BOM, soft hyphens) and line breaks and
     tabs made spaces. They are removed before NFKC too, so a zero-width character between a letter and its
     accent cannot leave the pair uncomposed: the result is the same when cleaned again."""
-    return _drop_controls(unicodedata.normalize("NFKC", _drop_controls(text or "")))
+    cleaned = _drop_controls(unicodedata.normalize("NFKC", _drop_controls(text or "")))
+    # Digits of other scripts are digits (E1١.9 is E11.9), and the letter O where an ICD-10-CM code has a digit
+    # (its 2nd and 3rd characters, before a dot: ZOO.00 is Z00.00; "zoo" alone stays a word)
+    cleaned = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch for ch in cleaned)
+    return LETTER_O_CODE.sub(lambda m: m[1] + m[2].replace("O", "0").replace("o", "0") + m[3], cleaned)
+
+
+LETTER_O_CODE = re.compile(r"\b([A-Za-z])((?=[0-9Oo]*[Oo])[0-9Oo]{2})(\.(?=[0-9A-Za-z]*\d)[0-9A-Za-z]{1,4})\b")
 
 
 def _drop_controls(text: str) -> str:

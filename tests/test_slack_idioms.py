@@ -144,6 +144,15 @@ def test_typeahead_lists_the_billable_codes_under_a_typed_header(slack, icd_db):
     assert values and set(values) <= billable and len(values) == min(100, len(billable))
 
 
+def test_typeahead_reads_full_width_input(slack):
+    # hostile pass 4: the README promises full-width input reads as E11.9; the picker offered nothing for it
+    reply = signed_reply(slack[1], {"type": "block_suggestion", "action_id": "dx_options", "block_id": "dx",
+                                    "value": "\uff25\uff11\uff11\uff0e\uff19", "team": {"id": "T1"},
+                                    "user": {"id": "U1"}, "view": {"callback_id": "check_claim"}})
+    values = [o["value"] for group in reply.get("option_groups", [reply]) for o in group.get("options", [])]
+    assert "E11.9" in values
+
+
 def test_typeahead_for_97_lists_procedure_codes_not_modifier_97(slack, icd_db):
     reply = signed_reply(slack[1], {"type": "block_suggestion", "action_id": "px_options", "block_id": "px",
                                     "value": "97", "team": {"id": "T1"}, "user": {"id": "U1"},

@@ -241,3 +241,16 @@ def test_changes_takes_a_code_and_icd_names_a_hcpcs_code(slack):
     reply = all_text(slack[0].wait_for("/respond/icd-hcpcs")[0]["blocks"])
     assert "HCPCS Level II code, not ICD-10-CM" in reply and "infliximab" in reply.lower()
     assert "J17.45" not in reply
+
+
+@pytest.mark.parametrize("typed, read", [
+    # hostile pass 4: "ZOO.00" (letter O) searched "zoo" and answered Y92.834 Zoological garden; an Arabic-Indic
+    # digit gave an underdosing code. A letter O where a code has a digit, before a dot and digits, is a zero.
+    ("ZOO.00", "Z00.00"), ("E1O.9", "E10.9"), ("E1\u0661.9", "E11.9"),
+    # must not: a word stays a word, and a dotted word without digits is left alone
+    ("zoo", "zoo"), ("goo.gl/abc", "goo.gl/abc"), ("Boo.k", "Boo.k"),
+])
+def test_look_alike_characters_in_codes(typed, read):
+    from handlers.parsing import clean_text
+
+    assert clean_text(typed) == read and clean_text(clean_text(typed)) == read
