@@ -892,10 +892,10 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     if len(found) >= ENOUGH_FOUND or len(concepts) < 2:
         return list(found.values())
     rarest = max(concepts, key=lambda c: c.weight)
-    with_rarest = [False]
+    with_rarest = False
 
     def done() -> list[dict]:
-        if len(concepts) < 3 or with_rarest[0]:
+        if len(concepts) < 3 or with_rarest:
             return list(found.values())
         # No candidate has the query's rarest word: "erysipelas lt leg" is A46 'Erysipelas', a code with no site
         # or side, while the codes with the site and side but not the condition filled the searches. The codes
@@ -911,7 +911,7 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     for subset in drops:
         before = len(found)
         add(subset, True, max(10, (CANDIDATES - len(found)) // len(drops)))
-        with_rarest[0] = with_rarest[0] or (rarest in subset and len(found) > before)
+        with_rarest = with_rarest or (rarest in subset and len(found) > before)
     if len(found) >= OR_UNLESS_FOUND:
         return done()  # codes matching all but one concept beat any that match fewer
     content = [c for c in concepts if not _qualifier(c)] or concepts

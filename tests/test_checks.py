@@ -518,7 +518,12 @@ def test_a_modifier_given_twice_on_a_line(icd_db):
 def test_the_same_code_twice_does_not_contradict_itself(icd_db):
     # hostile pass 4: "E11.9 E11.9" was also reported as E11.9 contradicting E11.9
     twice = ClaimRequest(diagnoses=["E11.9", "E11.9"], procedures=[line("99213")], date_of_service="2026-05-01")
-    assert "uncomplicated_with_complication" not in rules(check_claim(icd_db, twice))
+    found = rules(check_claim(icd_db, twice))
+    assert "repeated_diagnosis" in found  # the repeat reached the rules
+    assert "uncomplicated_with_complication" not in found
+    # and the rule still fires for a real complication beside it (E11.65, with hyperglycemia)
+    other = twice.model_copy(update={"diagnoses": ["E11.9", "E11.65"]})
+    assert "uncomplicated_with_complication" in rules(check_claim(icd_db, other))
 
 
 def test_a_symptom_listed_before_the_diagnosis_that_explains_it(icd_db):

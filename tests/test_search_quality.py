@@ -51,6 +51,19 @@ def test_a_generic_head_noun_is_less_detail_than_an_organ(icd_db, text, first, s
     assert codes.index(first) < codes.index(second)
 
 
+@pytest.mark.parametrize("text, kind, first", [
+    # must not: the "infection" refund never outweighs a named form: B00.1 'Herpesviral vesicular dermatitis'
+    # (inclusion 'Herpes simplex ... labialis', a cold sore) before B00.9 'Herpesviral infection, unspecified';
+    # U07.1 'COVID-19' before B34.2 'Coronavirus infection, unspecified'
+    ("cold sore", "icd", "B00.1"), ("covid", "icd", "U07.1"),
+    # must not: a setting after "for" still counts (HCPCS 2024-07 A4772 'Blood glucose test strips, for
+    # dialysis, per 50'), and "pt" in a procedure search is still physical therapy (97162, own words)
+    ("glucose test strips for dialysis", "cpt", "A4772"), ("pt eval moderate complexity", "cpt", "97162"),
+])
+def test_mechanisms_that_must_not_fire(icd_db, text, kind, first):
+    assert top(icd_db, text, kind)[0] == first
+
+
 @pytest.mark.parametrize("text, first", [
     # line 159505 'Wedge compression fracture of first lumbar vertebra'; line 154130 '... fifth cervical vertebra'
     ("L1 compression fx", "S32.010A"), ("c5 fracture", "S12.400A"),

@@ -222,6 +222,11 @@ def test_a_date_in_a_mention_is_not_taken_silently(slack):
     text = all_text(posted["blocks"])
     assert "a date written in the message is not read as the date of service" in text and "dos:YYYY-MM-DD" in text
     assert "2025-06-01" not in text and "1962" not in text
+    # must not: a mention with no date in its words gets no such line
+    assert event(slack, {"type": "app_mention", "user": "U1", "channel": "C78", "ts": "778.1",
+                         "text": "<@UBOT> G35 97110 dos:2025-06-01"}) == 200
+    plain = all_text(slack[0].wait_for("chat.postMessage", channel="C78")[0]["blocks"])
+    assert "not read as the date of service" not in plain
 
 
 @pytest.mark.parametrize("text", ["knee pain March 4 1962", "E11.9 DOB: March 4, 1962", "knee pain 4 mar 1962"])

@@ -25,8 +25,9 @@ def in_codeset(code: str, entries: list[str]) -> bool:
 
 
 @lru_cache(maxsize=8)
+@lru_cache(maxsize=None)
 def bundled_toml(name: str) -> dict:
-    """Return a bundled TOML data file of codedata/data."""
+    """Return a bundled TOML data file of codedata/data, read once (callers only read it)."""
     return tomllib.loads((files("codedata") / "data" / name).read_text(encoding="utf-8"))
 
 

@@ -78,22 +78,28 @@ def age_in_tabular_notes(claim: Claim) -> list[Finding]:
         return []
     findings = []
     for dx in (d for d in claim.diagnoses if d.row):
-        owners = [dx.row] + [a for a in reversed(dx.chain) if a["kind"] in ("category", "subcategory")]
-        for owner in owners:
-            for note in claim.db.query("SELECT text FROM notes WHERE release_id = ? AND code = ? AND kind = 'note'",
-                                       [claim.icd["id"], owner["code"]]):
-                match = AGE_NOTE.match(note["text"])
-                if not match or match["word"].lower() not in (dx.row["description"] or "").lower():
-                    continue
-                low = int(match["low"] or match["min"])
-                high = int(match["high"]) if match["high"] else 150
-                if not low <= age <= high:
-                    findings.append(Finding(
-                        severity="error", rule="age_tabular_note", codes=[dx.shown],
-                        message=f"{dx.shown} is for ages {low}{f' to {high}' if match['high'] else ' and older'} "
-                                f"(\"{note['text']}\" at {owner['display']}); the patient is {age}.",
-                        basis=claim.icd_basis(f"note at {owner['display']}")))
+        for owner, text in _notes_up(claim, dx, "note"):
+            match = AGE_NOTE.match(text)
+            if not match or match["word"].lower() not in (dx.row["description"] or "").lower():
+                continue
+            low = int(match["low"] or match["min"])
+            high = int(match["high"]) if match["high"] else 150
+            if not low <= age <= high:
+                findings.append(Finding(
+                    severity="error", rule="age_tabular_note", codes=[dx.shown],
+                    message=f"{dx.shown} is for ages {low}{f' to {high}' if match['high'] else ' and older'} "
+                            f"(\"{text}\" at {owner['display']}); the patient is {age}.",
+                    basis=claim.icd_basis(f"note at {owner['display']}")))
     return findings
+
+
+def _notes_up(claim: Claim, dx, kind: str):
+    """(owner row, note text) for the notes of one kind at a diagnosis and at its subcategories and category."""
+    owners = [dx.row] + [a for a in reversed(dx.chain) if a["kind"] in ("category", "subcategory")]
+    for owner in owners:
+        for note in claim.db.query("SELECT DISTINCT text FROM notes WHERE release_id = ? AND code = ? AND kind = ?",
+                                   [claim.icd["id"], owner["code"], kind]):
+            yield owner, note["text"]
 
 
 # O09.5 "Pregnancy for a female 35 years and older at expected date of delivery"; O09.6 "... for a female less than
@@ -110,19 +116,16 @@ def age_at_delivery(claim: Claim) -> list[Finding]:
         return []
     findings = []
     for dx in (d for d in claim.diagnoses if d.row):
-        owners = [dx.row] + [a for a in reversed(dx.chain) if a["kind"] in ("category", "subcategory")]
-        for owner in owners:
-            for note in claim.db.query("SELECT DISTINCT text FROM notes WHERE release_id = ? AND code = ? AND "
-                                       "kind = 'inclusion_term'", [claim.icd["id"], owner["code"]]):
-                match = DELIVERY_AGE.search(note["text"])
-                if not match:
-                    continue
-                if match["min"] and age >= int(match["min"]) - 1 or match["under"] and age < int(match["under"]):
-                    continue
-                findings.append(Finding(
-                    severity="error", rule="age_at_delivery", codes=[dx.shown],
-                    message=f"{dx.shown} is for \"{note['text']}\" ({owner['display']}); the patient is {age}.",
-                    basis=claim.icd_basis(f"inclusion term at {owner['display']}")))
+        for owner, text in _notes_up(claim, dx, "inclusion_term"):
+            match = DELIVERY_AGE.search(text)
+            if not match:
+                continue
+            if match["min"] and age >= int(match["min"]) - 1 or match["under"] and age < int(match["under"]):
+                continue
+            findings.append(Finding(
+                severity="error", rule="age_at_delivery", codes=[dx.shown],
+                message=f"{dx.shown} is for \"{text}\" ({owner['display']}); the patient is {age}.",
+                basis=claim.icd_basis(f"inclusion term at {owner['display']}")))
     return findings
 
 
