@@ -58,6 +58,9 @@ class FlakyWebAPI:
                 with api.lock:
                     ts = f"1700000000.{len(api.accepted):06d}"
                 payload = json.dumps({"ok": True, "ts": ts, "channel": body.get("channel")}).encode()
+                message = {**body, "ts": ts}
+                with api.lock:  # recorded before the answer, so the client never reads back a list without it
+                    api.accepted.append(message)
                 try:
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
@@ -66,9 +69,8 @@ class FlakyWebAPI:
                     self.wfile.write(payload)
                     self.wfile.flush()
                 except OSError:
-                    return  # the client went away before the answer: Slack would not have posted it either
-                with api.lock:
-                    api.accepted.append({**body, "ts": ts})
+                    with api.lock:  # the client went away before the answer: Slack would not have posted it either
+                        api.accepted.remove(message)
 
             def log_message(self, *args):
                 pass
