@@ -132,6 +132,20 @@ CONTEXT_GROUPS = [
     # query speaks of a baby or birth
     {"congenital", "birth", "baby", "infant"},
 ]
+# Words that put a diagnosis search in the perinatal period (ICD-10-CM chapter 16, P00-P96: conditions that
+# originate then, OCG I.C.16); without one, a P code's inclusion term ("Hyperbilirubinemia of prematurity",
+# "bruising" of a newborn's skin) is not what an adult's "elevated bilirubin" or "spontaneous bruising" means.
+NEWBORN_WORDS = {"newborn", "neonatal", "neonate", "neonates", "perinatal", "baby", "babies", "infant", "infants",
+                 "preemie", "premature", "prematurity", "preterm", "birth", "born", "fetus", "fetal", "nicu",
+                 "liveborn", "nb", "neonatorum", "gestation", "gestational", "weeks", "maternal"}
+NEWBORN_SHARE = 0.1
+# Guideline I.C.4.a.2: diabetes of a type the record does not document is type 2 (E11). The other categories
+# answer a diabetes query only when it names their type, by one of these words.
+DIABETES_TYPES = {"E08": {"due", "underlying", "secondary", "cystic", "pancreatitis", "cushing"},
+                  "E09": {"drug", "chemical", "induced", "steroid", "medication"},
+                  "E10": {"1", "juvenile", "iddm"},
+                  "E13": {"other", "specified", "secondary", "postpancreatectomy", "postprocedural", "lada"}}
+DIABETES_TYPE_SHARE = 0.05
 CONTEXT = set().union(*CONTEXT_GROUPS)
 CONTEXT_ROOTS = frozenset(c[:6] for c in CONTEXT)
 # HCPCS Level II quality-reporting and temporary codes: offered after a real service code unless asked for.
@@ -175,6 +189,7 @@ class Concept:
     negated: bool = False  # asked after "without" / "no": satisfied by a code that says "without" it or omits it
     side: str | None = None  # "right", "left", "bilateral" (or "rt", "both")
     postings: int = 0  # about how many index documents hold it (the rarest word of each spelling, summed)
+    compounds: tuple[str, ...] = ()  # the word with a number or extent before it (COMPOUND_PREFIXES)
     stemmed: list[tuple[str, ...]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -195,6 +210,8 @@ class Query:
     facility: bool = False  # the query names a hospital outpatient or facility setting (ASKS_FACILITY)
     populations: frozenset = frozenset()  # context roots of the groups the query names (CONTEXT_GROUPS)
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> asked words
+    newborn: bool = False  # the query speaks of a newborn (NEWBORN_WORDS): chapter 16 codes are in question
+    diabetes: frozenset = frozenset()  # the query's words when it speaks of diabetes (DIABETES_TYPES)
     bounds: dict[int, tuple[int, int]] = field(default_factory=dict)  # number -> range the query says
 
 
@@ -369,6 +386,12 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
         if icd and tokens[i] in STOP and not phrase:
             i += 1  # "pt on chronic steroids": in a diagnosis search "pt" is the patient, not physical therapy
             continue
+        level = _level_word(tokens[i], tokens[i + 1], vocab) if i + 1 < len(tokens) and not phrase else None
+        if level:
+            pair = (tokens[i], vocab.correct(tokens[i + 1]))
+            _add_concept(query, " ".join(pair), [pair, (level,)], vocab, negating, False)
+            i += 2
+            continue
         for size in (4, 3, 2, 1):
             key = tuple(tokens[i:i + size])
             if len(key) == size and key in table:
@@ -412,6 +435,10 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
             concept.negated = False
     _both_sides(query)
     _cap_unknown(query, vocab)
+    query.newborn = any(w in NEWBORN_WORDS for c in query.concepts for alt in c.alternatives for w in alt)
+    said = {w for c in query.concepts for alt in c.alternatives for w in alt}
+    if any(w.startswith("diabet") for w in said):
+        query.diabetes = frozenset(said | {str(c.number) for c in query.concepts if c.number is not None})
     return query
 
 
@@ -427,6 +454,25 @@ def _bounds(text: str) -> dict[int, tuple[int, int]]:
     bounds.update({int(m[1]): (0, max(int(m[1]) - 1, 0)) for m in BELOW.finditer(lowered)})
     bounds.update({int(m[1]): (int(m[1]) + 1, 10_000) for m in ABOVE.finditer(lowered)})
     return bounds
+
+
+LEVEL_PREFIX = {"high": "hyper", "elevated": "hyper", "raised": "hyper", "increased": "hyper", "excess": "hyper",
+                "low": "hypo", "decreased": "hypo", "reduced": "hypo"}
+LEVEL_WORD = re.compile(r"(?:emia|ism)$")  # a level in the blood (-emia) or a gland's function (-ism)
+
+
+def _level_word(word: str, substance: str, vocab: Vocabulary) -> str | None:
+    """"high prolactin" is hyperprolactinemia (E22.1), "low fibrinogen" hypofibrinogenemia: the index word that
+    joins hyper-/hypo- to the substance's leading letters (at least four) and ends as a level or a function."""
+    prefix = LEVEL_PREFIX.get(word)
+    substance = stem(vocab.correct(substance))
+    if not prefix or len(substance) < 5:
+        return None
+    for cut in range(len(substance), 3, -1):
+        found = [w for w in vocab.prefixed(prefix + substance[:cut]) if LEVEL_WORD.search(w)]
+        if found:
+            return max(found, key=lambda w: vocab.df[w])
+    return None
 
 
 def _before_and_after(tokens: list[str]) -> list[str]:
@@ -526,10 +572,28 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
                       bound=query.bounds.get(number) if number is not None else None,
                       soft=soft,
                       negated=negated and number is None, side=side if len(alternatives[0]) == 1 else None,
-                      postings=sum(min(vocab.df.get(w, 0) for w in alt) for alt in alternatives))
+                      postings=sum(min(vocab.df.get(w, 0) for w in alt) for alt in alternatives),
+                      compounds=_compounds(alternatives, vocab))
     query.concepts.append(concept)
     for word in (w for alt in concept.stemmed for w in alt if len(w) >= 6):
         query.roots.setdefault(word[:6], set()).add(word)
+
+
+# A condition word with a number or extent joined before it names the same condition in more places
+# (polyneuropathy, mononeuropathy, pansinusitis, pancytopenia, radiodermatitis): it answers the plain word in
+# part, when no code says the word itself ("alcoholic neuropathy" is G62.1 'Alcoholic polyneuropathy').
+COMPOUND_PREFIXES = ("poly", "mono", "pan", "radio")
+CONDITION_ENDINGS = ("itis", "pathy", "penia", "algia")
+COMPOUND_SHARE = 0.7
+
+
+def _compounds(alternatives: list[tuple[str, ...]], vocab: Vocabulary) -> tuple[str, ...]:
+    found = []
+    for alt in alternatives:
+        for word in alt:
+            if len(word) >= 7 and word.endswith(CONDITION_ENDINGS):
+                found += [p + word for p in COMPOUND_PREFIXES if p + word in vocab.df]
+    return tuple(dict.fromkeys(found))
 
 
 def _spelling_weight(words_: tuple[str, ...], vocab: Vocabulary) -> float:
@@ -547,6 +611,7 @@ def fts_expression(concepts: list[Concept], require_all: bool) -> str:
         for alt in concept.alternatives:
             terms = [f'"{w}"' if concept.exact else _fts_term(w) for w in alt]
             options.append("(" + " AND ".join(terms) + ")" if len(terms) > 1 else terms[0])
+        options += [_fts_term(w) for w in concept.compounds]
         groups.append("(" + " OR ".join(dict.fromkeys(options)) + ")")
     return (" AND " if require_all else " OR ").join(groups)
 
@@ -654,9 +719,13 @@ def _same_word(a: str, b: str) -> bool:
     if a == b:
         return True
     shared = len(os.path.commonprefix([a, b]))
-    return (shared >= 6 and shared >= min(len(a), len(b)) - 2
-            and (abs(len(a) - len(b)) <= 3 or "iness" in (a[shared:], b[shared:]))  # unsteady / unsteadiness
-            and a[shared:] in ENDINGS and b[shared:] in ENDINGS)
+    if shared < 6 or shared < min(len(a), len(b)) - 2:
+        return False
+    if abs(len(a) - len(b)) > 3 and "iness" not in (a[shared:], b[shared:]):  # unsteady / unsteadiness
+        return False
+    if {a[shared:], b[shared:]} == {"", "l"}:
+        return a[-1] == "a" or b[-1] == "a"  # a noun in -a and its adjective: chlamydia(l), urethra(l), vagina(l)
+    return a[shared:] in ENDINGS and b[shared:] in ENDINGS
 
 
 def _word_in(word: str, stems: set[str], roots: dict[str, set[str]]) -> bool:
@@ -680,6 +749,10 @@ def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[fl
             share = SUBSET_SHARE  # "methylprednisolone" when "methylprednisolone acetate" was meant
         best = max(best, share)
         words_hit += hit  # every synonym present is "asked for", not extra detail
+    if best < COMPOUND_SHARE:
+        joined = [w for w in concept.compounds if w in stems]
+        if joined:
+            best, words_hit = COMPOUND_SHARE, words_hit + joined
     if concept.side and not best and alias.side is None and not alias.sideless_sibling:
         best = SIDELESS_CREDIT  # a condition coded without sides (ingrowing nail) still answers "right big toe"
     return best, tuple(words_hit)
@@ -810,7 +883,8 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
     # number may be satisfied without appearing, so it always counts.
     total = sum(c.weight for c in query.concepts) or 1.0
     free = sum(c.weight for c in query.concepts if c.negated or c.number is not None or c.side)
-    keys = [(re.compile("|".join(map(re.escape, sorted({w[:6] for alt in c.stemmed for w in alt} | {c.text})))),
+    keys = [(re.compile("|".join(map(re.escape, sorted({w[:6] for alt in c.stemmed for w in alt} | {c.text}
+                                                        | {w[:6] for w in c.compounds})))),
              c.weight) for c in query.concepts if not (c.negated or c.number is not None or c.side)]
     slack = 0.1 * total
     for row in rows:
@@ -839,6 +913,11 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
             score -= 0.12
         if row["sys"] == "hcpcs" and not query.facility and FACILITY_CODE.match(row["code"]):
             score -= 0.12
+        if icd and row["code"][:3] in DIABETES_TYPES and query.diabetes \
+                and not DIABETES_TYPES[row["code"][:3]] & query.diabetes:
+            score -= DIABETES_TYPE_SHARE
+        if icd and row["code"].startswith("P") and not query.newborn:
+            score -= NEWBORN_SHARE  # chapter 16 is for conditions of the perinatal period (OCG I.C.16)
         if query.medicare and row["sys"] == "hcpcs" and MEDICARE_CODE.match(row["code"]):
             score += MEDICARE_BONUS
         ranked.append((round(score, 4), row, len(best.stems)))

@@ -30,8 +30,11 @@ ALONE = {"w": "with"}
 # classified elsewhere", "Anemia in chronic diseases classified elsewhere" (D63), "Central sleep apnea in
 # conditions classified elsewhere" (G47.37); read in titles and in their stems
 MANIFESTATION = re.compile(r"\bin (?:[a-z]+ )?(?:disease|condition)s? classified elsewhere\b", re.I)
-# Guideline I.C.4.a.2: when the type of diabetes is not documented, the default is type 2.
-DEFAULT_PHRASES = [("type", "2", "diabetes")]
+# Words a description says that add nothing to what a query without them asks, by phrase: guideline I.C.4.a.2,
+# when the type of diabetes is not documented, the default is type 2 ("type 2"); the Alphabetic Index entry
+# "Diabetes, diabetic (mellitus) (sugar)" holds "mellitus" as a nonessential modifier. Each phrase is a
+# (words, optional positions) pair, matched on stems.
+DEFAULT_PHRASES = [(("type", "2", "diabete"), (0, 1)), (("diabete", "mellitus"), (1,))]
 
 
 SMALL_WORDS = {"a", "an", "the", "in", "on", "of", "as", "to", "for", "by", "at"}
@@ -107,10 +110,10 @@ def analyse(text: str) -> list:
                 negated.append(len(stems))  # "not" rules out the next word only ("not carried out because ...")
                 denied = False
             stems.append(stem(word))
-    for phrase in DEFAULT_PHRASES:
+    for phrase, positions in DEFAULT_PHRASES:
         for i in range(len(stems) - len(phrase) + 1):
             if tuple(stems[i:i + len(phrase)]) == phrase:
-                optional.extend(range(i, i + len(phrase) - 1))
+                optional.extend(i + p for p in positions)
     # The text itself is kept only where ranking reads numbers from it ("20+ minutes", "stage 3a").
     return [text if any(ch.isdigit() for ch in text) else "", " ".join(stems), optional, negated]
 

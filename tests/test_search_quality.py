@@ -238,3 +238,32 @@ def test_cli_exits_1_with_one_line_for_gibberish(db_copy):
     result = run(db_copy, "icd", "xyzzy", "plugh")
     assert result.returncode == 1 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+# Mechanisms of 2026-11-24's sixth session, each with cases where it must not fire. Lines are of the bundled
+# ICD-10-CM tabular (codedata/data/icd10cm-tabular-2025-04.xml, decompressed).
+@pytest.mark.parametrize("text, first, not_first", [
+    # a level word: "high prolactin" is line 25283 E22.1 'Hyperprolactinemia'; must not: "low income" stays
+    # line 236061 Z59.6 'Low income' (no hypo- word of income)
+    ("high prolactin", "E22.1", None), ("low income", "Z59.6", None),
+    # a noun in -a meets its adjective in -al: line 2964 A56.01 'Chlamydial cystitis and urethritis'; must not:
+    # papilla is not papillary (line 12043 C73 'Malignant neoplasm of thyroid gland')
+    ("chlamydia urethritis", "A56.01", None), ("papillary thyroid carcinoma", "C73", None),
+    # chapter 16 needs a newborn (OCG I.C.16): line 145379 R23.3 'Spontaneous ecchymoses', not line 136536
+    # P54.5 'Neonatal cutaneous hemorrhage'; must not: a newborn's bruising is P54.5
+    ("spontaneous bruising", "R23.3", "P54.5"), ("newborn bruising", "P54.5", None),
+    # a condition word joined to poly-/mono-/pan-/radio-: line 40224 G62.1 'Alcoholic polyneuropathy', line
+    # 84037 L58.0 'Acute radiodermatitis'; must not: the plain word keeps its own code (line 110065 M79.10
+    # 'Myalgia, unspecified site', not M35.3 polymyalgia rheumatica; line 24492 E11.40 '... diabetic neuropathy,
+    # unspecified', not E11.42 '... diabetic polyneuropathy')
+    ("alcoholic neuropathy", "G62.1", None), ("acute radiation dermatitis", "L58.0", None),
+    ("myalgia", "M79.10", "M35.3"), ("diabetic neuropathy", "E11.40", "E11.42"),
+    # OCG I.C.4.a.2, diabetes of no documented type is type 2: line 24355 E11.319, line 24570 E11.621 'Type 2
+    # diabetes mellitus with foot ulcer' (not line 239254 Z86.31 'Personal history of diabetic foot ulcer');
+    # must not: a type the query names keeps its category (line 24099 E10.40, line 23886 E09.9)
+    ("diabetic retinopathy", "E11.319", "E10.319"), ("diabetic foot ulcer", "E11.621", "Z86.31"),
+    ("type 1 dm with neuropathy", "E10.40", None), ("steroid induced diabetes", "E09.9", None),
+])
+def test_sixth_session_mechanisms(icd_db, text, first, not_first):
+    codes = top(icd_db, text)
+    assert codes[0] == first and codes[0] != not_first
