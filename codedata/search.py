@@ -421,6 +421,10 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
                 continue
             word = vocab.correct(tokens[i])
             expansions = table.get((word,)) or table.get((stem(word),), [])  # "vaccines": the row of "vaccine"
+            rest = word[3:] if word.startswith("non") else ""
+            if len(rest) >= 5 and vocab.df.get(rest, 0) >= 10 * vocab.df.get(word, 0):
+                # "nonemergency" as most descriptions hyphenate it: A0080 'Non-emergency transportation'
+                expansions = expansions + [("non", rest)]
             _add_concept(query, word, [(word,)] + expansions + _verb_forms(word, vocab), vocab, negating,
                          i in doses)
             i += 1
@@ -675,6 +679,10 @@ def _alias(stored: list) -> _Alias:
         elif word == "unspecified":  # "unspecified quadrant", "part unspecified": the axis left open is no detail,
             # and it does not answer a query that names one ("first trimester" is not "unspecified trimester")
             axes = [j for j in (i - 1, i + 1) if 0 <= j < len(stems) and stems[j] in OPEN_AXES]
+            if stems[i + 1:i + 3] == ["number", "of"]:
+                # "unspecified number of placenta and unspecified number of amniotic sacs" (O30.00-): what is
+                # counted is left open too
+                axes += [j for j in (i + 1, i + 3, i + 4) if j < len(stems) and stems[j] != "and"]
             defaults.update(axes)
             negated.update(axes)
         elif word == "foreign" and stems[i + 1:i + 3] == ["body", "of"] and i + 1 in negated:
