@@ -190,7 +190,8 @@ def parse_dos(text: str | None, today: date | None = None) -> date:
         day = date.fromisoformat(text.strip())
     except ValueError:
         raise BadInput(f"the date of service must be a date as YYYY-MM-DD, e.g. {today.isoformat()}") from None
-    latest = today + timedelta(days=366)
+    # a year from today, to the calendar day (29 February a year on is 28 February)
+    latest = today.replace(year=today.year + 1, day=min(today.day, 28 if today.month == 2 else 31))
     if not EARLIEST_DOS <= day <= latest:
         raise BadInput(f"the date of service must fall between {EARLIEST_DOS.isoformat()} (ICD-10-CM began) "
                        f"and {latest.isoformat()}")

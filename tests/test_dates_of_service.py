@@ -100,6 +100,14 @@ def test_a_bad_date_of_service_is_one_clear_line(text):
     assert "\n" not in str(caught.value) and text not in str(caught.value)
 
 
+def test_the_latest_date_of_service_is_a_year_from_today_as_the_readme_says():
+    # README: "outside 2015-10-01 to a year from today" is refused; the message names that day
+    assert parse_dos("2027-11-24", today=date(2026, 11, 24)) == date(2027, 11, 24)
+    with pytest.raises(BadInput, match="and 2027-11-24$"):
+        parse_dos("2027-11-25", today=date(2026, 11, 24))
+    assert parse_dos("2029-02-28", today=date(2028, 2, 29)) == date(2029, 2, 28)
+
+
 @pytest.mark.parametrize("text", ["", "  "])
 def test_an_empty_date_of_service_is_refused_not_read_as_today(text):
     # `--dos ''` from a script whose variable was empty: today would answer a question nobody asked.
