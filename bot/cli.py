@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import sys
 import tempfile
@@ -13,10 +14,10 @@ import click
 from codedata import search
 from codedata.codes import looks_like_icd, normalise_icd
 from handlers.answers import REMINDER, hcpcs_in, known_words, shown_concepts, recognised_query
-from handlers.parsing import clean_text, codes_asked, find_identifiers
+from handlers.parsing import PROCEDURE, clean_text, codes_asked, find_identifiers
 from codedata.db import open_db, releases
 from codedata.defaults import ensure_defaults
-from codedata.errors import MedcodeError
+from codedata.errors import BadInput, MedcodeError
 from codedata.importers import SYSTEMS, import_release
 from codedata.importers.fetch import fetch, is_address
 from codedata import watches
@@ -243,8 +244,25 @@ def claim_request(dx: str | None, px: str | None, units: tuple[str, ...], mods: 
         if stray:  # --units 83036=2 without --px 83036 would be ignored and the claim read as OK
             raise MedcodeError(f"--{option} names {stray[0]}, which is not among the --px codes")
     diagnoses, described = _diagnoses(dx)
+    _only_codes(diagnoses, lines)
     return ClaimRequest(diagnoses=diagnoses, procedures=lines, age=age, sex=sex, date_of_service=dos, payer=payer,
                         described=described)
+
+
+MODIFIER_SHAPE = re.compile(r"^[A-Z0-9]{2}$")  # CPT and HCPCS Level II modifiers are two characters
+
+
+def _only_codes(diagnoses: list[str], lines: list[ProcedureLine]) -> None:
+    """Refuse an entry not shaped like a code, by its place and without repeating it: people paste names, MRNs
+    and phone numbers, and a claim checked without an entry meant as a code would be read as OK."""
+    for place, typed in enumerate(diagnoses, 1):
+        if not (looks_like_icd(typed) and any(ch.isdigit() for ch in typed)):
+            raise BadInput(f"--dx entry {place} is not shaped like an ICD-10-CM code (not repeated here): give codes "
+                           "like E11.9 or S72.001A, words after a code only")
+    for place, line in enumerate(lines, 1):
+        if not PROCEDURE.match(line.code) or any(not MODIFIER_SHAPE.match(m) for m in line.modifiers):
+            raise BadInput(f"--px entry {place} is not shaped like a CPT or HCPCS code (not repeated here): give "
+                           "codes like 99213 or J1745, a modifier after a dash (97597-59)")
 
 
 def _once(ctx, param, values):

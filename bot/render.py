@@ -57,10 +57,11 @@ def code_answer(answer: CodeAnswer) -> str:
         lines += _notice_lines(answer) + [f"({_vintage(answer)})"]
         return "\n".join(lines)
     if answer.status == "no_longer_valid":
-        lines = [
-            f"{answer.code}: no longer valid — {answer.description}",
-            f"  Last in release {answer.last_release}; removed in release {answer.removed_in}.",
-        ]
+        lines = [f"{answer.code}: no longer valid — {answer.description}"]
+        if answer.removed_in:
+            lines.append(f"  Last in release {answer.last_release}; removed in release {answer.removed_in}.")
+        else:  # a HCPCS code still listed with its termination date
+            lines += [f"  {h}" for h in answer.history]
         if answer.successors:
             lines.append("Use instead:")
             lines += [_ref_line(r) for r in answer.successors]

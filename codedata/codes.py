@@ -110,11 +110,12 @@ def billable_descendants(db: sqlite_utils.Database, release_id: int, row: dict,
         total = db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
         rows = db.query(f"SELECT * {base} ORDER BY seq LIMIT ?", [*params, limit])
         return [_ref(r) for r in rows], total
-    above = [row["parent"]] + [a["code"] for a in ancestors(db, release_id, row)]
-    marks = ",".join("?" * len(above))
+    # an order file has no chapters: a category there hangs from nothing
+    above = [a for a in [row["parent"]] + [a["code"] for a in ancestors(db, release_id, row)] if a]
+    marks = ",".join("?" * len(above)) or "NULL"
     # The next chapter (no parent) ends the run too: the last code of a chapter has no later sibling above it.
     end = db.execute(f"SELECT min(seq) FROM codes WHERE release_id = ? AND (parent IN ({marks}) OR parent IS NULL)"
-                     " AND seq > ?", [release_id, *[a for a in above if a], row["seq"]]).fetchone()[0]
+                     " AND seq > ?", [release_id, *above, row["seq"]]).fetchone()[0]
     end = end if end is not None else 1 << 62
     base = "FROM codes WHERE release_id = ? AND seq > ? AND seq < ? AND billable = 1"
     params = [release_id, row["seq"], end]

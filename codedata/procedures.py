@@ -282,8 +282,10 @@ def lookup_hcpcs(db: sqlite_utils.Database, code: str, query: str, dos: str | da
                      + (f"; CMS cross-references it to {extra['xref']}." if extra.get("xref") else "."))
     if extra.get("coverage") in COVERAGE:
         notes.append(f"Medicare coverage code {extra['coverage']}: {COVERAGE[extra['coverage']]}.")
+    ended = bool(terminated) and terminated < day.isoformat()  # "valid" in --json would contradict "Discontinued"
     return CodeAnswer(
-        query=query, system="hcpcs", code=code, status="valid", description=row["description"],
+        query=query, system="hcpcs", code=code, status="no_longer_valid" if ended else "valid",
+        description=row["description"], last_release=current["label"] if ended else None,
         billable=billable, kind="code", category="HCPCS Level II",
         section=HCPCS_SECTIONS.get(code[0]), source=f"CMS {current['title']}", history=notes,
         successors=_xref(db, current, row) if terminated else [],

@@ -60,6 +60,8 @@ def _code_changes(db, old: dict, new: dict) -> list[dict]:
         now = _billable_at(after.get(code), system, new["effective_date"], _terminated(after.get(code)))
         if now and not was:
             changes.append(_change(system, old, new, "added", after[code], None, after[code]["description"]))
+        elif was and not now and system == "cpt" and not after.get(code):
+            continue  # CPT files are layered descriptor sources: a code a new file leaves out is still answered
         elif was and not now:
             detail = "now a header: use a code under it" if after.get(code) and system == "icd10cm" else \
                 "discontinued" if after.get(code) else "deleted"

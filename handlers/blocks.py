@@ -131,6 +131,9 @@ def _headline(answer: CodeAnswer) -> str:
         return f"{code} is not a known {escape(answer.system)} code."
     if answer.status == "no_descriptor":
         return f"{code} {escape(answer.history[0])}"
+    if answer.status == "no_longer_valid" and not answer.removed_in:  # a HCPCS code listed with its end date
+        return (f"{code} {escape(answer.description)}\n:no_entry: *No longer valid* on "
+                f"{escape(answer.date_of_service)}: {escape(answer.history[0])}")
     if answer.status == "no_longer_valid":
         return (f"{code} {escape(answer.description)}\n:no_entry: *No longer valid*: last in release "
                 f"{escape(answer.last_release)}, removed in {escape(answer.removed_in)}.")

@@ -295,3 +295,43 @@ def test_the_console_answers_as_slack_does(icd_db):
     assert "HCPCS Level II code, not ICD-10-CM" in answer_line(icd_db, "/icd J1745")
     named = answer_line(icd_db, "/pair Doe E11.9 99213 MRN 123456")
     assert "Doe" not in named and "123456" not in named and "Verdict: OK" in named
+
+
+# Fifth black-box pass (2026-11-24): the CLI check repeated names, MRNs and phone numbers given as codes, in text
+# and --json, and exited 0.
+@pytest.mark.parametrize("args", [
+    ["--dx", "E11.9", "--px", "99213 Garcia"], ["--dx", "E11.9", "--px", "5551234567"],
+    ["--dx", "E11.9", "--px", "MRN48213377", "--json"], ["--dx", "Garcia", "--px", "99213"],
+    ["--dx", "E11.9", "--px", "99213-Maria"],
+])
+def test_check_refuses_an_entry_not_shaped_like_a_code_without_repeating_it(db_copy, args):
+    result = run(db_copy, "check", *args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "not shaped like" in result.stderr and "entry" in result.stderr and len(result.stderr.splitlines()) == 1
+    for typed in ("Garcia", "GARCIA", "5551234567", "MRN48213377", "Maria", "MARIA"):
+        assert typed not in result.stderr
+
+
+def test_a_partial_icd_file_is_refused_and_a_cpt_file_layers_without_deleting(db_copy, tmp_path):
+    # icd10cm-order-2021.txt lines 1-5 (A00 Cholera ... A01 Typhoid): a slice, not a release
+    order = tmp_path / "icd10cm-order-slice.txt"
+    import lzma
+    with lzma.open(shared_file("icd10cm", "icd10cm-order-2021.txt.xz"), "rt", encoding="latin-1") as lines:
+        order.write_text("".join(next(lines) for _ in range(5)), encoding="latin-1")
+    before = snapshot(db_copy)
+    result = run(db_copy, "import", "icd10cm", str(order), "--label", "2026-10", "--effective", "2026-10-01")
+    assert result.returncode == 2 and "looks like part of a release" in result.stderr
+    assert "nothing was imported and 2026-04 stays current" in result.stderr and snapshot(db_copy) == before
+    # a CPT descriptor file is a source layered over the starter set: codes it leaves out are not "deleted"
+    path = __import__("pathlib").Path(__file__).parent / "fixtures" / "cpt_2026_LONGULT_testdata.txt"
+    assert run(db_copy, "import", "cpt", str(path)).returncode == 0
+    changes = json.loads(run(db_copy, "diff", "cpt", "--json").stdout)["changes"]
+    assert not [c for c in changes if c["change"] == "deleted"]
+    assert "Verdict: OK" in run(db_copy, "check", "--dx", "E11.9", "--px", "99215", "--dos", "2026-05-01").stdout
+
+
+def test_a_discontinued_hcpcs_code_is_not_valid_in_json(db_copy):
+    # HCPCS 2024-07: G0202 terminated 2017-12-31, cross-referenced to 77067
+    payload = json.loads(run(db_copy, "cpt", "G0202", "--json").stdout)
+    assert payload["status"] == "no_longer_valid" and payload["billable"] is False
+    assert payload["successors"][0]["code"] == "77067"

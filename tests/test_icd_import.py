@@ -132,3 +132,16 @@ def test_a_crash_inside_the_transaction_rolls_everything_back(tmp_path, monkeypa
         import_release(db, "icd10cm", shared_file("icd10cm", "icd10cm-order-2021.txt.xz"))
     assert releases(db) == []
     assert db.execute("SELECT count(*) FROM codes").fetchone()[0] == 0
+
+
+def test_an_order_file_category_lists_its_codes(tmp_path):
+    # An order file has no chapters, so a category hangs from nothing: listing the codes under it once failed
+    # with a database error (fifth black-box pass). icd10cm-order-2021.txt lines 1-4: A00, A00.0, A00.1, A00.9.
+    from codedata.codes import billable_descendants
+    db = open_db(tmp_path / "m.db")
+    result = import_release(db, "icd10cm", shared_file("icd10cm", "icd10cm-order-2021.txt.xz"))
+    row = db.execute("SELECT * FROM codes WHERE release_id = ? AND code = 'A00'", [result.release_id]).fetchone()
+    row = dict(zip([c[0] for c in db.execute("SELECT * FROM codes LIMIT 0").description], row))
+    assert row["parent"] is None
+    children, total = billable_descendants(db, result.release_id, row)
+    assert [c.code for c in children] == ["A00.0", "A00.1", "A00.9"] and total == 3

@@ -18,6 +18,26 @@ from .common import Progress, store_release
 SYSTEMS = {"icd10cm": icd10cm, "hcpcs": hcpcs, "cpt": cpt, "ncci": ncci, "mcd": mcd}
 
 
+PARTIAL_SHARE = 0.5  # a new release that keeps less than this share of the current one's billable codes
+PARTIAL_FLOOR = 100  # ... when the current one has at least this many
+
+
+def _refuse_partial(db: sqlite_utils.Database, previous: dict, new: dict, name: str) -> None:
+    """A code set file that would drop most of the current release is part of a release (a three-code CPT file
+    would report the rest of the set deleted and alert every watching channel): refused, nothing changed. No
+    official ICD-10-CM, HCPCS or CPT update removes half its codes."""
+    billable = "SELECT code FROM codes WHERE release_id = ? AND billable = 1"
+    before = db.execute(f"SELECT count(*) FROM ({billable})", [previous["id"]]).fetchone()[0]
+    if before < PARTIAL_FLOOR:
+        return
+    kept = db.execute(f"SELECT count(*) FROM ({billable}) WHERE code IN (SELECT code FROM codes WHERE release_id = ?)",
+                      [previous["id"], new["id"]]).fetchone()[0]
+    if kept < PARTIAL_SHARE * before:
+        raise BadReleaseFile(f"{name} keeps {kept:,} of the {before:,} billable codes of release {previous['label']}: "
+                             f"it looks like part of a release, so nothing was imported and {previous['label']} "
+                             "stays current")
+
+
 def import_release(
     db: sqlite_utils.Database,
     system: str,
@@ -38,6 +58,8 @@ def import_release(
     started = time.perf_counter()
 
     def diff_and_alert(db_, previous: dict, new: dict) -> None:
+        if system != "cpt":  # CPT files are layered over each other and the starter set (procedures.py)
+            _refuse_partial(db_, previous, new, Path(path).name)
         store_diff(db_, previous, new)
         queue_alerts(db_, new, stored_changes(db_, previous["id"], new["id"]), announce_channel)
 
