@@ -662,7 +662,12 @@ def _alias(stored: list) -> _Alias:
     stems = joined.split()
     defaults, negated = set(optional), set(negated)
     for i, word in enumerate(stems):
-        if stems[i:i + 3] == ["not", "specified", "as"] or stems[i:i + 2] == ["unspecified", "as"]:
+        if stems[i:i + 3] == ["unspecified", "whether", "with"]:
+            # "unspecified whether with hypoxia or hypercapnia" (J96.00): the plain form; those words are left open
+            left_open = [i + 3] + ([i + 4, i + 5] if stems[i + 4:i + 5] == ["or"] else [])
+            defaults.update(j for j in [i + 1, i + 2] + left_open if j < len(stems))
+            negated.update(j for j in left_open if j < len(stems))
+        elif stems[i:i + 3] == ["not", "specified", "as"] or stems[i:i + 2] == ["unspecified", "as"]:
             # "not specified as recurrent" (A04.72, K40.90), "unspecified as acute or chronic" (K25.9): the plain
             # form, for a query that does not say which; the words left open are the next one, or two joined by
             # "or"
@@ -908,7 +913,8 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
         # Not cached across searches: 100,000 cached alias objects made the garbage collector pause ~150 ms.
         analysed = [_alias(a) for a in stored]
         icd = row["sys"] == "icd10cm"
-        implied = icd and row["billable"] and _is_default_for(query, row["code"])
+        # a side said is more than the bare term: its default (an unspecified side) is not implied then
+        implied = icd and row["billable"] and not query.laterality and _is_default_for(query, row["code"])
         scored = [(score_alias(query, a, icd, implied), a) for a in analysed]
         score, best = max(scored, key=lambda t: t[0])
         if best is scored[0][1]:

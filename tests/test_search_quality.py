@@ -278,3 +278,16 @@ def test_sixth_session_mechanisms(icd_db, text, first, not_first):
 ])
 def test_an_unspecified_count_is_left_open(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # tabular 2025-04 line 74018 J96.01 'Acute respiratory failure with hypoxia'; "unspecified whether with
+    # hypoxia or hypercapnia" (line 74014, J96.00) leaves hypoxia open, it does not answer it; must not: the bare
+    # term keeps its Index default J96.00 (default_terms.tsv)
+    ("acute hypoxic respiratory failure", "J96.01"), ("acute respiratory failure", "J96.00"),
+    # a side said is more than the bare term: line 151741 S05.02- '... left eye' (7th character A), not the
+    # default's unspecified eye (line 151733); must not: the bare term keeps it
+    ("corneal abrasion OS", "S05.02XA"), ("corneal abrasion", "S05.00XA"),
+])
+def test_a_default_code_gives_way_to_what_the_query_says(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
