@@ -29,6 +29,8 @@ def search_result(result: SearchResult) -> str:
         # What was typed is not repeated: people paste patient details (the console reads Slack lines too).
         return "No codes found for your search. Try fewer or different words, or a code."
     lines = [f"{h.code:<9} {h.description}" for h in result.results]
+    if result.notice:
+        lines.insert(0, f"Note: {result.notice}")
     end = result.offset + len(result.results)
     if result.hints:
         lines.append("Narrow it down (headers): " + ", ".join(f"{h.code} {h.description}" for h in result.hints))

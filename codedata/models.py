@@ -97,6 +97,8 @@ class SearchResult(BaseModel):
     results: list[SearchHit] = []
     hints: list[SearchHit] = []
     interpreted: list[str] = []
+    date_of_service: str | None = None  # given: only codes in force that day are listed
+    notice: str | None = None  # how the date of service was answered, when not from the current release
 
 
 class ProcedureLine(BaseModel):

@@ -18,11 +18,12 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from . import search_index
-from .codes import category_known, looks_like_icd, lookup_icd, normalise_icd
+from .codes import category_known, looks_like_icd, lookup_icd, normalise_icd, release_for
 from .db import transaction
 from .procedures import classify_procedure, lookup_procedure, modifier_explanations
 from .errors import BadInput
 from .models import SearchHit, SearchResult
+from .windows import parse_dos
 from .text import MANIFESTATION, numbers_in, stem, words
 
 MAX_QUERY_CHARS = 200
@@ -1041,8 +1042,9 @@ def _fts_rows(db, systems: tuple[str, ...], concepts: list[Concept], require_all
 
 
 def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("icd10cm",),
-           limit: int = 10, offset: int = 0) -> SearchResult:
-    """Return ranked billable codes for typed words (and header codes as narrow-it-down hints)."""
+           limit: int = 10, offset: int = 0, dos=None) -> SearchResult:
+    """Return ranked billable codes for typed words (and header codes as narrow-it-down hints); with a date of
+    service, only the ICD-10-CM codes of the release in force that day."""
     cleaned = " ".join((text or "").split())
     if not words(cleaned):
         raise BadInput("type some words to search for, e.g. 'type 2 diabetes' or 'knee x-ray 3 views'")
@@ -1060,6 +1062,9 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
     normalised = " ".join(stem(w) for w in words(cleaned))
     ranked = [(s, r) for s, r in rank(query, rows, normalised) if s >= MIN_SCORE]
     ranked = _inherit(ranked)
+    day, notice = None, None
+    if dos is not None and "icd10cm" in systems:
+        ranked, day, notice = _in_force(db, ranked, dos)
     billable = [(s, r) for s, r in ranked if r["billable"]]
     # Discontinued HCPCS codes are not offered (an exact lookup still explains them); headers are hints.
     headers = [(s, r) for s, r in ranked if not r["billable"] and r["kind"] in ("category", "subcategory")]
@@ -1067,8 +1072,34 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
         query=cleaned, systems=list(systems), total=len(billable), offset=offset,
         results=[_hit(s, r) for s, r in billable[offset:offset + limit]],
         hints=[_hit(s, r) for s, r in headers[:3]] if offset == 0 else [],
-        interpreted=[c.text for c in query.concepts],
+        interpreted=[c.text for c in query.concepts], date_of_service=day, notice=notice,
     )
+
+
+def _in_force(db: sqlite_utils.Database, ranked: list[tuple[float, dict]], dos) -> tuple[list, str, str | None]:
+    """The ranked rows as the ICD-10-CM release in force on `dos` has them: the index holds the current release's
+    words, so a code that release lacks (G35.D for 2025-06-01) is left out and one it holds as a header is a
+    header. A code only that older release had is not found by words (say so)."""
+    day = dos if hasattr(dos, "isoformat") else parse_dos(dos)
+    resolution = release_for(db, "icd10cm", day)
+    used, current = resolution.release, current_icd(db)
+    if used is None or current is None or used["id"] == current["id"]:
+        return ranked, day.isoformat(), None  # the current release answers, as for every search
+    codes = [r["code"] for _, r in ranked]
+    then = {}
+    for chunk in range(0, len(codes), 500):
+        part = codes[chunk:chunk + 500]
+        then.update((c, b) for c, b in db.execute(
+            f"SELECT code, billable FROM codes WHERE release_id = ? AND code IN ({','.join('?' * len(part))})",
+            [used["id"], *part]))
+    kept = [(s, {**r, "billable": then[r["code"]]}) for s, r in ranked if r["code"] in then]
+    said = f"Searched for {day.isoformat()} in release {used['label']}: codes not in force that day are left out"
+    return kept, day.isoformat(), f"{resolution.notice} {said}." if resolution.notice else f"{said}."
+
+
+def current_icd(db: sqlite_utils.Database) -> dict | None:
+    row = db.execute("SELECT id, label FROM releases WHERE system = 'icd10cm' AND current = 1").fetchone()
+    return {"id": row[0], "label": row[1]} if row else None
 
 
 HEADER_SHARE = 0.005
@@ -1155,10 +1186,10 @@ def resolve(db: sqlite_utils.Database, text: str, kind: str, limit: int = 10, of
         if category_known(db, normalise_icd(text)):
             return lookup_icd(db, text, dos=dos)
         # Code-shaped but no such category in any release (DM2, T2DM): words, unless they find nothing.
-        found = search(db, text, systems, limit=limit, offset=offset)
+        found = search(db, text, systems, limit=limit, offset=offset, dos=dos)
         return found if found.results else lookup_icd(db, text, dos=dos)
     if kind == "cpt":
         listing = code_prefix(db, text, systems, limit, offset)
         if listing is not None:
             return listing
-    return search(db, text, systems, limit=limit, offset=offset)
+    return search(db, text, systems, limit=limit, offset=offset, dos=dos)

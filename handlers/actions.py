@@ -76,8 +76,17 @@ def register(app, services: Services) -> None:
         need (never cut off mid-line), with a button for the next page."""
         ack()
         value = _value(body)
-        offset = value.get("o", 0)
-        result = lookup_icd(services.db(), value["t"], children_limit=offset + CHILDREN_PAGE)
+        offset, dos = value.get("o", 0), value.get("d")
+        if dos is not None and not isinstance(dos, str):
+            raise BadInput("That button's value is not one medcode made. Run the command again.")
+        # the codes under a header on the date of service it was answered for (C50 on 2025-06-01 has no C50.A-)
+        result = lookup_icd(services.db(), value["t"], children_limit=offset + CHILDREN_PAGE,
+                            dos=parse_dos(dos) if dos else None)
+        if offset and offset >= result.children_count:  # a forged page past the end
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f"There are {result.children_count} billable codes under {result.code}: no page starts "
+                         f"after {result.children_count}.")
+            return
         page = result.children[offset:offset + CHILDREN_PAGE]
         lines = "\n".join(f"`{blocks.escape(c.code)}` {blocks.escape(c.description)}" for c in page)
         end = offset + len(page)
@@ -86,7 +95,7 @@ def register(app, services: Services) -> None:
         reply = blocks.sections(f"{title}\n{lines}")
         if end < result.children_count:
             reply.append({"type": "actions", "elements": [blocks._button(
-                "Next page", "show_children", blocks.share_value("icd", result.code, end))]})
+                "Next page", "show_children", blocks.share_value("icd", result.code, end, dos=dos))]})
         respond(response_type="ephemeral", replace_original=offset > 0, blocks=blocks.limit(reply),
                 text=f"Codes under {result.code}")
 

@@ -75,9 +75,11 @@ def _ref(ref: CodeRef) -> str:
     return f"`{escape(ref.code)}` {escape(ref.description)}"
 
 
-def share_value(kind: str, text: str, offset: int = 0) -> str:
-    """The button value that lets an action re-run a command: which command, its text, the page."""
-    return json.dumps({"k": kind, "t": text[:1500], "o": offset})  # a value holds 2,000 characters
+def share_value(kind: str, text: str, offset: int = 0, dos: str | None = None) -> str:
+    """The button value that lets an action re-run a command: which command, its text, the page (and the date
+    of service a header's codes were listed for)."""
+    value = {"k": kind, "t": text[:1500], "o": offset} | ({"d": dos} if dos else {})
+    return json.dumps(value)  # a value holds 2,000 characters
 
 
 def limit(blocks: list[dict], keep_tail: int | None = None, maximum: int = MAX_BLOCKS,
@@ -119,7 +121,7 @@ def code_answer(answer: CodeAnswer, kind: str, text: str, shared: bool = False) 
         actions.append(_button("Watch this code", "watch_code", json.dumps({"s": answer.system, "c": answer.code})))
     if answer.children_count > len(answer.children):
         actions.append(_button(f"Show all {answer.children_count} codes", "show_children",
-                               share_value(kind, answer.code)))
+                               share_value(kind, answer.code, dos=answer.date_of_service)))
     if actions:
         blocks.append({"type": "actions", "elements": actions})
     return limit(blocks)
@@ -202,6 +204,8 @@ def search_result(result: SearchResult, kind: str, shared: bool = False, shown: 
     lines = [f"`{escape(h.code)}` {escape(h.description)}" for h in result.results]
     blocks = [_section(f"{label[0].upper() + label[1:]} — {result.total} match{'es' if result.total != 1 else ''}"),
               _section("\n".join(lines))]
+    if result.notice:  # a date of service answered from a release other than the current one
+        blocks.insert(1, _context(f":calendar: {escape(result.notice)}"))
     if result.hints:
         blocks.append(_context("Narrow it down: " + ", ".join(f"`{escape(h.code)}` {escape(h.description)}"
                                                              for h in result.hints)))

@@ -243,3 +243,15 @@ def test_console_answers_for_the_date_of_service(icd_db):
     assert "NOT billable (header)" in answer_line(icd_db, "/icd G35 dos:2026-05-01")
     assert "G35.A is not yet" in answer_line(icd_db, "/pair G35.A 99214 dos:2025-06-01").replace(
         "was not yet a code", "is not yet")
+
+
+def test_a_search_for_a_date_of_service_lists_the_codes_in_force_that_day(icd_db):
+    # Fifth black-box pass: a 2025-06-01 search listed G35.D, G35.B0, G35.C0 (new in the 2026 tabular); release
+    # 2025-04 (in force 2025-04-01..2025-09-30) has G35 'Multiple sclerosis' as a billable code.
+    from codedata.search import resolve as search_or_lookup
+    then = search_or_lookup(icd_db, "multiple sclerosis", "icd", dos=date(2025, 6, 1))
+    codes = [h.code for h in then.results]
+    assert codes[0] == "G35" and not any(c.startswith("G35.") for c in codes)
+    assert "release 2025-04" in then.notice and then.date_of_service == "2025-06-01"
+    now = search_or_lookup(icd_db, "multiple sclerosis", "icd", dos=date(2026, 5, 1))
+    assert now.results[0].code.startswith("G35.") and now.notice is None

@@ -178,3 +178,19 @@ def test_a_button_whose_answer_fails_says_so_in_one_line(slack):
     press(slack, "more_results", {"k": "icd", "t": "!!!", "o": 10}, "button-fails")
     reply = slack[0].wait_for("/respond/button-fails")[0]
     assert reply["response_type"] == "ephemeral" and reply["text"].startswith(":warning: type some words")
+
+
+def test_show_all_codes_keeps_the_date_of_service_and_refuses_a_page_past_the_end(slack):
+    # Fifth black-box pass: the button lost the date, listing C50.A0-C50.A2 (new in the 2026 tabular, absent
+    # from the 2025-04 release in force on 2025-06-01) for a 2025 date of service.
+    command(slack, "/icd", "C50 dos:2025-06-01", "c50")
+    reply = slack[0].wait_for("/respond/c50")[0]
+    value = json.loads([b for b in buttons(reply["blocks"]) if b["action_id"] == "show_children"][0]["value"])
+    assert value["d"] == "2025-06-01"
+    press(slack, "show_children", value, "c50-all")
+    listed = all_text(slack[0].wait_for("/respond/c50-all")[0]["blocks"])
+    assert "C50.911" in listed and "C50.A" not in listed
+    press(slack, "show_children", {"k": "icd", "t": "C50", "o": 0}, "c50-today")
+    assert "C50.A0" in all_text(slack[0].wait_for("/respond/c50-today")[0]["blocks"])
+    press(slack, "show_children", {"k": "icd", "t": "C50", "o": 9000}, "c50-past")
+    assert "no page starts after" in slack[0].wait_for("/respond/c50-past")[0]["text"]
