@@ -243,6 +243,10 @@ class TimedApp(App):
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         started = time.perf_counter()
         response = super().dispatch(req)
+        if response.status == 404:
+            # A signed request of a kind no listener matches (an interaction type Slack may add, a form without a
+            # command) is acknowledged, as handlers.unknown does for the kinds Bolt routes: never Bolt's 404.
+            response = BoltResponse(status=200, body="")
         body = req.body if isinstance(req.body, dict) else {}
         event = body.get("event") if isinstance(body.get("event"), dict) else {}
         user = body.get("user_id") or _field(body, "user", "id") or event.get("user")

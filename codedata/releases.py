@@ -10,7 +10,6 @@ import json
 import sqlite_utils
 
 from .codes import get_code, successors
-from .db import transaction
 from .errors import MedcodeError
 from . import ptp_store
 from .models import CodeRef
@@ -147,13 +146,17 @@ def diff_pair(db: sqlite_utils.Database, system: str, from_label: str | None = N
 
 
 def changes_between(db: sqlite_utils.Database, old: dict, new: dict, code: str | None = None) -> list[dict]:
-    """Stored changes old -> new, computing and storing them first when this pair was never diffed."""
+    """Changes old -> new: those stored when `new` was imported, else computed now and not stored (a diff is a
+    read: `medcode diff icd10cm 2026-04 2025-04` must not leave reversed changes behind)."""
     seen = db.execute("SELECT count(*) FROM release_changes WHERE from_release = ? AND to_release = ?",
                       [old["id"], new["id"]]).fetchone()[0]
-    if not seen:
-        with transaction(db):
-            store_diff(db, old, new)
-    return stored_changes(db, old["id"], new["id"], code)
+    if seen:
+        return stored_changes(db, old["id"], new["id"], code)
+    rows = [row for row in diff_releases(db, old, new)
+            if not code or code <= row["code"] < code + "~"]
+    for row in rows:
+        row["successors"] = json.loads(row["successors"] or "[]")
+    return sorted(rows, key=lambda r: (r["change"], r["code"]))
 
 
 def stored_changes(db: sqlite_utils.Database, from_id: int, to_id: int, code: str | None = None) -> list[dict]:

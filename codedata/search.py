@@ -1053,8 +1053,9 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
     ensure_index(db, systems)
     vocab = vocabulary(db)
     query = parse_query(cleaned, vocab, icd="icd10cm" in systems)
-    if all(c.number is not None or c.side for c in query.concepts):
-        # Numbers or a side alone ("' OR 1=1 --", "0", "right") name nothing: nothing rather than nonsense.
+    if all(c.number is not None or c.side or len(c.text) < 2 for c in query.concepts):
+        # Numbers, a side or single letters alone ("' OR 1=1 --", "0", "right", "n", "a AND b", "%s%n{0}") name
+        # nothing: nothing rather than nonsense.
         return SearchResult(query=cleaned, systems=list(systems), total=0)
     if not query.concepts:
         return SearchResult(query=cleaned, systems=list(systems), total=0)

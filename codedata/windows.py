@@ -86,6 +86,8 @@ class Window:
     def text(self) -> str:
         if self.start is None:
             return "undated (no official effective date): used for every date of service"
+        if self.end is not None and self.end < self.start and self.ended_by:  # two files with the same date
+            return f"none: release {self.ended_by['label']} took its place (same effective date {self.start})"
         end = f"{self.end.isoformat()}" if self.end else "open"
         return f"{self.start.isoformat()} to {end}"
 

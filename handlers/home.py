@@ -10,18 +10,22 @@ from codedata.watches import list_watches
 from codedata.windows import resolve, windows
 
 from . import Services, blocks
+from .parsing import SLACK_ID
 
 
 def register(app, services: Services) -> None:
     def publish_home(event, client):
         if event.get("tab") != "home":  # app_home_opened also fires for the Messages tab: nothing to publish
             return
+        user = event.get("user")
+        if not isinstance(user, str) or not SLACK_ID.fullmatch(user):
+            return  # a forged event: a user object or a non-Slack id is not passed on to the Web API
         db = services.db()
         rows = releases(db)
         current = [dict(r, **_window(db, r)) for r in rows if r["current"]]
         recent = sorted(rows, key=lambda r: r["imported_at"] or "", reverse=True)[:5]
-        watched = [w for channel in _channels_of(client, event["user"]) for w in list_watches(services.db(), channel)]
-        client.views_publish(user_id=event["user"], view=blocks.home(current, recent, watched))
+        watched = [w for channel in _channels_of(client, user) for w in list_watches(services.db(), channel)]
+        client.views_publish(user_id=user, view=blocks.home(current, recent, watched))
 
     app.event("app_home_opened")(publish_home)
 

@@ -24,7 +24,11 @@ def normalise(text: str | None) -> str:
     then clean_text.
     """
     text = SLACK_MARKUP.sub(lambda m: f" {m.group(3)} " if m.group(3) else " ", text or "")
+    text = QUOTE_MARKER.sub(" ", text)  # a quoted line ("&gt; E11.9 99213") is its text, not a pointer
     return clean_text(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+
+
+QUOTE_MARKER = re.compile(r"(?m)^[ \t]*(?:&gt;|>)+[ \t]?")  # Slack's block quote at the start of a line
 
 
 def clean_text(text: str | None) -> str:

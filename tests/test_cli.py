@@ -74,7 +74,8 @@ def test_icd_search_by_words(db_copy):
     result = run(db_copy, "icd", "rt", "knee", "pain", "--limit", "2")
     assert result.stdout.splitlines()[0] == "M25.561   Pain in right knee"
     payload = json.loads(run(db_copy, "icd", "chest pain", "--json", "--limit", "3", "--offset", "1").stdout)
-    assert set(payload) == {"query", "systems", "total", "offset", "results", "hints", "interpreted"}
+    assert set(payload) == {"query", "systems", "total", "offset", "results", "hints", "interpreted",
+                            "date_of_service", "notice"}
     assert payload["offset"] == 1 and len(payload["results"]) == 3
     assert set(payload["results"][0]) == {"code", "system", "description", "billable", "score", "section"}
 
@@ -335,3 +336,17 @@ def test_a_discontinued_hcpcs_code_is_not_valid_in_json(db_copy):
     payload = json.loads(run(db_copy, "cpt", "G0202", "--json").stdout)
     assert payload["status"] == "no_longer_valid" and payload["billable"] is False
     assert payload["successors"][0]["code"] == "77067"
+
+
+def test_a_diff_is_a_read_and_stores_nothing(db_copy):
+    # Fifth black-box pass: a reversed diff stored 553 change rows on every run. Releases 2025-04 and 2026-04
+    # are the bundled tabulars.
+    def stored():
+        db = open_db(db_copy)
+        count = db.execute("SELECT count(*) FROM release_changes").fetchone()[0]
+        db.conn.close()
+        return count
+    before = stored()
+    result = run(db_copy, "diff", "icd10cm", "2026-04", "2025-04", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["changes"]
+    assert stored() == before

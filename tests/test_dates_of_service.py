@@ -255,3 +255,18 @@ def test_a_search_for_a_date_of_service_lists_the_codes_in_force_that_day(icd_db
     assert "release 2025-04" in then.notice and then.date_of_service == "2025-06-01"
     now = search_or_lookup(icd_db, "multiple sclerosis", "icd", dos=date(2026, 5, 1))
     assert now.results[0].code.startswith("G35.") and now.notice is None
+
+
+def test_two_files_with_the_same_effective_date_show_no_impossible_window(tmp_path):
+    # Fifth black-box pass: a second CPT file effective 2026-01-01 left the first "2026-01-01 to 2025-12-31".
+    # The later import answers that date; the first is shown as replaced. Fixture: tests/fixtures CPT test data.
+    from pathlib import Path
+    db = open_db(tmp_path / "m.db")
+    path = Path(__file__).parent / "fixtures" / "cpt_2026_LONGULT_testdata.txt"
+    first = import_release(db, "cpt", path, label="2026a", effective="2026-01-01")
+    second = tmp_path / "cpt_2026_second.txt"
+    second.write_text(path.read_text(encoding="utf-8").replace("TEST DESCRIPTOR", "SECOND FILE"), encoding="utf-8")
+    import_release(db, "cpt", second, label="2026b", effective="2026-01-01")
+    shown = {w.release["label"]: w.text() for w in windows(db, "cpt")}
+    assert shown["2026a"] == "none: release 2026b took its place (same effective date 2026-01-01)"
+    assert shown["2026b"].startswith("2026-01-01 to ") and first.release_id

@@ -149,7 +149,7 @@ def test_tuning_set_regression_floor(icd_db):
     assert hits5 / len(rows) >= 0.95 and hits1 / len(rows) >= 0.80
 
 
-@pytest.mark.parametrize("text", ["' OR 1=1 --", "0", "right", "12 34"])
+@pytest.mark.parametrize("text", ["' OR 1=1 --", "0", "right", "12 34", "n", "a AND b", "%s%n{0}"])
 def test_numbers_or_a_side_alone_find_nothing(icd_db, text):
     for kind in ("icd", "cpt"):
         answer = resolve(icd_db, text, kind)

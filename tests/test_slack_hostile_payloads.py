@@ -3,6 +3,7 @@ a clean refusal, never an HTTP 500, and never changes stored data it should not.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 
@@ -194,6 +195,10 @@ def test_requests_no_listener_takes_are_acknowledged_not_404(slack):  # noqa: F8
     ):
         assert interaction(slack, payload) == 200, payload["type"]
     assert command(slack, "/medcode-old", "E11.9", "oldcmd") == 200
+    # fifth black-box pass: an interaction type Bolt does not route, and a signed form with no command
+    assert interaction(slack, {"type": "mystery_type", "team": {"id": "T1"}, "user": {"id": "U1"}}) == 200
+    assert post(slack[1], urlencode({"text": "E11.9", "team_id": "T1", "user_id": "U1"}),
+                "application/x-www-form-urlencoded") == 200
     assert event(slack, {"type": "reaction_added", "user": "U1", "reaction": "thumbsup",
                          "item": {"type": "message", "channel": "C1", "ts": "1.2"}}) == 200
 

@@ -172,6 +172,11 @@ def test_app_home_is_published_for_the_home_tab_only_and_reads_every_page_of_cha
     pages = [b.get("cursor") for p, b in mock.calls if "users.conversations" in p and b.get("user") == "U_HOME"]
     assert pages == [None, "page-2"]
     assert not [b for p, b in mock.calls if "views.publish" in p and b.get("user_id") == "U_MSG"]
+    # fifth black-box pass: a forged user object was passed on to users.conversations and views.publish
+    event(slack, {"type": "app_home_opened", "user": {"id": "U_FORGED"}, "channel": "D4", "tab": "home"})
+    event(slack, {"type": "app_home_opened", "user": "U_AFTER", "channel": "D5", "tab": "home"})
+    mock.wait_for("views.publish", user_id="U_AFTER")
+    assert not [b for p, b in mock.calls if "U_FORGED" in json.dumps(b)]
 
 
 def test_a_button_whose_answer_fails_says_so_in_one_line(slack):
