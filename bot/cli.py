@@ -356,8 +356,10 @@ def watch_remove(obj: Context, channel: str, pattern: str, system: str) -> None:
 @click.pass_obj
 def watch_list(obj: Context, channel: str | None, as_json: bool) -> None:
     """List watches (of one channel, or all)."""
+    if channel is not None and not watches.CHANNEL.match(channel):
+        raise BadInput("a channel is a Slack id such as C024BE91L")  # "bad chan" listed nothing and exited 0
     rows = watches.list_watches(obj.db(), channel)
-    _emit(as_json, rows, "\n".join(f"{r['channel']}  {r['system']}  {r['kind']}  {r['pattern']}" for r in rows)
+    _emit(as_json, rows, "\n".join(f"{r['channel']}  {r['system']}  {r['kind']}  {r['display']}" for r in rows)
           or "No watches.")
 
 

@@ -1,15 +1,16 @@
 """Console run mode: the slash-command lines of Slack, answered as text in a terminal."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Callable, TextIO
 
 import sqlite_utils
 
 from codedata import search
 from codedata.checks import check_claim
-from handlers.answers import (HCPCS_NOT_ICD, MAX_CODES_ANSWERED, REMINDER, hcpcs_asked_as_icd, hcpcs_in, known_words,
-                              lookup_dos, with_unread_entries)
-from handlers.parsing import clean_text, codes_asked, find_identifiers, parse_pair, split_parameters
+from handlers.answers import (HCPCS_NOT_ICD, MAX_CODES_ANSWERED, REMINDER, UNREAD_DATE, hcpcs_asked_as_icd, hcpcs_in,
+                              known_words, lookup_dos, with_unread_entries)
+from handlers.parsing import DATE_IN_TEXT, clean_text, codes_asked, find_identifiers, parse_pair, split_parameters
 from codedata.errors import MedcodeError
 
 from . import render
@@ -40,6 +41,8 @@ def _lookup(db: sqlite_utils.Database, text: str, kind: str) -> str:
         hcpcs = hcpcs_asked_as_icd(db, typed.upper(), result, dos) if kind == "icd" else None
         answer = (HCPCS_NOT_ICD.format(typed.upper()) + "\n" + render.answer(hcpcs, "cpt") if hcpcs is not None
                   else render.answer(result, kind))
+    if "dos" not in parameters and DATE_IN_TEXT.search(rest):  # as in Slack: the day answered is said
+        answer += "\n" + UNREAD_DATE.format(date.today().isoformat()).replace("`", "")
     return f"{REMINDER.removeprefix(':lock: ')}\n{answer}" if cleaned.identifiers else answer
 
 

@@ -44,12 +44,22 @@ def add_watch(db: sqlite_utils.Database, channel: str, text: str, default_system
     system, kind, pattern = parse_pattern(text, default_system)
     if system in CODE_SYSTEMS and kind != "system" and not _known_pattern(db, system, pattern, kind):
         raise BadInput(f"no {system} code in the loaded releases is or begins with that: nothing to watch")
+    # The same pattern asked again as another kind (E11 after E11*) is that kind now: the reply says what is stored
     db.conn.execute(
-        "INSERT OR IGNORE INTO watches (channel, system, kind, pattern, created_by, created_at) VALUES (?,?,?,?,?,?)",
+        "INSERT INTO watches (channel, system, kind, pattern, created_by, created_at) VALUES (?,?,?,?,?,?)"
+        " ON CONFLICT (channel, system, pattern) DO UPDATE SET kind = excluded.kind",
         [channel, system, kind, pattern, user, _now()])
     db.conn.commit()
-    display = display_icd(pattern) if system == "icd10cm" else pattern
-    return {"channel": channel, "system": system, "kind": kind, "pattern": pattern, "display": display}
+    return {"channel": channel, "system": system, "kind": kind, "pattern": pattern,
+            "display": display(system, kind, pattern)}
+
+
+def display(system: str, kind: str, pattern: str) -> str:
+    """A watch's pattern as people write it: E11.9, E11*, icd10cm (never "icd.10cm" or "E119")."""
+    if kind == "system":
+        return pattern
+    shown = display_icd(pattern) if system == "icd10cm" else pattern
+    return shown + "*" if kind == "prefix" else shown
 
 
 def _known_pattern(db: sqlite_utils.Database, system: str, pattern: str, kind: str) -> bool:
@@ -75,7 +85,8 @@ def list_watches(db: sqlite_utils.Database, channel: str | None = None) -> list[
     """Return watches, of one channel or all."""
     sql = "SELECT channel, system, kind, pattern, created_by, created_at FROM watches"
     params = [channel] if channel else []
-    return list(db.query(sql + (" WHERE channel = ?" if channel else "") + " ORDER BY channel, system, pattern", params))
+    rows = list(db.query(sql + (" WHERE channel = ?" if channel else "") + " ORDER BY channel, system, pattern", params))
+    return [dict(row, display=display(row["system"], row["kind"], row["pattern"])) for row in rows]
 
 
 def watch_matches(watch: dict, change: dict) -> bool:

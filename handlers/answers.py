@@ -7,6 +7,8 @@ was typed; when identifiers were detected the codes are still answered, with a r
 """
 from __future__ import annotations
 
+from datetime import date
+
 import re
 from functools import lru_cache
 
@@ -126,7 +128,26 @@ def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bo
                 f"Checked for {report.date_of_service}: a date written in the message is not read as the date "
                 "of service. Add `dos:YYYY-MM-DD` to check another day."))
         return reminder + reply
-    codes = codes_asked(cleaned.text, is_hcpcs, kind)
+    undated = "dos" not in parameters and bool(dated or DATE_IN_TEXT.search(rest))
+    return reminder + _with_date_line(_lookup(services, kind, cleaned.text, offset, shared, dos, rerun, known,
+                                              is_hcpcs), undated)
+
+
+def _with_date_line(reply: list[dict], undated: bool) -> list[dict]:
+    """A lookup whose message had a date in its words ("/icd G35 on 2025-06-01"): say which day answered (the date
+    is not guessed at: it may be a birth date; nor repeated)."""
+    if not undated:
+        return reply
+    return blocks.insert_before_actions(reply, blocks._context(UNREAD_DATE.format(date.today().isoformat())))
+
+
+UNREAD_DATE = ("Answered for {}: a date written in the message is not read as the date of service. Add "
+               "`dos:YYYY-MM-DD` to look up another day.")
+
+
+def _lookup(services: Services, kind: str, text: str, offset: int, shared: bool, dos, rerun: str, known,
+            is_hcpcs) -> list[dict]:
+    codes = codes_asked(text, is_hcpcs, kind)
     if codes:  # codes first: the words around them are not searched or shown
         replies: list[dict] = []
         for code, code_kind in codes[:MAX_CODES_ANSWERED]:
@@ -137,17 +158,17 @@ def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bo
             replies.append(blocks._context(f"{len(codes) - MAX_CODES_ANSWERED} more codes: ask for them one at a "
                                            "time, or check them together with `/pair`."))
         if replies:
-            return reminder + blocks.limit(replies)
-    result = resolve(services.db(), cleaned.text, kind, offset=offset, dos=dos)
-    typed = cleaned.text.strip().upper()
+            return blocks.limit(replies)
+    result = resolve(services.db(), text, kind, offset=offset, dos=dos)
+    typed = text.strip().upper()
     hcpcs = hcpcs_asked_as_icd(services.db(), typed, result, dos) if kind == "icd" else None
     if hcpcs is not None:  # "/icd J1745" is the HCPCS drug code, not an unknown "J17.45": answered, saying so
-        return reminder + [blocks._context(HCPCS_NOT_ICD.format(typed))] + blocks.code_answer(
+        return [blocks._context(HCPCS_NOT_ICD.format(typed))] + blocks.code_answer(
             hcpcs, "cpt", typed + rerun, shared=shared)
     if isinstance(result, SearchResult):
-        shown = recognised_query(result, cleaned.text, known)
-        return reminder + blocks.search_result(result, kind, shared=shared, shown=shown, rerun=rerun)
-    return reminder + blocks.code_answer(result, kind, result.code + rerun, shared=shared)
+        shown = recognised_query(result, text, known)
+        return blocks.search_result(result, kind, shared=shared, shown=shown, rerun=rerun)
+    return blocks.code_answer(result, kind, result.code + rerun, shared=shared)
 
 
 def _claim_lines(services: Services, text: str) -> bool:

@@ -347,7 +347,7 @@ def home(releases: list[dict], recent: list[dict], watched: list[dict] = ()) -> 
         _section(f"*Data in use*\n{vintages or 'No code data imported yet.'}"),
         _section(f"*Recent releases*\n{imports or '—'}"),
         _section("*Watches in your channels*\n" + ("\n".join(
-            f"• <#{escape(w['channel'])}> {escape(w['system'])} {escape(w['kind'])} `{escape(w['pattern'])}`"
+            f"• <#{escape(w['channel'])}> {escape(w['system'])} {escape(w['kind'])} `{escape(w['display'])}`"
             for w in watched[:40]) or "None yet: `/icd watch E11` in a channel.")),
         _context("Please do not paste patient details: medcode needs codes only."),
     ]}

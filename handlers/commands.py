@@ -57,7 +57,7 @@ def subcommand(services: Services, kind: str, text: str, command: dict, respond)
     system = "icd10cm" if kind == "icd" else ("hcpcs" if rest[:1].isalpha() else "cpt")
     if word == "watches":
         rows = watches.list_watches(db, channel)
-        lines = "\n".join(f"• {r['system']} {r['kind']} `{r['pattern']}`" for r in rows)
+        lines = "\n".join(f"• {r['system']} {r['kind']} `{blocks.escape(r['display'])}`" for r in rows)
         return blocks.message(f"*Watches in this channel*\n{lines}" if rows else "This channel watches no codes.")
     if word == "changes":
         if rest and not CODE_OR_PREFIX.match(rest):

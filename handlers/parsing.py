@@ -61,7 +61,7 @@ def _drop_controls(text: str) -> str:
 
 # /pair parameters, read before anything is blanked as a possible identifier: `dos:2026-03-01` is a date of
 # service the check needs, not a date of birth. "dos: 2026-03-01" (a space after the colon) is accepted too.
-PARAMETER = re.compile(r"(?<![\w:])(age|sex|dos|pos|payer)\s*:\s*([^\s,;]*)", re.I)
+PARAMETER = re.compile(r"(?<![\w:=])(age|sex|dos|pos|payer)\s*[:=]\s*([^\s,;]*)", re.I)  # dos:... or dos=...
 
 
 def split_parameters(text: str) -> tuple[dict[str, str], str]:

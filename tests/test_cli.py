@@ -350,3 +350,17 @@ def test_a_diff_is_a_read_and_stores_nothing(db_copy):
     result = run(db_copy, "diff", "icd10cm", "2026-04", "2025-04", "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["changes"]
     assert stored() == before
+
+
+def test_a_watch_asked_again_as_another_kind_is_stored_as_asked_and_shown_as_written(db_copy):
+    # Fifth black-box pass: "watch E11*" after "watch E11" replied "prefix" but kept the subtree; lists showed
+    # E119 for E11.9 and "icd.10cm" for the system. Codes: tabular 2026-04 E11, E11.9.
+    assert run(db_copy, "watch", "add", "C0CH3", "E11").returncode == 0
+    assert run(db_copy, "watch", "add", "C0CH3", "E11*").stdout.strip() == "C0CH3 watches icd10cm prefix E11*"
+    assert run(db_copy, "watch", "add", "C0CH3", "E11.9").returncode == 0
+    assert run(db_copy, "watch", "add", "C0CH3", "icd10cm").stdout.strip() == "C0CH3 watches icd10cm system icd10cm"
+    listed = run(db_copy, "watch", "list", "C0CH3").stdout.splitlines()
+    assert listed == ["C0CH3  icd10cm  prefix  E11*", "C0CH3  icd10cm  subtree  E11.9",
+                      "C0CH3  icd10cm  system  icd10cm"]
+    refused = run(db_copy, "watch", "list", "bad chan")
+    assert refused.returncode == 2 and "bad chan" not in refused.stderr

@@ -183,7 +183,7 @@ def test_app_home_shows_the_data_vintage_and_channel_watches(slack):
     view = slack[0].wait_for("views.publish", user_id="U2")[0]["view"]
     text = all_text(view["blocks"])
     assert "ICD-10-CM 2026 tabular" in text and "HCPCS Level II, July 2024 release" in text
-    assert "<#C_HOME> icd10cm prefix `J45`" in text
+    assert "<#C_HOME> icd10cm prefix `J45*`" in text  # shown as written (fifth black-box pass)
 
 
 def test_every_manifest_command_has_a_listener_and_a_readme_entry(slack):

@@ -229,6 +229,17 @@ def test_a_date_in_a_mention_is_not_taken_silently(slack):
     assert "not read as the date of service" not in plain
 
 
+def test_a_date_in_a_lookup_is_not_taken_silently_and_dos_equals_is_read(slack):
+    # Fifth black-box pass: "/icd G35 on 2025-06-01" was answered for today without a word, and "dos=2025-06-01"
+    # was ignored. G35 is billable in release 2025-04, a header in 2026-04 (tabular 2026-04 G35.A-G35.D).
+    command(slack, "/icd", "G35 on 2025-06-01", "g35-on")
+    text = all_text(slack[0].wait_for("/respond/g35-on")[0]["blocks"])
+    assert "a date written in the message is not read as the date of service" in text and "2025-06-01" not in text
+    command(slack, "/icd", "G35 dos=2025-06-01", "g35-eq")
+    text = all_text(slack[0].wait_for("/respond/g35-eq")[0]["blocks"])
+    assert ":white_check_mark: billable" in text and "not read as the date of service" not in text
+
+
 @pytest.mark.parametrize("text", ["knee pain March 4 1962", "E11.9 DOB: March 4, 1962", "knee pain 4 mar 1962"])
 def test_dates_with_a_month_name_are_identifiers(icd_db, text):
     # hostile pass 4: "March 4 1962" left "4" in the search and gave no privacy reminder
