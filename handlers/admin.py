@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from typing import IO, Callable
+from urllib.parse import urlsplit
 
 from codedata import watches
 from codedata.importers import SYSTEMS
@@ -39,7 +40,13 @@ def start_import(services: Services, kind: str, rest: str, command: dict,
     words = rest.split()
     system = words[0].lower() if words and words[0].lower() in SYSTEMS else DEFAULT_SYSTEM.get(kind)
     addresses = [_unwrap(w) for w in words if is_address(_unwrap(w))]
-    if len(addresses) != 1 or system is None:
+    # a word that is neither a system nor the address ("import bogus https://…") is not guessed past
+    stray = [w for w in words if not is_address(_unwrap(w)) and w.lower() not in SYSTEMS]
+    credentials = any("@" in urlsplit(a).netloc for a in addresses)
+    if credentials:
+        return blocks.message("An address with a user name or password is refused (it would be repeated here): "
+                              "official release files are public.")
+    if len(addresses) != 1 or system is None or stray:
         return blocks.message(
             f"Say which release to import: `/{kind} import [{'|'.join(SYSTEMS)}] https://…` with the address of "
             "the official file (for example the CMS ICD-10-CM or HCPCS zip).")

@@ -112,14 +112,18 @@ def test_everyone_else_is_refused_and_nothing_is_downloaded_or_stored(admin_slac
     ("import hcpcs {url}/HCPC2022_ANWEB.txt", "HTTP 404"),
     ("import hcpcs file:///etc/passwd", "Say which release to import"),
     ("import hcpcs", "Say which release to import"),
+    # fifth black-box pass: a word that is no system was skipped over, credentials were repeated back
+    ("import bogus {url}/HCPC2022_ANWEB.txt", "Say which release to import"),
+    ("import hcpcs https://user:secretpw@example.org/HCPC2024.zip", "user name or password is refused"),
 ])
 def test_a_bad_file_or_address_gets_one_line_and_the_current_release_stays(admin_slack, text, reason):
     slack, files, db = admin_slack
     before = hcpcs_releases(db)
     command(slack, "/cpt", text.format(url=files.url), "bad", user_id=ADMIN)
-    answers = replies(slack, "bad", 2 if "{url}" in text else 1, timeout=120)
-    assert reason in answers[-1]
-    if "{url}" in text:
+    fetched = "{url}" in text and "bogus" not in text
+    answers = replies(slack, "bad", 2 if fetched else 1, timeout=120)
+    assert reason in answers[-1] and "secretpw" not in answers[-1] and "bogus" not in answers[-1]
+    if fetched:
         assert "previous release is still current" in answers[-1]
         assert "Traceback" not in answers[-1] and len(answers[-1].splitlines()) == 2
     assert hcpcs_releases(db) == before

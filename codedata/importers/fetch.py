@@ -25,6 +25,9 @@ def fetch(address: str, folder: Path, max_bytes: int = MAX_BYTES, timeout: float
     if parsed.scheme.lower() not in ("http", "https") or not parsed.netloc:
         raise BadInput("give the http(s) address of an official release file, e.g. "
                        "https://www.cms.gov/files/zip/2026-code-descriptions-tabular-order.zip")
+    if parsed.username is not None or parsed.password is not None:
+        # "https://user:pw@host/..." would be repeated in replies and logs: official files need no credentials
+        raise BadInput("an address with a user name or password is refused: official release files are public")
     request = urllib.request.Request(address.strip(), headers={"User-Agent": "medcode"})
     target = None
     try:
