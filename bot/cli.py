@@ -14,6 +14,7 @@ import click
 from codedata import search
 from codedata.codes import looks_like_icd, normalise_icd
 from handlers.answers import REMINDER, hcpcs_in, known_words, shown_concepts, recognised_query
+from handlers.commands import CODE_OR_PREFIX
 from handlers.parsing import PROCEDURE, clean_text, codes_asked, find_identifiers
 from codedata.db import open_db, releases
 from codedata.defaults import ensure_defaults
@@ -316,6 +317,8 @@ def diff(obj: Context, system: str, labels: tuple[str, ...], code: str | None, a
     """Show what changed between two releases of SYSTEM (FROM TO labels, default previous -> current)."""
     if len(labels) not in (0, 2):
         raise MedcodeError("give both release labels (FROM TO) or neither")
+    if code is not None and not CODE_OR_PREFIX.match(code.strip()):
+        raise BadInput("--code takes a code or the start of one, e.g. --code E11 or --code 9921")  # not repeated
     db = obj.db()
     old, new = diff_pair(db, system, *(labels or (None, None)))
     rows = changes_between(db, old, new, code.upper().replace(".", "") if code else None)

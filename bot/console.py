@@ -63,6 +63,11 @@ def _commands(db: sqlite_utils.Database) -> dict[str, Callable[[str], str]]:
     }
 
 
+CHANNEL_WORDS = {"watch", "unwatch", "watches", "changes", "import", "announce"}
+CHANNEL_ONLY = ("watch, unwatch, watches, changes, import and announce work in a Slack channel. Here use the "
+                "command line: medcode watch add|remove|list, medcode diff, medcode import.")
+
+
 def answer_line(db: sqlite_utils.Database, line: str) -> str:
     """Return the text answer to one console line such as `/icd E11.9`."""
     words = clean_text(line).strip().split(maxsplit=1)  # full-width, zero-width, bidi: as in Slack
@@ -74,6 +79,9 @@ def answer_line(db: sqlite_utils.Database, line: str) -> str:
         return f"Unknown command {name[:20]!r}. " + HELP
     if not text.strip() or text.strip().lower() == "help":
         return HELP
+    if name in ("icd", "cpt") and text.split()[0].lower() in CHANNEL_WORDS:
+        # "/icd watch E11" looked E11 up and "/cpt changes" searched the word: these belong to a Slack channel
+        return CHANNEL_ONLY
     try:
         return command(text)
     except MedcodeError as exc:

@@ -364,3 +364,12 @@ def test_a_watch_asked_again_as_another_kind_is_stored_as_asked_and_shown_as_wri
                       "C0CH3  icd10cm  system  icd10cm"]
     refused = run(db_copy, "watch", "list", "bad chan")
     assert refused.returncode == 2 and "bad chan" not in refused.stderr
+
+
+def test_console_says_where_channel_commands_work_and_diff_refuses_a_non_code(db_copy):
+    # Fifth black-box pass: the console looked E11 up for "/icd watch E11" and searched the word "changes";
+    # `diff --code "E11.9; x"` listed nothing and exited 0.
+    result = run(db_copy, "serve", stdin="/icd watch E11\n/cpt changes\nquit\n")
+    assert result.stdout.count("work in a Slack channel") == 2 and "E11.9" not in result.stdout
+    refused = run(db_copy, "diff", "icd10cm", "--code", "E11.9; x")
+    assert refused.returncode == 2 and "E11.9; x" not in refused.stderr and "--code takes a code" in refused.stderr
