@@ -70,7 +70,9 @@ MEASURE_UNITS = {"cm", "mm", "centimeter", "centimeters", "inch", "inches"}
 # Query words that flip the meaning to the plain "without ..." form of a code.
 NEGATIONS = {"no", "without", "wo", "denies", "not", "didnt", "didn", "doesnt", "dont", "never"}
 # Words that end what a negation covers ("without aura, with status migrainosus").
-NEGATION_ENDS = {"with", "but"}
+# Words after which nothing more is ruled out: "with", "but", and the encounter ("concussion w/o LOC initial": the
+# initial encounter is not what was ruled out)
+NEGATION_ENDS = {"with", "but", "initial", "init", "subsequent", "subs", "subseq", "sequela", "encounter"}
 # A dose ("30 mg", "1 gram") mostly says how many units to bill, sometimes which code (J1040 is the 80 mg
 # vial): its number weighs little.
 DOSE_UNITS = {"mg", "mcg", "g", "gm", "gram", "grams", "ml", "cc", "unit", "units", "iu", "meq", "milligrams"}
@@ -874,8 +876,8 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
     # "... in conditions classified elsewhere" is a manifestation, never coded alone (I.A.13): not the plain
     # "not elsewhere classified" default its "elsewhere" looks like
     manifestation = icd and "elsewhere" in alias.stems and bool(MANIFESTATION.search(" ".join(alias.stems)))
-    if icd and alias.plain and not manifestation and not query.laterality:
-        score += 0.04  # the plain unspecified code for a bare condition name
+    if icd and (alias.plain or implied) and not manifestation and not query.laterality:
+        score += 0.04  # the plain unspecified code for a bare condition name (or the Index default of one)
     if manifestation:
         score -= MANIFESTATION_SHARE
     if query.normal and "abnormal" in stems:
@@ -914,6 +916,10 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
         # Not cached across searches: 100,000 cached alias objects made the garbage collector pause ~150 ms.
         analysed = [_alias(a) for a in stored]
         icd = row["sys"] == "icd10cm"
+        if query.laterality and analysed[0].sideless_sibling:
+            # the code leaves the side open ("unspecified eye"): so does every other name of it ("dry eye")
+            for alias in analysed[1:]:
+                alias.sideless_sibling = True
         # a side said is more than the bare term: its default (an unspecified side) is not implied then
         implied = icd and row["billable"] and not query.laterality and _is_default_for(query, row["code"])
         scored = [(score_alias(query, a, icd, implied), a) for a in analysed]

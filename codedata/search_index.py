@@ -3,6 +3,7 @@ description and the inclusion terms that describe it (aliases), used by codedata
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 from functools import lru_cache
@@ -18,9 +19,10 @@ WORD = re.compile(r"[a-z0-9]+")
 FTS_TABLE = "search_fts"
 SYSTEMS = ("icd10cm", "hcpcs", "cpt")  # code systems with text to search
 # Bumped whenever what the index stores for a code changes: an index built by older code is rebuilt.
-INDEX_FORMAT = 11  # 3: 'except'; 4: brackets; 5: accents dropped (codedata.text); 6: a child's added words;
+INDEX_FORMAT = 12  # 3: 'except'; 4: brackets; 5: accents dropped (codedata.text); 6: a child's added words;
 # 7: a short description's closing ", includes ..."; 8: Roman numerals read as numbers (codedata.text);
-# 9, 10: a lone "w" is "with", a lone "d/o" is "disorder"; 11: "type 2" and "mellitus" of diabetes are optional
+# 9, 10: a lone "w" is "with", a lone "d/o" is "disorder"; 11: "type 2" and "mellitus" of diabetes are optional;
+# 12: procedure_terms.tsv names
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
@@ -62,7 +64,17 @@ def release_key(db: sqlite_utils.Database, system: str) -> str:
         rows = db.execute("SELECT id FROM releases WHERE system = 'cpt' ORDER BY id").fetchall()
     else:
         rows = db.execute("SELECT id FROM releases WHERE system = ? AND current = 1", [system]).fetchall()
-    return f"v{INDEX_FORMAT}:" + ",".join(str(r[0]) for r in rows)
+    return f"v{INDEX_FORMAT}.{_names_digest()}:" + ",".join(str(r[0]) for r in rows)
+
+
+@lru_cache(maxsize=1)
+def _names_digest() -> str:
+    """A short digest of the bundled name lists the index stores (default_terms.tsv, procedure_terms.tsv): an
+    index built from other lists is rebuilt, as after a new INDEX_FORMAT."""
+    digest = hashlib.sha256()
+    for name in ("default_terms.tsv", "procedure_terms.tsv"):
+        digest.update((files("codedata") / "data" / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def is_current(db: sqlite_utils.Database, system: str) -> bool:
@@ -241,6 +253,18 @@ def default_terms() -> list[tuple[str, str]]:
     return [(r[0], r[1].replace(".", "").upper()) for r in rows if len(r) >= 3 and r[0] != "term"]
 
 
+@lru_cache(maxsize=1)
+def procedure_terms() -> dict[str, list[str]]:
+    """Code -> the names billers type for it (codedata/data/procedure_terms.tsv: lay names, shorthand, brands;
+    each line with its source), searched as other names of the CPT or HCPCS code."""
+    text = (files("codedata") / "data" / "procedure_terms.tsv").read_text(encoding="utf-8")
+    found: dict[str, list[str]] = {}
+    for row in csv.reader((ln for ln in text.splitlines() if ln and not ln.startswith("#")), delimiter="\t"):
+        if len(row) >= 3 and row[0] != "term":
+            found.setdefault(row[1].strip().upper(), []).append(row[0])
+    return found
+
+
 def _cpt_documents(db: sqlite_utils.Database):
     # Highest-precedence text per code: newest dated import first, the undated starter set last.
     seen: dict[str, dict] = {}
@@ -255,17 +279,19 @@ def _cpt_documents(db: sqlite_utils.Database):
         seen.setdefault(row["code"], row)
         if row["block"]:
             sections.setdefault(row["code"], row["block"])
+    terms = procedure_terms()
     for code, row in seen.items():
-        yield _doc(row, [row["description"]], sections.get(code))
+        yield _doc(row, [row["description"]], sections.get(code), names=terms.get(code))
 
 
 def _plain_documents(db: sqlite_utils.Database, system: str):
     release = db.execute("SELECT id FROM releases WHERE system = ? AND current = 1", [system]).fetchone()
     if release is None:
         return
+    terms = procedure_terms()
     for row in db.query(
         "SELECT code, display, description, short_description, billable, kind FROM codes"
         " WHERE release_id = ? AND kind = 'code'", [release[0]]
     ):
         aliases = [row["description"]] + ([row["short_description"]] if row["short_description"] else [])
-        yield _doc(row, aliases)
+        yield _doc(row, aliases, names=terms.get(row["code"]))

@@ -291,3 +291,15 @@ def test_an_unspecified_count_is_left_open(icd_db, text, first):
 ])
 def test_a_default_code_gives_way_to_what_the_query_says(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # the encounter ends what "without" rules out: tabular 2025-04 line 151963 S06.0X0 'Concussion without loss of
+    # consciousness' (7th character A, initial encounter), not the default S06.0XAA
+    ("concussion w/o LOC initial", "S06.0X0A"),
+    # the side said outweighs a default name of the unspecified-side code: H04.123 'Dry eye syndrome of bilateral
+    # lacrimal glands', not H04.129 (default_terms.tsv 'dry eye')
+    ("dry eyes both eyes", "H04.123"),
+])
+def test_an_encounter_ends_a_negation_and_a_side_outweighs_a_default_name(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
