@@ -219,6 +219,12 @@ def codes_asked(text: str, is_hcpcs, kind: str) -> list[tuple[str, str]]:
     return [(code, "icd" if code in found.diagnoses else "cpt") for code in codes]
 
 
+# A slash or dash typed between two codes (E11.9/99213, E11.9—99213, 99213/J1745); never inside a date (6/1/2025)
+# or shorthand (w/o, s/p): both sides must be code-shaped
+CODE_JOINER = re.compile(r"\b([A-Za-z]\d[0-9A-Za-z](?:\.[0-9A-Za-z]{1,4})?|\d{4}[0-9A-Za-z]|[A-Va-v]\d{4})"
+                         r"\s*[/\u2014\u2013]\s*(?=(?:[A-Za-z]\d[0-9A-Za-z]|\d{4}[0-9A-Za-z]|[A-Va-v]\d{4})\b)")
+
+
 def parse_pair(text: str, is_hcpcs=None, left_out: list[str] | None = None,
                parameters: dict[str, str] | None = None) -> ClaimRequest:
     """Parse /pair arguments: codes by shape, dx:/px: prefixes, age:/sex:/dos:/pos:, 97110x4 units, 97140-59
@@ -231,7 +237,8 @@ def parse_pair(text: str, is_hcpcs=None, left_out: list[str] | None = None,
     skipped = left_out if left_out is not None else []
     described: dict[str, list[str]] = {}  # words typed after a diagnosis, checked against it (never echoed)
     after: str | None = None
-    for raw in re.split(r"[\s,;]+", (text or "").strip()):
+    text = CODE_JOINER.sub(r"\1 ", text or "")  # "E11.9/99213", "E11.9—99213": two codes, not one word
+    for raw in re.split(r"[\s,;]+", text.strip()):
         raw = raw.strip(".()[]{}!?\"'")
         if not raw:
             continue

@@ -126,3 +126,15 @@ def test_malformed_release_files_are_rejected_with_one_line_and_nothing_changes(
         assert "\n" not in str(raised.value) and str(raised.value)
     assert releases(db) == []
     assert db.execute("SELECT count(*) FROM codes").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("text, dx, px", [
+    # fifth black-box pass: a slash or dash between two codes made one unreadable word
+    ("E11.9/99213", ["E11.9"], ["99213"]), ("E11.9\u201499213", ["E11.9"], ["99213"]),
+    ("E11.9 99213/J1745", ["E11.9"], ["99213", "J1745"]),
+    # must not: a date or chart shorthand is not split into codes
+    ("s/p E11.9 99213 6/1/2025", ["E11.9"], ["99213"]),
+])
+def test_a_slash_or_dash_between_codes_separates_them(text, dx, px):
+    request = parse_pair(text)
+    assert request.diagnoses == dx and [line.code for line in request.procedures] == px

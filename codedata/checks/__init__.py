@@ -25,7 +25,7 @@ def check_claim(db: sqlite_utils.Database, request: ClaimRequest,
                 policy_dirs: tuple[Path, ...] = ()) -> CheckReport:
     """Return the verdict and findings for a claim: errors first, each with its reason and basis."""
     if not request.diagnoses and not request.procedures:
-        raise BadInput("give at least one diagnosis or procedure code, e.g. --dx E11.9 --px 99213")
+        raise BadInput("give at least one diagnosis or procedure code, e.g. E11.9 and 99213")
     if len(request.diagnoses) + len(request.procedures) > MAX_CODES:
         raise BadInput(f"a claim check takes at most {MAX_CODES} codes")
     for line in request.procedures:
