@@ -56,7 +56,8 @@ FILLER = {"disease", "diseases", "disorder", "disorders", "condition", "conditio
 FILLER_SHARE = 0.3
 # A head noun that names no kind ("Gonococcal infection, unspecified") makes a code less specific than one that
 # names an organ or a form ("Gonococcal vulvovaginitis"): as an unasked word it costs less.
-GENERIC_EXTRAS = {"infection"}
+# So does the word for the thing itself in a supply name ("cpap machine" is the device, "cpap tubing" a part).
+GENERIC_EXTRAS = {"infection", "machine", "device"}
 GENERIC_REFUND = 0.01
 # A payer named in a procedure search says whose code set to prefer: Medicare has its own G and Q0 codes for
 # services CPT also describes (G2212 prolonged visit for 99417, G0283 unattended e-stim for 97014; CMS HCPCS
@@ -121,6 +122,7 @@ CONTEXT_GROUPS = [
     # service settings and media a procedure code is tied to: an unstated setting is the office, in person
     {"telephone", "telehealth", "audio", "video", "online", "internet", "telecommunication", "virtual", "remote"},
     {"interprofessional"},
+    {"only"},  # a component ("interpretation and report only", 93010) is not the whole service unless asked
     {"domiciliary", "rest", "residence", "home"},
     {"nursing", "facility"},
     {"inpatient", "observation", "hospital"},
@@ -916,6 +918,10 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
         # Not cached across searches: 100,000 cached alias objects made the garbage collector pause ~150 ms.
         analysed = [_alias(a) for a in stored]
         icd = row["sys"] == "icd10cm"
+        for alias in analysed[1:] if row["sys"] == "cpt" else ():
+            if not alias.numbers:  # a code's numbers are the code's: "simple lac repair" (12001) is still 2.5 cm
+                # (medcode's own short CPT descriptions; a HCPCS title also cites other codes: G2212 '99205, 99215')
+                alias._numbers = analysed[0].numbers
         if query.laterality and analysed[0].sideless_sibling:
             # the code leaves the side open ("unspecified eye"): so does every other name of it ("dry eye")
             for alias in analysed[1:]:

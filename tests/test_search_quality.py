@@ -303,3 +303,18 @@ def test_a_default_code_gives_way_to_what_the_query_says(icd_db, text, first):
 ])
 def test_an_encounter_ends_a_negation_and_a_side_outweighs_a_default_name(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # procedure_terms.tsv: names billers type (MUE 2024-07 line 4590, 44970 laparoscopic appendix removal;
+    # HCPCS 2024-07 E0118 'Crutch substitute, lower leg platform, with or without wheels, each')
+    ("lap appy", "44970"), ("knee scooter", "E0118"),
+    # a component ("... only", 93010) is not the whole service unless asked: 93000 (own words: ECG with
+    # interpretation and report); must not: "only" asked is the component
+    ("ekg w interp and report", "93000"), ("ekg interp only", "93010"),
+    # the device itself ("cpap machine", HCPCS E0601 'Continuous positive airway pressure (cpap) device') before a
+    # part of it (A7037 tubing)
+    ("cpap unit", "E0601"),
+])
+def test_procedure_names_components_and_devices(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
