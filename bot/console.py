@@ -42,7 +42,7 @@ def _lookup(db: sqlite_utils.Database, text: str, kind: str) -> str:
         answer = (HCPCS_NOT_ICD.format(typed.upper()) + "\n" + render.answer(hcpcs, "cpt") if hcpcs is not None
                   else render.answer(result, kind))
     if "dos" not in parameters and DATE_IN_TEXT.search(rest):  # as in Slack: the day answered is said
-        answer += "\n" + UNREAD_DATE.format(date.today().isoformat()).replace("`", "")
+        answer += "\n" + UNREAD_DATE.format("Answered", date.today().isoformat(), "look up").replace("`", "")
     return f"{REMINDER.removeprefix(':lock: ')}\n{answer}" if cleaned.identifiers else answer
 
 

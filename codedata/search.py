@@ -19,7 +19,7 @@ from rapidfuzz.distance import Levenshtein
 
 from . import search_index
 from .codes import category_known, looks_like_icd, lookup_icd, normalise_icd, release_for
-from .db import transaction
+from .db import current_release, transaction
 from .procedures import classify_procedure, lookup_procedure, modifier_explanations
 from .errors import BadInput
 from .models import SearchHit, SearchResult
@@ -1092,10 +1092,10 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
 def _in_force(db: sqlite_utils.Database, ranked: list[tuple[float, dict]], dos) -> tuple[list, str, str | None]:
     """The ranked rows as the ICD-10-CM release in force on `dos` has them: the index holds the current release's
     words, so a code that release lacks (G35.D for 2025-06-01) is left out and one it holds as a header is a
-    header. A code only that older release had is not found by words (say so)."""
+    header. (A code only that older release had is not in the index: words do not find it.)"""
     day = dos if hasattr(dos, "isoformat") else parse_dos(dos)
     resolution = release_for(db, "icd10cm", day)
-    used, current = resolution.release, current_icd(db)
+    used, current = resolution.release, current_release(db, "icd10cm")
     if used is None or current is None or used["id"] == current["id"]:
         return ranked, day.isoformat(), None  # the current release answers, as for every search
     codes = [r["code"] for _, r in ranked]
@@ -1108,11 +1108,6 @@ def _in_force(db: sqlite_utils.Database, ranked: list[tuple[float, dict]], dos) 
     kept = [(s, {**r, "billable": then[r["code"]]}) for s, r in ranked if r["code"] in then]
     said = f"Searched for {day.isoformat()} in release {used['label']}: codes not in force that day are left out"
     return kept, day.isoformat(), f"{resolution.notice} {said}." if resolution.notice else f"{said}."
-
-
-def current_icd(db: sqlite_utils.Database) -> dict | None:
-    row = db.execute("SELECT id, label FROM releases WHERE system = 'icd10cm' AND current = 1").fetchone()
-    return {"id": row[0], "label": row[1]} if row else None
 
 
 HEADER_SHARE = 0.005

@@ -7,9 +7,8 @@ was typed; when identifiers were detected the codes are still answered, with a r
 """
 from __future__ import annotations
 
-from datetime import date
-
 import re
+from datetime import date
 from functools import lru_cache
 
 from codedata.checks import check_claim
@@ -125,8 +124,7 @@ def answer(services: Services, kind: str, text: str, offset: int = 0, shared: bo
             # "seen 2025-06-01 for G35": a date in the words may be a birth date, so it is not guessed at; say
             # which day was checked (the date is not repeated)
             reply = blocks.insert_before_actions(reply, blocks._context(
-                f"Checked for {report.date_of_service}: a date written in the message is not read as the date "
-                "of service. Add `dos:YYYY-MM-DD` to check another day."))
+                UNREAD_DATE.format("Checked", report.date_of_service, "check")))
         return reminder + reply
     undated = "dos" not in parameters and bool(dated or DATE_IN_TEXT.search(rest))
     return reminder + _with_date_line(_lookup(services, kind, cleaned.text, offset, shared, dos, rerun, known,
@@ -138,11 +136,13 @@ def _with_date_line(reply: list[dict], undated: bool) -> list[dict]:
     is not guessed at: it may be a birth date; nor repeated)."""
     if not undated:
         return reply
-    return blocks.insert_before_actions(reply, blocks._context(UNREAD_DATE.format(date.today().isoformat())))
+    return blocks.insert_before_actions(reply, blocks._context(
+        UNREAD_DATE.format("Answered", date.today().isoformat(), "look up")))
 
 
-UNREAD_DATE = ("Answered for {}: a date written in the message is not read as the date of service. Add "
-               "`dos:YYYY-MM-DD` to look up another day.")
+# A date in a message's words is never guessed to be the date of service: the reply says which day it is for.
+UNREAD_DATE = ("{} for {}: a date written in the message is not read as the date of service. Add "
+               "`dos:YYYY-MM-DD` to {} another day.")
 
 
 def _lookup(services: Services, kind: str, text: str, offset: int, shared: bool, dos, rerun: str, known,
