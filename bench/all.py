@@ -25,7 +25,8 @@ def run(script: str, *args: str) -> str:
 
 
 # bench/cases/claims_<name>.jsonl after the first set (claims.jsonl), each written by another coder
-CLAIM_SETS = ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+CLAIM_SETS = ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+              "eleventh")
 
 
 def main() -> None:
