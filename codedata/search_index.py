@@ -64,17 +64,17 @@ def release_key(db: sqlite_utils.Database, system: str) -> str:
         rows = db.execute("SELECT id FROM releases WHERE system = 'cpt' ORDER BY id").fetchall()
     else:
         rows = db.execute("SELECT id FROM releases WHERE system = ? AND current = 1", [system]).fetchall()
-    return f"v{INDEX_FORMAT}.{_names_digest()}:" + ",".join(str(r[0]) for r in rows)
+    return f"{index_version()}:" + ",".join(str(r[0]) for r in rows)
 
 
 @lru_cache(maxsize=1)
-def _names_digest() -> str:
-    """A short digest of the bundled name lists the index stores (default_terms.tsv, procedure_terms.tsv): an
-    index built from other lists is rebuilt, as after a new INDEX_FORMAT."""
+def index_version() -> str:
+    """INDEX_FORMAT and a short digest of the bundled name lists the index stores (default_terms.tsv,
+    procedure_terms.tsv): an index built by other code or from other lists is rebuilt."""
     digest = hashlib.sha256()
     for name in ("default_terms.tsv", "procedure_terms.tsv"):
         digest.update((files("codedata") / "data" / name).read_bytes())
-    return digest.hexdigest()[:12]
+    return f"v{INDEX_FORMAT}.{digest.hexdigest()[:12]}"
 
 
 def is_current(db: sqlite_utils.Database, system: str) -> bool:

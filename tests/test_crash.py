@@ -16,7 +16,7 @@ import pytest
 from codedata.db import open_db
 from codedata.defaults import BUNDLED, default_icd10cm_path
 from codedata.importers import import_release
-from codedata.search_index import INDEX_FORMAT
+from codedata.search_index import index_version
 
 from .conftest import shared_file
 
@@ -72,7 +72,7 @@ def _check(path) -> str:
         assert db.execute("SELECT count(*) FROM codes WHERE release_id = ?", [rid]).fetchone()[0] == expected
     assert db.execute("SELECT count(*) FROM codes WHERE release_id NOT IN (SELECT id FROM releases)").fetchone()[0] == 0
     indexed = db.execute("SELECT release_key FROM search_state WHERE system = 'icd10cm'").fetchone()[0]
-    assert indexed == f"v{INDEX_FORMAT}:{release_id}"  # built by this code, from the release now current
+    assert indexed == f"{index_version()}:{release_id}"  # built by this code, from the release now current
     # The word list typo correction reads is the index's own, word for word.
     for a, b in (("search_vocab", "search_words"), ("search_words", "search_vocab")):
         assert db.execute(f"SELECT count(*) FROM (SELECT term, doc FROM {a} EXCEPT SELECT term, doc FROM {b})"
