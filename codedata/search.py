@@ -83,6 +83,7 @@ LITRES = re.compile(r"^(\d+)(l|liter|litre|liters|litres)$")
 LITRE_WORDS = {"l", "liter", "litre", "liters", "litres"}
 DOSE_WEIGHT = 1.0
 UNSAID_SIDE = 0.02
+SAID_SIDE = 0.05  # a side said, and the code leaves it unspecified (guideline I.B.13: code the side documented)
 MANIFESTATION_SHARE = 0.03
 SIDE_WEIGHT = 3.0  # at most: a side chooses between sibling codes, not between conditions
 SIDELESS_CREDIT = 0.4  # share of a side's weight a code family without sides still earns
@@ -810,21 +811,30 @@ def _matched(word: str, matched: set[str], roots: dict[str, set[str]]) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _default_codes() -> dict[str, list[frozenset[str]]]:
-    """Undotted code -> the stemmed words of each bare term it is the Alphabetic Index default of."""
-    table: dict[str, list[frozenset[str]]] = {}
+def _default_codes() -> dict[str, list[tuple[frozenset[str], frozenset[str]]]]:
+    """Undotted code -> (stemmed words said, words ruled out) of each term it is the Alphabetic Index default of."""
+    table: dict[str, list[tuple[frozenset[str], frozenset[str]]]] = {}
     for term, code in search_index.default_terms():
-        table.setdefault(code, []).append(frozenset(stem(w) for w in words(term)))
+        said, ruled_out, negating = set(), set(), False
+        for word in words(term):
+            if word in NEGATIONS:
+                negating = True
+            elif word not in STOP:
+                (ruled_out if negating else said).add(stem(word))
+        table.setdefault(code, []).append((frozenset(said), frozenset(ruled_out)))
     return table
 
 
 def _is_default_for(query: Query, code: str) -> bool:
-    """True when the query names a bare term whose default code this is ("osteoporosis ..." and M81.0)."""
+    """True when the query names a term whose default code this is ("osteoporosis ..." and M81.0), what the term
+    rules out ruled out in the query too ("migraine without aura" and G43.009)."""
     terms = _default_codes().get(code)
     if not terms:
         return False
-    asked = {stem(w) for c in query.concepts if not c.negated for w in words(c.text)}  # as typed, not synonyms
-    return any(term <= asked for term in terms)
+    # as typed, not synonyms
+    asked = {stem(w) for c in query.concepts if not c.negated for w in words(c.text)}
+    denied = {stem(w) for c in query.concepts if c.negated for w in words(c.text)}
+    return any(said <= asked and ruled_out <= denied for said, ruled_out in terms)
 
 
 def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = False) -> float:
@@ -862,6 +872,8 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
         score -= 0.5
     elif icd and not query.laterality and side:
         score -= UNSAID_SIDE  # a side left unsaid is the unspecified-side code (guideline I.B.13), not bilateral
+    elif icd and query.laterality and not side and alias.sideless_sibling:
+        score -= SAID_SIDE  # and a side said is not the unspecified-side code ("morton's neuroma right foot")
     if query.encounter and (stems & ENCOUNTERS) and query.encounter not in stems:
         score -= 0.5
     elif not query.encounter and stems & {"subsequent", "sequela"}:

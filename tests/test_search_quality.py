@@ -318,3 +318,16 @@ def test_an_encounter_ends_a_negation_and_a_side_outweighs_a_default_name(icd_db
 ])
 def test_procedure_names_components_and_devices(icd_db, text, first):
     assert top(icd_db, text, "cpt")[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # a default term that rules something out applies when the query rules it out too: default_terms.tsv
+    # 'migraine without aura' G43.009 (tabular 'Migraine without aura, not intractable, without status
+    # migrainosus'); must not: bare 'migraine' keeps G43.909
+    ("migraine headache without aura", "G43.009"), ("migraine", "G43.909"),
+    # a side said is not the unspecified-side code (guideline I.B.13): S83.512A 'Sprain of anterior cruciate
+    # ligament of left knee', not the default S83.519A (default_terms.tsv 'acl tear')
+    ("acl tear lt knee", "S83.512A"),
+])
+def test_default_terms_respect_negation_and_sides(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
