@@ -248,20 +248,24 @@ def _default_child(code: str, kids: list[str], rows: dict) -> str:
 def default_terms() -> list[tuple[str, str]]:
     """(term, undotted code) pairs of codedata/data/default_terms.tsv: curated bare terms and their default
     codes, each with its source (the ICD-10-CM Alphabetic Index entry or guideline) in the file."""
-    text = (files("codedata") / "data" / "default_terms.tsv").read_text(encoding="utf-8")
+    return [(term, code.replace(".", "").upper()) for term, code in _term_rows("default_terms.tsv")]
+
+
+def _term_rows(name: str) -> list[tuple[str, str]]:
+    """(term, code) rows of a bundled term list (codedata/data/NAME: term <TAB> code <TAB> source, # comments,
+    a header row)."""
+    text = (files("codedata") / "data" / name).read_text(encoding="utf-8")
     rows = csv.reader((ln for ln in text.splitlines() if ln and not ln.startswith("#")), delimiter="\t")
-    return [(r[0], r[1].replace(".", "").upper()) for r in rows if len(r) >= 3 and r[0] != "term"]
+    return [(r[0], r[1].strip()) for r in rows if len(r) >= 3 and r[0] != "term"]
 
 
 @lru_cache(maxsize=1)
 def procedure_terms() -> dict[str, list[str]]:
     """Code -> the names billers type for it (codedata/data/procedure_terms.tsv: lay names, shorthand, brands;
     each line with its source), searched as other names of the CPT or HCPCS code."""
-    text = (files("codedata") / "data" / "procedure_terms.tsv").read_text(encoding="utf-8")
     found: dict[str, list[str]] = {}
-    for row in csv.reader((ln for ln in text.splitlines() if ln and not ln.startswith("#")), delimiter="\t"):
-        if len(row) >= 3 and row[0] != "term":
-            found.setdefault(row[1].strip().upper(), []).append(row[0])
+    for term, code in _term_rows("procedure_terms.tsv"):
+        found.setdefault(code.upper(), []).append(term)
     return found
 
 

@@ -350,3 +350,13 @@ def test_shorthand_words_and_the_and_or_inside_descriptions():
     # Roman numerals become numbers, but not "iv" (intravenous) nor "i" (an English word)
     assert words("CIN II, factor VIII") == ["cin", "2", "factor", "8"]
     assert words("iv push, i think") == ["iv", "push", "i", "think"]
+
+
+@pytest.mark.parametrize("text, first", [
+    # must not: single letters find nothing alone, but beside a word they still count (tabular 2025-04 E55.9
+    # 'Vitamin D deficiency, unspecified')
+    ("vitamin d deficiency", "E55.9"),
+])
+def test_a_single_letter_beside_a_word_still_counts(icd_db, text, first):
+    answer = resolve(icd_db, text, "icd")
+    assert isinstance(answer, SearchResult) and answer.results[0].code == first
