@@ -31,6 +31,7 @@ CANDIDATES = 150
 # A code matching less than about a third of what was asked is not an answer ("drop table codes").
 # Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
 MIN_SCORE = 0.33
+TYPO_FLOOR = 0.2  # see _floor
 JOINED_CODES = 3  # a one-word spelling of two typed words that this many codes use is one concept with them
 RARE_ENGLISH = 100  # seen fewer times than this in the English word list: perhaps a variant spelling
 # Codes matching every concept that are enough without also trying each concept left out: "migraine headache
@@ -48,7 +49,7 @@ STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "wit
         "something", "kid", "kids", "toddler",  # a child's age is the claim's, not a word of the code
         # words of a sentence, not of a condition ("hiccups that wont stop")
         "that", "this", "these", "those", "which", "who", "it", "its", "has", "have", "had", "was", "were", "be",
-        "been", "are", "am", "will", "wont", "would", "just", "very", "also"}
+        "been", "are", "am", "will", "wont", "would", "just", "very", "also", "happened", "happen", "came", "got", "went"}
 # Words that name no particular condition ("metastatic disease to bone"): they weigh little and are the first
 # left out when no code has every word.
 FILLER = {"disease", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems", "issue",
@@ -196,6 +197,7 @@ class Concept:
     side: str | None = None  # "right", "left", "bilateral" (or "rt", "both")
     postings: int = 0  # about how many index documents hold it (the rarest word of each spelling, summed)
     compounds: tuple[str, ...] = ()  # the word with a number or extent before it (COMPOUND_PREFIXES)
+    corrected: bool = False  # typed misspelt: the index word nearest it stands in (Vocabulary.correct)
     stemmed: list[tuple[str, ...]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -426,6 +428,7 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
                 doses = {d + 1 if d > i else d for d in doses}
                 continue
             word = vocab.correct(tokens[i])
+            corrected = word != tokens[i] and word != stem(tokens[i])
             expansions = table.get((word,)) or table.get((stem(word),), [])  # "vaccines": the row of "vaccine"
             rest = word[3:] if word.startswith("non") else ""
             if len(rest) >= 5 and vocab.df.get(rest, 0) >= 10 * vocab.df.get(word, 0):
@@ -433,6 +436,8 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
                 expansions = expansions + [("non", rest)]
             _add_concept(query, word, [(word,)] + expansions + _verb_forms(word, vocab), vocab, negating,
                          i in doses)
+            if corrected and query.concepts and query.concepts[-1].text == word:
+                query.concepts[-1].corrected = True
             i += 1
     for concept in query.concepts[purpose or len(query.concepts):]:
         # A procedure is coded for what is done, and the reason is the diagnosis code's: a condition after "for"
@@ -494,17 +499,18 @@ def _before_and_after(tokens: list[str]) -> list[str]:
 
 
 def _cap_unknown(query: Query, vocab: Vocabulary) -> None:
-    """A word no code holds (a name, "booster") weighs at most what the heaviest known concept does when the
-    query has at least two known concepts and more of them than unknown words: it still counts against a code,
-    but cannot sink a query whose other words a code answers in full. Otherwise unknown words keep their full
-    weight, so nonsense with one real word in it ("parking ticket") still finds nothing."""
-    unknown = [c for c in query.concepts if c.number is None and not any(all(w in vocab.df for w in alt)
-                                                                         for alt in c.alternatives)]
+    """A word no code holds that is not an English word (a name, a brand) weighs at most what the heaviest known
+    concept does when the query has at least two known concepts and more of them than unknown words: it still
+    counts against a code, but cannot sink a query whose other words a code answers in full. Otherwise unknown
+    words keep their full weight, so nonsense with one real word in it ("parking ticket", "cardigan button
+    replacement": no code speaks of cardigans) still finds nothing."""
+    unknown = [c for c in query.concepts if _unknown(c, vocab)]
     known = [c.weight for c in query.concepts if c not in unknown and not c.negated and not c.side
              and c.number is None]
     if unknown and len(known) >= 2 and len(unknown) < len(known):  # "xyzzy plug", "parking ticket": not capped
         for concept in unknown:
-            concept.weight = min(concept.weight, max(known))
+            if not concept.exact:  # an English word no code uses ("lunch", "cardigan") is not a name of the thing
+                concept.weight = min(concept.weight, max(known))
 
 
 def _verb_forms(word: str, vocab: Vocabulary) -> list[tuple[str, ...]]:
@@ -1085,7 +1091,7 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
         return SearchResult(query=cleaned, systems=list(systems), total=0)
     rows = _candidates(db, query, systems)
     normalised = " ".join(stem(w) for w in words(cleaned))
-    ranked = [(s, r) for s, r in rank(query, rows, normalised) if s >= MIN_SCORE]
+    ranked = [(s, r) for s, r in rank(query, rows, normalised) if s >= _floor(query, vocab)]
     ranked = _inherit(ranked)
     day, notice = None, None
     if dos is not None and "icd10cm" in systems:
@@ -1099,6 +1105,21 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
         hints=[_hit(s, r) for s, r in headers[:3]] if offset == 0 else [],
         interpreted=[c.text for c in query.concepts], date_of_service=day, notice=notice,
     )
+
+
+def _unknown(concept: Concept, vocab: Vocabulary) -> bool:
+    """A word no code holds in any of its spellings (a name, "qzv", "vacation")."""
+    return concept.number is None and not any(all(w in vocab.df for w in alt) for alt in concept.alternatives)
+
+
+def _floor(query: Query, vocab: Vocabulary) -> float:
+    """The least score that is an answer. A misspelt word is weaker evidence than one typed right: when the query
+    also holds a word no code uses ("hepatitix qzv", "appendixxx vacation"), the corrected words' share of the
+    query counts TYPO_FLOOR less toward it. The ranking itself is unchanged."""
+    if not any(_unknown(c, vocab) for c in query.concepts):
+        return MIN_SCORE
+    total = sum(c.weight for c in query.concepts) or 1.0
+    return MIN_SCORE + TYPO_FLOOR * sum(c.weight for c in query.concepts if c.corrected) / total
 
 
 def _in_force(db: sqlite_utils.Database, ranked: list[tuple[float, dict]], dos) -> tuple[list, str, str | None]:

@@ -331,3 +331,29 @@ def test_procedure_names_components_and_devices(icd_db, text, first):
 ])
 def test_default_terms_respect_negation_and_sides(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text", [
+    # an English word no code uses ("cardigan", "stapler") is not a name of the thing: it keeps its full weight
+    # against a code that matches one everyday word of the phrase (T40.991A 'peyote button', Z48.02 staples)
+    "cardigan button replacement", "stapler out of staples",
+    # a misspelt word beside a word no code uses is weak evidence: "hepatitix qzv" is not B15.9 hepatitis A
+    "hepatitix qzv", "appendixxx vacation",
+])
+def test_everyday_phrases_and_typos_beside_nonsense_find_nothing(icd_db, text):
+    assert top(icd_db, text) == []
+
+
+@pytest.mark.parametrize("text, kind, first", [
+    # must not: a misspelt term with real words is still found (icd10cm-tabular-2025-04 P12.0 'Cephalhematoma
+    # due to birth injury'); an abbreviation no code uses still weighs no more than the condition ("rvr":
+    # I48.91 'Unspecified atrial fibrillation')
+    ("cephalohematoma newborn", "icd", "P12.0"), ("afib w rvr", "icd", "I48.91"),
+    # everyday words billers type for code words (synonyms.tsv): R39.16 'Straining to void'; CPT 11055 (own
+    # words: trimming of one corn or callus); O45.93 'Premature separation of placenta, unspecified, third
+    # trimester'
+    ("straining to pee", "icd", "R39.16"), ("pare one corn", "cpt", "11055"),
+    ("abruption 3rd trimester", "icd", "O45.93"),
+])
+def test_real_queries_with_typos_and_everyday_words_still_answer(icd_db, text, kind, first):
+    assert top(icd_db, text, kind)[0] == first
