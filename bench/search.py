@@ -48,7 +48,7 @@ from codedata.search import resolve, vocabulary, warm  # noqa: E402
 
 MORE = ("blind", "validation", "test", "final", "holdout", "seven", "eight", "nine", "ten", "eleven",
         "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
-        "twenty")  # in order, nineteen coders
+        "twenty", "twentyone")  # in order, twenty coders
 
 
 def load_queries(path: Path) -> list[tuple[str, list[str]]]:

@@ -113,6 +113,7 @@ NEUTRAL = {"unspecified", "nos", "initial", "encounter", "closed", "displaced", 
            "nonrheumatic", "nontraumatic", "noninfective", "noninfectious", "nonsuppurative", "noninflammatory",
            "nonpyogenic", "nonpurulent", "nonthermal", "nonvenomous", "nontoxic"}
 DEFAULT_MARKERS = {"unspecified", "nos", "elsewhere", "uncomplicated"}
+UNSPECIFIC = frozenset(STOP | NEUTRAL)
 # Words that put a code in a population or setting the query did not ask about. A query that names one word
 # of a group is in that population: the group's other words are then detail, not another population
 # ("breech presentation, single fetus" is a pregnancy question: 'maternal care' is its default wording).
@@ -669,11 +670,15 @@ class _Alias:
         return self._numbers
 
 
+ALIAS_MARKERS = frozenset({"unspecified", "not", "foreign", "non"})  # the words _alias reads a phrase at
+
+
 def _alias(stored: list) -> _Alias:
     text, joined, optional, negated = stored
     stems = joined.split()
     defaults, negated = set(optional), set(negated)
-    for i, word in enumerate(stems):
+    for i in [i for i, word in enumerate(stems) if word in ALIAS_MARKERS]:
+        word = stems[i]
         if stems[i:i + 3] == ["unspecified", "whether", "with"]:
             # "unspecified whether with hypoxia or hypercapnia" (J96.00): the plain form; those words are left open
             left_open = [i + 3] + ([i + 4, i + 5] if stems[i + 4:i + 5] == ["or"] else [])
@@ -717,9 +722,9 @@ def _alias(stored: list) -> _Alias:
             roots.setdefault(word[:6], set()).add(word)
     return _Alias(
         text=text, stems=stems, defaults=defaults, negated=set(negated), roots=roots,
-        positive=frozenset(w for i, w in enumerate(stems) if i not in negated),
+        positive=frozenset(w for i, w in enumerate(stems) if i not in negated) if negated else frozenset(stems),
         absent=frozenset(stems[i] for i in negated if i < len(stems)),
-        content=tuple(w for i, w in enumerate(stems) if i not in defaults and w not in STOP and w not in NEUTRAL),
+        content=tuple(w for i, w in enumerate(stems) if w not in UNSPECIFIC and i not in defaults),
         side=next((LATERALITY[w] for w in stems if w in LATERALITY), None),
         plain=bool(set(stems) & DEFAULT_MARKERS) or "without" in stems or "not specified" in joined
         or "not otherwise specified" in joined,
@@ -908,6 +913,12 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
     return score
 
 
+def _word_start(word: str) -> str:
+    """A pattern for where `word` can satisfy a concept in an alias (_word_in): its 6-letter root at a word's start,
+    or, shorter, the whole word."""
+    return re.escape(word[:6]) if len(word) >= 6 else rf"\b{re.escape(word)}\b"
+
+
 def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[float, dict]]:
     """Return (score, row) pairs best first; ties go to the shorter description."""
     ranked = []
@@ -919,8 +930,9 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
     # number may be satisfied without appearing, so it always counts.
     total = sum(c.weight for c in query.concepts) or 1.0
     free = sum(c.weight for c in query.concepts if c.negated or c.number is not None or c.side)
-    keys = [(re.compile("|".join(map(re.escape, sorted({w[:6] for alt in c.stemmed for w in alt} | {c.text}
-                                                        | {w[:6] for w in c.compounds})))),
+    # (whole words under six letters: "lid" is not in "lidocaine", whose drug-table codes carry 400-word lists)
+    keys = [(re.compile("|".join(sorted({_word_start(w) for alt in c.stemmed for w in alt} | {_word_start(c.text)}
+                                        | {_word_start(w) for w in c.compounds}))),
              c.weight) for c in query.concepts if not (c.negated or c.number is not None or c.side)]
     slack = 0.1 * total
     for row in rows:
@@ -1003,7 +1015,10 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     only then any concept. A plain OR over common words would sort tens of thousands of rows."""
     # A negated concept is met by a code that lacks the word, and a filler or payer word ("disease", "medicare")
     # need not be there: neither narrows the candidates.
-    concepts = [c for c in query.concepts if c.named or not (c.negated or c.soft)] or query.concepts
+    # An English word no code uses (searched as typed) finds nothing: leaving it out saves searches that must
+    # come back empty.
+    concepts = [c for c in query.concepts if (c.named or not (c.negated or c.soft)) and not c.exact] \
+        or query.concepts
     found: dict[tuple[str, str], dict] = {}
 
     def add(subset: list[Concept], require_all: bool, limit: int) -> None:
@@ -1019,7 +1034,8 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     with_rarest = False
 
     def done() -> list[dict]:
-        if len(concepts) < 3 or with_rarest:
+        if len(concepts) < 3 or with_rarest or rarest.postings >= OR_COMMON:
+            # (a concept in thousands of codes, "f/u" as "subsequent encounter", is no rare word to look for)
             return list(found.values())
         # No candidate has the query's rarest word: "erysipelas lt leg" is A46 'Erysipelas', a code with no site
         # or side, while the codes with the site and side but not the condition filled the searches. The codes
