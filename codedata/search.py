@@ -698,6 +698,10 @@ def _alias(stored: list) -> _Alias:
             negated.add(i + 3)
         elif stems[i:i + 3] == ["not", "otherwise", "specified"]:  # NOS (J3301): the plain form, no detail
             defaults.update((i, i + 1, i + 2))
+        elif word == "not" and i + 1 < len(stems) and stems[i + 1] not in UNSPECIFIC:
+            # "not intractable" (G44.209), "not obstructed": the plain state, for a query that does not say it
+            defaults.update((i, i + 1))
+            negated.add(i + 1)
         elif word == "unspecified":  # "unspecified quadrant", "part unspecified": the axis left open is no detail,
             # and it does not answer a query that names one ("first trimester" is not "unspecified trimester")
             axes = [j for j in (i - 1, i + 1) if 0 <= j < len(stems) and stems[j] in OPEN_AXES]
@@ -751,10 +755,14 @@ def _same_word(a: str, b: str) -> bool:
     shared = len(os.path.commonprefix([a, b]))
     if shared < 6 or shared < min(len(a), len(b)) - 2:
         return False
+    if {a[shared:], b[shared:]} == {"a", "iasis"}:
+        return True  # the organism in -a and its infection: candida / candidiasis (not elephant / elephantiasis)
     if abs(len(a) - len(b)) > 3 and "iness" not in (a[shared:], b[shared:]):  # unsteady / unsteadiness
         return False
     if {a[shared:], b[shared:]} == {"", "l"}:
         return a[-1] == "a" or b[-1] == "a"  # a noun in -a and its adjective: chlamydia(l), urethra(l), vagina(l)
+    if {a[shared:], b[shared:]} in ({"c", "a"}, {"c", "as"}) and a[shared - 1] == "i":
+        return True  # a condition in -ia and its adjective in -ic: neutropenia/neutropenic, ischemia/ischemic
     return a[shared:] in ENDINGS and b[shared:] in ENDINGS
 
 
