@@ -166,6 +166,14 @@ ASKS_FACILITY = {"opps", "facility", "hospital", "outpatient", "asc"}
 REPORTING_CODE = re.compile(r"^(G[89]\d{3}|M1\d{3}|S\d{4}|\d{4}F)$")
 ASKS_REPORTING = {"quality", "measure", "measures", "mips", "reporting", "reported", "documented", "temporary",
                   "medicaid", "private", "commercial", "performance"}
+# How a drug is given: a HCPCS drug code is for one route (S0119 'Ondansetron, oral' is not "zofran iv push",
+# J2405 'Injection, ondansetron'); a query that says a route is not answered by a code for another one.
+ROUTES = {"oral": {"oral", "orally", "po", "odt", "tablet", "tablets", "capsule", "capsules"},
+          "injected": {"injection", "injections", "inj", "injectable", "iv", "intravenous", "intravenously", "im",
+                       "intramuscular", "subcutaneous", "subq", "sq", "push", "infusion"},
+          "inhaled": {"inhalation", "inhaled", "inhaler", "neb", "nebulizer", "nebulized", "nebulizers"},
+          "nasal": {"nasal", "intranasal"}}
+ROUTE_SHARE = 0.1
 LATERALITY = {"right": "right", "left": "left", "bilateral": "bilateral"}
 ENCOUNTERS = {"initial", "subsequent", "sequela"}
 # An axis a code leaves open ("unspecified quadrant", "part unspecified"): the default, not extra detail.
@@ -217,6 +225,7 @@ class Query:
     normal: bool = False  # "normal" asked, "abnormal" not
     medicare: bool = False  # the query names Medicare (PAYER_WORDS)
     facility: bool = False  # the query names a hospital outpatient or facility setting (ASKS_FACILITY)
+    routes: frozenset = frozenset()  # the routes of administration the query names (ROUTES)
     populations: frozenset = frozenset()  # context roots of the groups the query names (CONTEXT_GROUPS)
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> asked words
     newborn: bool = False  # the query speaks of a newborn (NEWBORN_WORDS): chapter 16 codes are in question
@@ -371,6 +380,7 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     query.normal = "normal" in tokens and "abnormal" not in tokens
     query.medicare = bool(PAYER_WORDS & set(tokens))
     query.facility = bool(ASKS_FACILITY & set(tokens))
+    query.routes = frozenset(route for route, said in ROUTES.items() if said & set(tokens))
     asked_roots = {stem(t)[:6] for t in tokens}
     query.populations = frozenset(w[:6] for group in CONTEXT_GROUPS if asked_roots & {g[:6] for g in group}
                                   for w in group)
@@ -661,6 +671,8 @@ class _Alias:
     plain: bool = False  # an unspecified / NOS / NEC / "without ..." form
     excluded: frozenset = frozenset()  # the word after "excludes": "infliximab, excludes biosimilar" is the brand
     sideless_sibling: bool = False  # "unspecified knee": the family has sides, this one leaves them out
+    brands: tuple = ()  # the brand the code's title names in parentheses (J2311 '(zimhi)'), in any of its names
+    routes: frozenset = frozenset()  # the routes the code's title names (S0119 'Ondansetron, oral, 4 mg')
     _numbers: list[tuple[int, int]] | None = None
 
     @property
@@ -761,6 +773,8 @@ def _same_word(a: str, b: str) -> bool:
         return False
     if {a[shared:], b[shared:]} == {"", "l"}:
         return a[-1] == "a" or b[-1] == "a"  # a noun in -a and its adjective: chlamydia(l), urethra(l), vagina(l)
+    if {a[shared:], b[shared:]} == {"m", "tic"} and a[shared - 2:shared] == "as":
+        return True  # neoplasm/neoplastic (D63.0 'Anemia in neoplastic disease'), spasm/spastic
     if {a[shared:], b[shared:]} in ({"c", "a"}, {"c", "as"}) and a[shared - 1] == "i":
         return True  # a condition in -ia and its adjective in -ic: neutropenia/neutropenic, ischemia/ischemic
     return a[shared:] in ENDINGS and b[shared:] in ENDINGS
@@ -880,6 +894,8 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
         extras += brands
         if not DRUG_DOSE.search(alias.text):  # "(polysomnography)" names a method; a drug's brand is dosed
             brands = []
+        # the short description names the title's brand without parentheses or dose ('inj naloxone hcl zimhi')
+        brands += [w for w in alias.brands if w not in brands and w in alias.stems and not _matched(w, matched, query.roots)]
     else:
         brands = []
     # a context word, or another brand than the one asked for, is another setting or product, not more detail
@@ -915,6 +931,10 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
         score -= MANIFESTATION_SHARE
     if query.normal and "abnormal" in stems:
         score -= 0.15  # "normal findings" is the "without abnormal findings" code (Z00.00), not "with" (Z00.01)
+    if query.routes and not icd:
+        routes = alias.routes | {route for route, said in ROUTES.items() if said & alias.positive}
+        if routes and not routes & query.routes:
+            score -= ROUTE_SHARE  # the drug given another way
     if alias.absent and not icd:
         # "CT with contrast": a code that is also "without" it (without, then with) is the other service
         score -= 0.06 * sum(1 for w in matched if w in alias.absent)
@@ -960,6 +980,12 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
             if not alias.numbers:  # a code's numbers are the code's: "simple lac repair" (12001) is still 2.5 cm
                 # (medcode's own short CPT descriptions; a HCPCS title also cites other codes: G2212 '99205, 99215')
                 alias._numbers = analysed[0].numbers
+        if row["sys"] == "hcpcs" and DRUG_DOSE.search(analysed[0].text):
+            # a drug's brand and route are the code's, whichever of its names left them out
+            brands = tuple(w for w in BRAND_IN_PARENTHESES.findall(analysed[0].text.lower()) if not is_english(w))
+            routes = frozenset(route for route, said in ROUTES.items() if said & analysed[0].positive)
+            for alias in analysed[1:]:
+                alias.brands, alias.routes = brands, routes
         if query.laterality and analysed[0].sideless_sibling:
             # the code leaves the side open ("unspecified eye"): so does every other name of it ("dry eye")
             for alias in analysed[1:]:

@@ -380,3 +380,31 @@ def test_derived_forms_of_conditions_and_organisms():
 ])
 def test_plain_states_included_terms_and_derived_forms(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # hcpcs_2024_07_descriptions: J2405 'Injection, ondansetron hydrochloride, per 1 mg'; must not: S0119
+    # 'Ondansetron, oral, 4 mg' (short description 'Ondansetron 4 mg' leaves the route out), given another way
+    ("zofran 4mg iv push", "J2405"),
+    # J2310 'Injection, naloxone hydrochloride, per 1 mg'; must not: J2311 '... (zimhi), 1 mg', another brand
+    # (short description 'Inj, naloxone hcl (zimhi)'); J1815 'Injection, insulin, per 5 units', not J1814
+    # 'Insulin (lyumjev)'
+    ("narcan inj", "J2310"), ("regular insulin inj", "J1815"),
+    # synonyms.tsv: hgb is hemoglobin (G0908 'Most recent hemoglobin (hgb) level'): medcode's 83036 (hemoglobin
+    # A1c) is more than 85018 (hemoglobin); earwax is 'ear wax' (medcode's 69209, removal by irrigation)
+    ("hgb a1c", "83036"), ("earwax removal by irrigation", "69209"),
+])
+def test_a_drug_codes_route_and_brand_hold_for_all_its_names(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # icd10cm-tabular-2025-04: O99.334 'Smoking (tobacco) complicating childbirth' (delivery is childbirth);
+    # P90 'Convulsions of newborn' (R56.9 includes 'Seizure(s) (convulsive) NOS'); O86.12 'Endometritis following
+    # delivery' (postpartum); D63.0 'Anemia in neoplastic disease' (neoplasm/neoplastic); K56.2 'Volvulus'
+    # (includes 'Twist of colon or intestine')
+    ("smoker during delivery", "O99.334"), ("seizures in newborn", "P90"),
+    ("postpartum endometritis", "O86.12"), ("anemia due to cancer", "D63.0"), ("twisted intestine", "K56.2"),
+])
+def test_lay_words_for_obstetric_newborn_and_neoplastic_states(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
