@@ -155,6 +155,7 @@ DIABETES_TYPES = {"E08": {"due", "underlying", "secondary", "cystic", "pancreati
                   "E13": {"other", "specified", "secondary", "postpancreatectomy", "postprocedural", "lada"}}
 DIABETES_TYPE_SHARE = 0.05
 CONTEXT = set().union(*CONTEXT_GROUPS)
+HCPCS_POPULATIONS = frozenset({"dialysis", "biosimilar"})
 CONTEXT_ROOTS = frozenset(c[:6] for c in CONTEXT)
 # HCPCS Level II quality-reporting and temporary codes: offered after a real service code unless asked for.
 # G8/G9 and M1 codes report quality measures (MIPS); S codes are private-payer temporary codes (CMS HCPCS
@@ -673,6 +674,7 @@ class _Alias:
     sideless_sibling: bool = False  # "unspecified knee": the family has sides, this one leaves them out
     brands: tuple = ()  # the brand the code's title names in parentheses (J2311 '(zimhi)'), in any of its names
     routes: frozenset = frozenset()  # the routes the code's title names (S0119 'Ondansetron, oral, 4 mg')
+    populations: tuple = ()  # whom the code's title is for (A4772 '..., for dialysis'), in any of its names
     _numbers: list[tuple[int, int]] | None = None
 
     @property
@@ -900,6 +902,7 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
         brands = []
     # a context word, or another brand than the one asked for, is another setting or product, not more detail
     context = sum(1 for w in extras if w[:6] in CONTEXT_ROOTS and w[:6] not in query.populations) + len(brands)
+    context += sum(1 for w in alias.populations if w not in alias.positive and w[:6] not in query.populations)
     generic = sum(1 for w in extras if w in GENERIC_EXTRAS)
     score = coverage / total - 0.05 * min(len(extras), 12) + GENERIC_REFUND * generic - 0.1 * context
     side = alias.side
@@ -986,6 +989,12 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
             routes = frozenset(route for route, said in ROUTES.items() if said & analysed[0].positive)
             for alias in analysed[1:]:
                 alias.brands, alias.routes = brands, routes
+        if row["sys"] == "hcpcs":
+            # supplies for dialysis patients, a biosimilar product: the title says whom or what the code is for,
+            # the short description may not (A4772 'Blood glucose test strips')
+            populations = tuple(w for w in analysed[0].content if w in HCPCS_POPULATIONS)
+            for alias in analysed[1:]:
+                alias.populations = populations
         if query.laterality and analysed[0].sideless_sibling:
             # the code leaves the side open ("unspecified eye"): so does every other name of it ("dry eye")
             for alias in analysed[1:]:

@@ -408,3 +408,13 @@ def test_a_drug_codes_route_and_brand_hold_for_all_its_names(icd_db, text, first
 ])
 def test_lay_words_for_obstetric_newborn_and_neoplastic_states(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # hcpcs_2024_07_descriptions: A4253 'Blood glucose test or reagent strips for home blood glucose monitor, per 50
+    # strips'; must not: A4772 'Blood glucose test strips, for dialysis, per 50' (short description 'Blood
+    # glucose test strips' leaves out whom it is for), unless dialysis is asked
+    ("glucose test strips", "A4253"), ("dialysis glucose strips", "A4772"),
+])
+def test_a_supply_for_dialysis_patients_is_not_the_plain_supply(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
