@@ -418,3 +418,14 @@ def test_lay_words_for_obstetric_newborn_and_neoplastic_states(icd_db, text, fir
 ])
 def test_a_supply_for_dialysis_patients_is_not_the_plain_supply(icd_db, text, first):
     assert top(icd_db, text, "cpt")[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # clinical abbreviations (synonyms.tsv, each citing its code's tabular title): icd10cm-tabular-2026-04 G61.81
+    # 'Chronic inflammatory demyelinating polyneuritis'; P29.30 'Pulmonary hypertension of newborn' (inclusion
+    # 'Persistent pulmonary hypertension of newborn'); Z14.1 'Cystic fibrosis carrier'; G90.511 'Complex regional
+    # pain syndrome I of right upper limb' (must not: "crps" read as the plural of "crp", R79.82)
+    ("cidp", "G61.81"), ("pphn", "P29.30"), ("cf carrier", "Z14.1"), ("crps rt arm", "G90.511"),
+])
+def test_clinical_abbreviations_reach_the_tabular_wording(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
