@@ -386,6 +386,8 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     query.populations = frozenset(w[:6] for group in CONTEXT_GROUPS if asked_roots & {g[:6] for g in group}
                                   for w in group)
     table = synonyms()
+    if icd and not doses:
+        tokens = _after_surgery(tokens)
     i, negating, purpose = 0, False, None
     while i < len(tokens):
         if not icd and tokens[i] == "for" and purpose is None and query.concepts:
@@ -523,6 +525,27 @@ def _cap_unknown(query: Query, vocab: Vocabulary) -> None:
         for concept in unknown:
             if not concept.exact:  # an English word no code uses ("lunch", "cardigan") is not a name of the thing
                 concept.weight = min(concept.weight, max(known))
+
+
+AFTER = {"after", "following"}
+SURGERY_NOUNS = {"surgery", "procedure", "operation", "op"}
+SURGERY_WORD = re.compile(r"(ectomy|ectomies|otomy|ostomy|plasty|pexy|rrhaphy)$")
+
+
+def _after_surgery(tokens: list[str]) -> list[str]:
+    """"after thyroid surgery", "after thyroidectomy": a condition after an operation is the postprocedural one
+    (E89.0 'Postprocedural hypothyroidism', inclusion 'Postsurgical hypothyroidism'), as "after surgery" is
+    (synonyms.tsv); the operated organ stays a word of the query."""
+    out = list(tokens)
+    for i in range(len(out) - 1):
+        if out[i] not in AFTER or out[i + 1] in SURGERY_NOUNS:
+            continue
+        if i + 2 < len(out) and out[i + 2] in SURGERY_NOUNS:
+            out[i + 1], out[i + 2] = out[i + 2], out[i + 1]  # "after thyroid surgery": "after surgery" + "thyroid"
+        elif SURGERY_WORD.search(out[i + 1]):
+            out.insert(i + 1, "surgery")
+            break
+    return out
 
 
 def _verb_forms(word: str, vocab: Vocabulary) -> list[tuple[str, ...]]:

@@ -429,3 +429,17 @@ def test_a_supply_for_dialysis_patients_is_not_the_plain_supply(icd_db, text, fi
 ])
 def test_clinical_abbreviations_reach_the_tabular_wording(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # icd10cm-tabular-2026-04 Z90.81 'Acquired absence of spleen', Z90.49 '... other specified parts of digestive
+    # tract': "s/p" an -ectomy is the acquired absence (Z90 'Acquired absence of organs')
+    ("s/p splenectomy", "Z90.81"), ("s/p appendectomy", "Z90.49"),
+    # a condition after an operation is the postprocedural one: E89.0 'Postprocedural hypothyroidism', E89.2
+    # 'Postprocedural hypoparathyroidism', J95.811 'Postprocedural pneumothorax'; must not: without "after",
+    # E03.9 'Hypothyroidism, unspecified'
+    ("hypothyroid after thyroidectomy", "E89.0"), ("hypoparathyroid after thyroid surgery", "E89.2"),
+    ("pneumothorax after procedure", "J95.811"), ("hypothyroid", "E03.9"),
+])
+def test_status_after_an_operation_and_postprocedural_conditions(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
