@@ -549,11 +549,13 @@ def _after_surgery(tokens: list[str]) -> list[str]:
 
 
 def _verb_forms(word: str, vocab: Vocabulary) -> list[tuple[str, ...]]:
-    """"falls" also means "falling" (Z91.81 'History of falling'): forms of a short word its stem does not reach."""
+    """"falls" also means "falling" (Z91.81 'History of falling'), "vulvar" "vulva": forms of a word that its stem
+    and its candidate search (six letters at least) do not reach."""
     base = stem(word)
-    if base == word or not 3 <= len(base) < 6:  # only an inflected word: "box" is not "boxing"
-        return []
-    return [(base + "ing",)] if base + "ing" in vocab.df else []
+    forms = [base + "ing"] if base != word and 3 <= len(base) < 6 else []  # "box" is not "boxing"
+    if len(word) > 4 and word.endswith("ar"):
+        forms.append(word[:-1])  # the noun of an adjective in -ar: vulvar is vulva (C51.9), ulnar is ulna
+    return [(f,) for f in forms if f in vocab.df]
 
 
 def _both_sides(query: Query) -> None:
@@ -796,8 +798,9 @@ def _same_word(a: str, b: str) -> bool:
         return True  # the organism in -a and its infection: candida / candidiasis (not elephant / elephantiasis)
     if abs(len(a) - len(b)) > 3 and "iness" not in (a[shared:], b[shared:]):  # unsteady / unsteadiness
         return False
-    if {a[shared:], b[shared:]} == {"", "l"}:
-        return a[-1] == "a" or b[-1] == "a"  # a noun in -a and its adjective: chlamydia(l), urethra(l), vagina(l)
+    if {a[shared:], b[shared:]} in ({"", "l"}, {"", "r"}):
+        # a noun in -a and its adjective: chlamydia(l), urethra(l), vagina(l), vulva(r), macula(r), patella(r)
+        return a[-1] == "a" or b[-1] == "a"
     if {a[shared:], b[shared:]} == {"m", "tic"} and a[shared - 2:shared] == "as":
         return True  # neoplasm/neoplastic (D63.0 'Anemia in neoplastic disease'), spasm/spastic
     if {a[shared:], b[shared:]} in ({"c", "a"}, {"c", "as"}) and a[shared - 1] == "i":

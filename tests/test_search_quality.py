@@ -443,3 +443,12 @@ def test_clinical_abbreviations_reach_the_tabular_wording(icd_db, text, first):
 ])
 def test_status_after_an_operation_and_postprocedural_conditions(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # icd10cm-tabular-2026-04 C51.9 'Malignant neoplasm of vulva, unspecified' (vulvar is vulva's adjective);
+    # C53.9 'Malignant neoplasm of cervix uteri, unspecified' ("ca" is cancer: not C53.8 'overlapping sites')
+    ("vulvar ca", "C51.9"), ("cervical ca", "C53.9"),
+])
+def test_cancer_shorthand_and_site_adjectives(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
