@@ -452,3 +452,15 @@ def test_status_after_an_operation_and_postprocedural_conditions(icd_db, text, f
 ])
 def test_cancer_shorthand_and_site_adjectives(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # E/M codes in use (mue_practitioner_2024-07 lines 10072, 10058, 10055, 10084) with medcode's own
+    # descriptions: inpatient consultation, straightforward (99252); initial hospital (admission) visit, moderate
+    # (99222); a follow-up visit is an established patient's (99214: moderate, 30+ minutes), not a nursing
+    # facility's; an initial nursing facility visit, low complexity (99304), not a subsequent one (99308)
+    ("inpt consult straightforward", "99252"), ("initial hospital admit moderate MDM", "99222"),
+    ("f/u visit moderate MDM 35 minutes", "99214"), ("initial snf visit low complexity", "99304"),
+])
+def test_visit_settings_and_levels_as_billers_type_them(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
