@@ -388,6 +388,8 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     table = synonyms()
     if icd and not doses:
         tokens = _after_surgery(tokens)
+    # "right after delivery", "right away": "right" says when, not which side
+    tokens = [t for i, t in enumerate(tokens) if not (t == "right" and i + 1 < len(tokens) and tokens[i + 1] in SOON)]
     i, negating, purpose = 0, False, None
     while i < len(tokens):
         if not icd and tokens[i] == "for" and purpose is None and query.concepts:
@@ -528,6 +530,7 @@ def _cap_unknown(query: Query, vocab: Vocabulary) -> None:
 
 
 AFTER = {"after", "following"}
+SOON = {"after", "before", "away", "now", "then", "when"}
 SURGERY_NOUNS = {"surgery", "procedure", "operation", "op"}
 SURGERY_WORD = re.compile(r"(ectomy|ectomies|otomy|ostomy|plasty|pexy|rrhaphy)$")
 

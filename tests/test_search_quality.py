@@ -464,3 +464,20 @@ def test_cancer_shorthand_and_site_adjectives(icd_db, text, first):
 ])
 def test_visit_settings_and_levels_as_billers_type_them(icd_db, text, first):
     assert top(icd_db, text, "cpt")[0] == first
+
+
+def test_right_after_says_when_not_which_side(icd_db):
+    # icd10cm-tabular-2026-04 O72.1 'Other immediate postpartum hemorrhage', inclusion 'Hemorrhage following
+    # delivery of placenta': "right after" is a time, so no side is asked and O72.1 is still the answer
+    assert top(icd_db, "PPH right after delivery of placenta")[0] == "O72.1"
+
+
+@pytest.mark.parametrize("text, first", [
+    # cpt_starter.tsv (own words; codes in mue_practitioner_2024-07): a query that does not name the rarer
+    # variant gets the usual one: 66984 standard cataract surgery, not 66983 intracapsular or 66988 with
+    # endoscopic cyclophotocoagulation; 43249 EGD balloon dilation under 30 mm, not 43233 (30 mm or larger)
+    ("cataract extraction w iol", "66984"), ("cataract surgery w/ lens implant", "66984"),
+    ("egd w/ balloon dilation", "43249"),
+])
+def test_the_usual_procedure_before_its_rarer_variants(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
