@@ -481,3 +481,13 @@ def test_right_after_says_when_not_which_side(icd_db):
 ])
 def test_the_usual_procedure_before_its_rarer_variants(icd_db, text, first):
     assert top(icd_db, text, "cpt")[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # everyday words for how an injury happened (synonyms.tsv, each citing its tabular title):
+    # icd10cm-tabular-2026-04 W09.2 'Fall on or from jungle gym' (monkey bars), W46.0 'Contact with hypodermic
+    # needle' (needlestick); an unstated encounter is the initial one (guideline I.C.19.a)
+    ("fell off monkey bars", "W09.2XXA"), ("needlestick", "W46.0XXA"),
+])
+def test_everyday_words_for_how_an_injury_happened(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
