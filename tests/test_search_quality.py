@@ -491,3 +491,14 @@ def test_the_usual_procedure_before_its_rarer_variants(icd_db, text, first):
 ])
 def test_everyday_words_for_how_an_injury_happened(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, kind, first", [
+    # synonyms.tsv: icd10cm-tabular-2026-04 Z13.220 'Encounter for screening for lipoid disorders' (lipid is
+    # lipoid); Z53.20 'Procedure and treatment not carried out because of patient's decision for unspecified
+    # reasons' (declined); mag is magnesium: medcode's 83735 (mue_practitioner_2024-07), magnesium level
+    ("lipid screening", "icd", "Z13.220"), ("pt declined procedure", "icd", "Z53.20"),
+    ("mag level", "cpt", "83735"),
+])
+def test_screening_refusal_and_lab_shorthand(icd_db, text, kind, first):
+    assert top(icd_db, text, kind)[0] == first
