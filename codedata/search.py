@@ -926,7 +926,8 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
         if not DRUG_DOSE.search(alias.text):  # "(polysomnography)" names a method; a drug's brand is dosed
             brands = []
         # the short description names the title's brand without parentheses or dose ('inj naloxone hcl zimhi')
-        brands += [w for w in alias.brands if w not in brands and w in alias.stems and not _matched(w, matched, query.roots)]
+        brands += [w for w in alias.brands
+                   if w not in brands and w in alias.stems and not _matched(w, matched, query.roots)]
     else:
         brands = []
     # a context word, or another brand than the one asked for, is another setting or product, not more detail
