@@ -49,7 +49,8 @@ STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "wit
         "something", "kid", "kids", "toddler",  # a child's age is the claim's, not a word of the code
         # words of a sentence, not of a condition ("hiccups that wont stop")
         "that", "this", "these", "those", "which", "who", "it", "its", "has", "have", "had", "was", "were", "be",
-        "been", "are", "am", "will", "wont", "would", "just", "very", "also", "happened", "happen", "came", "got", "went"}
+        "been", "are", "am", "will", "wont", "would", "just", "very", "also", "happened", "happen", "came", "got", "went",
+        "after"}  # when, not what: "after surgery", "after delivery" are phrases of synonyms.tsv, read first
 # Words that name no particular condition ("metastatic disease to bone"): they weigh little and are the first
 # left out when no code has every word.
 FILLER = {"disease", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems", "issue",
@@ -155,6 +156,7 @@ DIABETES_TYPES = {"E08": {"due", "underlying", "secondary", "cystic", "pancreati
                   "E13": {"other", "specified", "secondary", "postpancreatectomy", "postprocedural", "lada"}}
 DIABETES_TYPE_SHARE = 0.05
 CONTEXT = set().union(*CONTEXT_GROUPS)
+# The context groups a HCPCS title can name for its product that its short description leaves out
 HCPCS_POPULATIONS = frozenset({"dialysis", "biosimilar"})
 CONTEXT_ROOTS = frozenset(c[:6] for c in CONTEXT)
 # HCPCS Level II quality-reporting and temporary codes: offered after a real service code unless asked for.
@@ -450,7 +452,7 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
             if len(rest) >= 5 and vocab.df.get(rest, 0) >= 10 * vocab.df.get(word, 0):
                 # "nonemergency" as most descriptions hyphenate it: A0080 'Non-emergency transportation'
                 expansions = expansions + [("non", rest)]
-            _add_concept(query, word, [(word,)] + expansions + _verb_forms(word, vocab), vocab, negating,
+            _add_concept(query, word, [(word,)] + expansions + _word_forms(word, vocab), vocab, negating,
                          i in doses)
             if corrected and query.concepts and query.concepts[-1].text == word:
                 query.concepts[-1].corrected = True
@@ -551,7 +553,7 @@ def _after_surgery(tokens: list[str]) -> list[str]:
     return out
 
 
-def _verb_forms(word: str, vocab: Vocabulary) -> list[tuple[str, ...]]:
+def _word_forms(word: str, vocab: Vocabulary) -> list[tuple[str, ...]]:
     """"falls" also means "falling" (Z91.81 'History of falling'), "vulvar" "vulva": forms of a word that its stem
     and its candidate search (six letters at least) do not reach."""
     base = stem(word)
@@ -980,6 +982,20 @@ def _word_start(word: str) -> str:
     return re.escape(word[:6]) if len(word) >= 6 else rf"\b{re.escape(word)}\b"
 
 
+def _title_holds_for_all_names(analysed: list[_Alias]) -> None:
+    """What a HCPCS title says of the product is true of every name of the code, though its short description
+    may leave it out: a dosed drug's brand in parentheses and its route (S0119 'Ondansetron, oral, 4 mg' is
+    short-described 'Ondansetron 4 mg'), and whom a supply is for (A4772 '..., for dialysis': 'Blood glucose test
+    strips')."""
+    title = analysed[0]
+    dosed = bool(DRUG_DOSE.search(title.text))
+    brands = tuple(w for w in BRAND_IN_PARENTHESES.findall(title.text.lower()) if not is_english(w)) if dosed else ()
+    routes = frozenset(route for route, said in ROUTES.items() if said & title.positive) if dosed else frozenset()
+    populations = tuple(w for w in title.content if w in HCPCS_POPULATIONS)
+    for alias in analysed[1:]:
+        alias.brands, alias.routes, alias.populations = brands, routes, populations
+
+
 def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[float, dict]]:
     """Return (score, row) pairs best first; ties go to the shorter description."""
     ranked = []
@@ -1013,18 +1029,8 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
             if not alias.numbers:  # a code's numbers are the code's: "simple lac repair" (12001) is still 2.5 cm
                 # (medcode's own short CPT descriptions; a HCPCS title also cites other codes: G2212 '99205, 99215')
                 alias._numbers = analysed[0].numbers
-        if row["sys"] == "hcpcs" and DRUG_DOSE.search(analysed[0].text):
-            # a drug's brand and route are the code's, whichever of its names left them out
-            brands = tuple(w for w in BRAND_IN_PARENTHESES.findall(analysed[0].text.lower()) if not is_english(w))
-            routes = frozenset(route for route, said in ROUTES.items() if said & analysed[0].positive)
-            for alias in analysed[1:]:
-                alias.brands, alias.routes = brands, routes
         if row["sys"] == "hcpcs":
-            # supplies for dialysis patients, a biosimilar product: the title says whom or what the code is for,
-            # the short description may not (A4772 'Blood glucose test strips')
-            populations = tuple(w for w in analysed[0].content if w in HCPCS_POPULATIONS)
-            for alias in analysed[1:]:
-                alias.populations = populations
+            _title_holds_for_all_names(analysed)
         if query.laterality and analysed[0].sideless_sibling:
             # the code leaves the side open ("unspecified eye"): so does every other name of it ("dry eye")
             for alias in analysed[1:]:
@@ -1180,7 +1186,8 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
         return SearchResult(query=cleaned, systems=list(systems), total=0)
     rows = _candidates(db, query, systems)
     normalised = " ".join(stem(w) for w in words(cleaned))
-    ranked = [(s, r) for s, r in rank(query, rows, normalised) if s >= _floor(query, vocab)]
+    floor = _floor(query, vocab)
+    ranked = [(s, r) for s, r in rank(query, rows, normalised) if s >= floor]
     ranked = _inherit(ranked)
     day, notice = None, None
     if dos is not None and "icd10cm" in systems:

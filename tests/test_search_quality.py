@@ -366,6 +366,10 @@ def test_derived_forms_of_conditions_and_organisms():
     assert _same_word("candida", "candidiasis") and _same_word("trichomona", "trichomoniasis")
     # must not: another word that begins the same ("elephant" / "elephantiasis", "gastric" / "gastritis")
     assert not _same_word("elephant", "elephantiasis") and not _same_word("gastric", "gastritis")
+    # a noun in -a and its adjective in -r; -asm and -astic
+    assert _same_word("macula", "macular") and _same_word("neoplasm", "neoplastic")
+    # must not: another word that ends otherwise ("cellular" is not "cellulitis")
+    assert not _same_word("cellular", "cellulitis")
 
 
 @pytest.mark.parametrize("text, first", [
@@ -393,6 +397,9 @@ def test_plain_states_included_terms_and_derived_forms(icd_db, text, first):
     # synonyms.tsv: hgb is hemoglobin (G0908 'Most recent hemoglobin (hgb) level'): medcode's 83036 (hemoglobin
     # A1c) is more than 85018 (hemoglobin); earwax is 'ear wax' (medcode's 69209, removal by irrigation)
     ("hgb a1c", "83036"), ("earwax removal by irrigation", "69209"),
+    # must not: the route or brand asked for still wins: Q0162 'Ondansetron 1 mg, oral, ...' for an oral dose;
+    # J2311 '(zimhi)' when zimhi is named; with no route said, the injection J2405 is not pushed down
+    ("ondansetron oral 8 mg", "Q0162"), ("zimhi naloxone injection", "J2311"), ("zofran", "J2405"),
 ])
 def test_a_drug_codes_route_and_brand_hold_for_all_its_names(icd_db, text, first):
     assert top(icd_db, text, "cpt")[0] == first
@@ -435,6 +442,8 @@ def test_clinical_abbreviations_reach_the_tabular_wording(icd_db, text, first):
     # icd10cm-tabular-2026-04 Z90.81 'Acquired absence of spleen', Z90.49 '... other specified parts of digestive
     # tract': "s/p" an -ectomy is the acquired absence (Z90 'Acquired absence of organs')
     ("s/p splenectomy", "Z90.81"), ("s/p appendectomy", "Z90.49"),
+    # must not: a status that is a presence stays one (Z95.1 'Presence of aortocoronary bypass graft')
+    ("s/p cabg", "Z95.1"),
     # a condition after an operation is the postprocedural one: E89.0 'Postprocedural hypothyroidism', E89.2
     # 'Postprocedural hypoparathyroidism', J95.811 'Postprocedural pneumothorax'; must not: without "after",
     # E03.9 'Hypothyroidism, unspecified'
@@ -470,6 +479,9 @@ def test_right_after_says_when_not_which_side(icd_db):
     # icd10cm-tabular-2026-04 O72.1 'Other immediate postpartum hemorrhage', inclusion 'Hemorrhage following
     # delivery of placenta': "right after" is a time, so no side is asked and O72.1 is still the answer
     assert top(icd_db, "PPH right after delivery of placenta")[0] == "O72.1"
+    # must not: "right" before the body part is still the side, and "after" is a time word, not a word a code
+    # must hold (M25.561 'Pain in right knee', not V91.29XA, a fall from a watercraft)
+    assert top(icd_db, "right knee pain after fall")[0] == "M25.561"
 
 
 @pytest.mark.parametrize("text, first", [
