@@ -24,7 +24,7 @@ from .procedures import classify_procedure, lookup_procedure, modifier_explanati
 from .errors import BadInput
 from .models import SearchHit, SearchResult
 from .windows import parse_dos
-from .text import MANIFESTATION, numbers_in, stem, words
+from .text import MANIFESTATION, RANKED_ROMAN, ROMAN, numbers_in, stem, words
 
 MAX_QUERY_CHARS = 200
 CANDIDATES = 150
@@ -188,6 +188,7 @@ SIDED = {"side", "knee", "hip", "shoulder", "elbow", "wrist", "hand", "foot", "a
          "breast", "kidney", "lung", "ovary", "finger", "toe", "thigh", "forearm", "upper", "lower", "limb",
          "eyelid", "femur", "tibia", "humerus", "radius", "ulna", "fibula"}
 NUMBER = re.compile(r"^\d+[a-z]?$")
+ROMAN_OF = {number: roman for roman, number in (ROMAN | RANKED_ROMAN).items()}
 BRAND_IN_PARENTHESES = re.compile(r"\(([a-z]{4,})\)")
 DRUG_DOSE = re.compile(r"\d\s*(mg|mcg|units?|ml|cc|gm?)\b", re.I)
 
@@ -257,6 +258,16 @@ class Vocabulary:
         self.total = max(self.df.values(), default=1)
         self.choices = [t for t in self.df if len(t) >= 4 and not t.isdigit()]
         self.sorted = sorted(self.choices)
+        # Substances of the Table of Drugs and Chemicals (the current release's): what a condition can be due to
+        # and the drug class its adverse-effect code names (haloperidol: T43.4X5 '... neuroleptics')
+        self.substances: dict[str, tuple[str, ...]] = {}
+        for path, title in db.execute(
+                "SELECT i.path, c.description FROM icd10cm_index i JOIN releases r ON r.id = i.release_id"
+                " JOIN codes c ON c.release_id = i.release_id AND c.code = i.code"
+                " WHERE r.system = 'icd10cm' AND r.current = 1 AND i.part = 'drug' AND i.col = 6"
+                " AND i.path NOT LIKE '%,%'"):
+            self.substances[" ".join(words(path))] = tuple(
+                w for w in words(title.removeprefix("Adverse effect of ")) if w not in DRUG_CLASS_FILLER)
 
     def prefixed(self, start: str) -> list[str]:
         """Index words that begin with `start` and are longer than it."""
@@ -392,6 +403,7 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
         tokens = _after_surgery(tokens)
     # "right after delivery", "right away": "right" says when, not which side
     tokens = [t for i, t in enumerate(tokens) if not (t == "right" and i + 1 < len(tokens) and tokens[i + 1] in SOON)]
+    tokens = _as_prefix(_ruled_out(tokens), vocab)
     i, negating, purpose = 0, False, None
     while i < len(tokens):
         if not icd and tokens[i] == "for" and purpose is None and query.concepts:
@@ -416,6 +428,12 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
         if level:
             pair = (tokens[i], vocab.correct(tokens[i + 1]))
             _add_concept(query, " ".join(pair), [pair, (level,)], vocab, negating, False)
+            i += 2
+            continue
+        joined = _prefixed_form(tokens[i], tokens[i + 1], vocab) if i + 1 < len(tokens) and not phrase else None
+        if joined:
+            # "pre diabetic" is "prediabetes" (R73.03), "post menopause" "postmenopausal": a prefix typed apart
+            _add_concept(query, joined, [(joined,)] + table.get((joined,), []), vocab, negating, False)
             i += 2
             continue
         for size in (4, 3, 2, 1):
@@ -466,6 +484,8 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     for concept in query.concepts:
         if concept.side:  # "w/o DME OD": a side says which eye, it is never what was ruled out
             concept.negated = False
+    if icd:
+        _drug_caused(query, tokens, vocab)
     _both_sides(query)
     _cap_unknown(query, vocab)
     query.newborn = any(w in NEWBORN_WORDS for c in query.concepts for alt in c.alternatives for w in alt)
@@ -553,6 +573,51 @@ def _after_surgery(tokens: list[str]) -> list[str]:
     return out
 
 
+PREFIX_WORDS = {"pre", "post", "anti", "sub", "peri", "intra", "para", "pseudo", "hyper", "hypo", "semi", "multi",
+                "poly", "neo", "retro", "trans"}
+TIME_PREFIX = {"after": "post", "following": "post", "before": "pre"}
+
+
+def _prefixed_form(prefix: str, word: str, vocab: Vocabulary) -> str | None:
+    """The index word a prefix typed apart makes with the next word, in any derived form: "pre diabetic" ->
+    "prediabetes", "post menopause" -> "postmenopausal"."""
+    if prefix not in PREFIX_WORDS or len(word) < 4 or not word.isalpha():
+        return None
+    joined = prefix + word
+    if joined in vocab.df:
+        return joined
+    forms = [t for t in vocab.prefixed(joined[:len(prefix) + 5]) if _same_word(joined, t)]
+    return max(forms, key=lambda t: vocab.df[t]) if forms else None
+
+
+def _as_prefix(tokens: list[str], vocab: Vocabulary) -> list[str]:
+    """"bleeding after menopause" is postmenopausal bleeding (N95.0): a time word before a word the index holds
+    with post- or pre- joined is that prefix."""
+    out = list(tokens)
+    for i, token in enumerate(out[:-1]):
+        prefix = TIME_PREFIX.get(token)
+        if prefix and out[i + 1] not in SURGERY_NOUNS and _prefixed_form(prefix, out[i + 1], vocab):
+            out[i] = prefix
+    return out
+
+
+X_ADJECTIVES = {"cal", "cic", "geal", "ceal", "gal"}
+
+
+def _ruled_out(tokens: list[str]) -> list[str]:
+    """"chest pain mi ruled out", "chest pain r/o mi": a condition ruled out (or still to rule out) is not coded
+    in the outpatient setting; the symptom is (guideline IV.H, R07.9). The condition is asked as absent when the
+    query names something else; "mi ruled out" alone stays a search for the ruled-out encounter codes (Z03.-)."""
+    for i in range(len(tokens) - 1):
+        if tokens[i] in ("rule", "ruled") and tokens[i + 1] == "out":
+            before, after = tokens[:i], tokens[i + 2:]
+            if not after:
+                before, after = before[:-1], before[-1:]
+            if after and any(t not in STOP for t in before):
+                return before + ["no"] + after
+    return tokens
+
+
 def _word_forms(word: str, vocab: Vocabulary) -> list[tuple[str, ...]]:
     """"falls" also means "falling" (Z91.81 'History of falling'), "vulvar" "vulva": forms of a word that its stem
     and its candidate search (six letters at least) do not reach."""
@@ -560,7 +625,43 @@ def _word_forms(word: str, vocab: Vocabulary) -> list[tuple[str, ...]]:
     forms = [base + "ing"] if base != word and 3 <= len(base) < 6 else []  # "box" is not "boxing"
     if len(word) > 4 and word.endswith("ar"):
         forms.append(word[:-1])  # the noun of an adjective in -ar: vulvar is vulva (C51.9), ulnar is ulna
+    if len(word) >= 5 and word.endswith("x"):
+        # an organ in -x and its adjective: cervix/cervical, thorax/thoracic, larynx/laryngeal, appendix/appendiceal
+        forms += [t for t in vocab.prefixed(word[:-1]) if t[len(word) - 1:] in X_ADJECTIVES]
     return [(f,) for f in forms if f in vocab.df]
+
+
+DRUG_CLASS_FILLER = STOP | {"other", "unspecified", "agents", "agent", "drugs", "drug", "preparations",
+                             "substances", "and", "primarily", "affecting", "system", "mainly", "acting", "not",
+                             "elsewhere", "classified", "medicaments", "biological", "predominantly"}
+DRUG_EVENT = {"adverse", "effect", "effects", "poisoning", "underdosing", "toxic", "toxicity", "overdose",
+              "prescribed"}
+CAUSES = {"due", "from", "induced", "caused", "secondary"}
+# How the tabular says a condition is caused by a drug (M10.2 'Drug-induced gout', E03.2 'Hypothyroidism due to
+# medicaments and other exogenous substances', I95.2 'Hypotension due to drugs')
+DRUG_CAUSED = [("drug",), ("drugs",), ("medicament",), ("medicaments",), ("medication",)]
+
+
+def _drug_caused(query: Query, tokens: list[str], vocab: Vocabulary) -> None:
+    """"hypothyroid d/t amiodarone", "steroid induced hyperglycemia": a condition due to a substance of the Table
+    of Drugs is the drug-induced condition (E03.2), coded with the adverse effect (T46.2X5-) after it; the
+    substance is also said by the codes' "drug" and "medicaments". Only when the query names something else the
+    substance caused."""
+    if not CAUSES & set(tokens):
+        return
+    def classes(concept: Concept) -> list[tuple[str, ...]]:
+        return [(w,) for alt in concept.alternatives for w in vocab.substances.get(" ".join(alt), ())]
+    drugs = [c for c in query.concepts
+             if any(" ".join(alt) in vocab.substances for alt in c.alternatives) and not c.negated]
+    others = [c for c in query.concepts if c not in drugs and not _qualifier(c) and not c.negated and not c.soft
+              and not {w for alt in c.alternatives for w in alt} & CAUSES]
+    said = {w for c in query.concepts for alt in c.alternatives for w in alt}
+    if not drugs or not others or said & DRUG_EVENT:
+        return  # "side effect from prednisone", "bleeding from coumadin taken as prescribed": the T code is asked
+    for concept in drugs:
+        added = DRUG_CAUSED + classes(concept)
+        concept.alternatives += [alt for alt in dict.fromkeys(added) if alt not in concept.alternatives]
+        concept.stemmed = [tuple(stem(w) for w in alt) for alt in concept.alternatives]
 
 
 def _both_sides(query: Query) -> None:
@@ -606,6 +707,9 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     if encounter and (len(alternatives[0]) == 1 or all(encounter & set(alt) for alt in alternatives[1:])):
         query.encounter = next(iter(encounter))  # "follow up" -> subsequent encounter
     number = int(re.match(r"\d+", text).group()) if NUMBER.match(text) else None
+    if number is not None and str(number) in ROMAN_OF:
+        # "cin 1": the index reads "CIN I" as 1, but its text (and so the candidate search) still says "i"
+        alternatives = alternatives + [(ROMAN_OF[str(number)],)]
     # Weigh a concept by the spellings the index holds: "rt" is rare, but it means "right", which is common.
     # An abbreviation the index happens to hold ("lac", "subq") weighs what its expansion does, not its own rarity.
     spelled = [alt for alt in alternatives[1:] if all(w in vocab.df for w in alt)] if len(alternatives[0]) == 1 \
@@ -806,6 +910,8 @@ def _same_word(a: str, b: str) -> bool:
     if {a[shared:], b[shared:]} in ({"", "l"}, {"", "r"}):
         # a noun in -a and its adjective: chlamydia(l), urethra(l), vagina(l), vulva(r), macula(r), patella(r)
         return a[-1] == "a" or b[-1] == "a"
+    if {a[shared:], b[shared:]} in ({"t", "ce"}, {"t", "cy"}) and a[shared - 1] == "n":
+        return True  # a state and who is in it: incompetent/incompetence, deficient/deficiency, pregnant/pregnancy
     if {a[shared:], b[shared:]} == {"m", "tic"} and a[shared - 2:shared] == "as":
         return True  # neoplasm/neoplastic (D63.0 'Anemia in neoplastic disease'), spasm/spastic
     if {a[shared:], b[shared:]} in ({"c", "a"}, {"c", "as"}) and a[shared - 1] == "i":

@@ -20,10 +20,14 @@ ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5
 # read as the numbers billers type ("cin 2"); not "i", "iv", "v", "x": English words or intravenous
 ROMAN = {"ii": "2", "iii": "3", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "xi": "11", "xii": "12",
          "xiii": "13"}
+# "i", "iv", "v" and "x" are numbers only after a word that ranks ("ckd iv", "stage v", "type i", "factor v")
+RANKS = {"stage", "grade", "class", "type", "ckd", "cin", "phase", "factor", "gold", "nyha"}
+RANKED_ROMAN = {"i": "1", "iv": "4", "v": "5", "x": "10"}
 # Chart shorthand with a slash, spelled out before the text is split into words.
-SHORTHAND = [("w/o", " without "), ("h/o", " history of "), ("s/p", " status post "), ("c/o", " complaint of "),
+SHORTHAND = [("w/o", " without "), ("h/o", " history of "), ("s/p", " status post "), ("c/o", " complaint of "), ("d/t", " due to "),
              ("f/u", " follow up "), ("w/", " with "), ("&", " and ")]
 DISORDER = re.compile(r"(?<![a-z])d/o(?![a-z])")  # "adj d/o", never the d/o inside "and/or"
+RULE_OUT = re.compile(r"(?<![a-z])r/o(?![a-z])")  # "chest pain r/o mi": rule out
 # A lone "w" is "with" as billers type it ("cataract extraction w iol") and as HCPCS short descriptions write it
 ALONE = {"w": "with"}
 # A manifestation code's title (guideline I.A.13): "... in diseases classified elsewhere", "... in other diseases
@@ -62,11 +66,13 @@ def words(text: str) -> list[str]:
     text = text.lower()
     if not text.isascii():
         text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-    text = DISORDER.sub(" disorder ", text)
+    text = RULE_OUT.sub(" rule out ", DISORDER.sub(" disorder ", text))
     for short, spelled in SHORTHAND:
         text = text.replace(short, spelled)
     text = re.sub(r"'s\b|’s\b", "", text)
-    return [ORDINALS.get(w) or ROMAN.get(w) or ALONE.get(w, w) for w in re.findall(r"[a-z0-9]+", text)]
+    found = re.findall(r"[a-z0-9]+", text)
+    return [ORDINALS.get(w) or ROMAN.get(w) or (RANKED_ROMAN.get(w) if i and found[i - 1] in RANKS else None)
+            or ALONE.get(w, w) for i, w in enumerate(found)]
 
 
 SCOPE_WORDS = 16  # a description this short may close with the scope it takes in (", includes ...")

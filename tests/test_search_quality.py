@@ -8,6 +8,7 @@ import pytest
 
 from codedata.models import SearchResult
 from codedata.search import resolve, vocabulary
+from codedata.text import words
 
 from .test_cli import run
 
@@ -514,3 +515,61 @@ def test_everyday_words_for_how_an_injury_happened(icd_db, text, first):
 ])
 def test_screening_refusal_and_lab_shorthand(icd_db, text, kind, first):
     assert top(icd_db, text, kind)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # a condition due to a Table of Drugs substance is the drug-induced condition (its code asks for the adverse
+    # effect T code after it): icd10cm-tabular-2026-04 E03.2 'Hypothyroidism due to medicaments and other exogenous
+    # substances', M10.20 'Drug-induced gout, unspecified site', M32.0 'Drug-induced systemic lupus
+    # erythematosus'; haloperidol's adverse effect is T43.4X5 '... neuroleptics' (icd10cm-drug-2026-04), so its
+    # parkinsonism is G21.11 'Neuroleptic induced parkinsonism'
+    ("hypothyroid d/t amiodarone", "E03.2"), ("gout due to prednisone", "M10.20"),
+    ("lupus from hydralazine", "M32.0"), ("parkinsonism from haldol", "G21.11"),
+    # must not: a query about the drug's effect itself is the T code (T38.0X5A 'Adverse effect of glucocorticoids
+    # and synthetic analogues, initial encounter'), and a condition with no cause said is the plain one
+    ("side effect from prednisone", "T38.0X5A"), ("gout", "M10.9"),
+])
+def test_a_condition_due_to_a_drug_is_the_drug_induced_one(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # icd10cm-tabular-2026-04 O34.32 'Maternal care for cervical incompetence, second trimester' (incompetent is
+    # incompetence's adjective, cervix cervical's noun); D50.9 'Iron deficiency anemia, unspecified'; F11.20
+    # 'Opioid dependence, uncomplicated'; N18.4 'Chronic kidney disease, stage 4 (severe)' ("iv" after a stage
+    # word is 4); N87.0 'Mild cervical dysplasia', inclusion 'Cervical intraepithelial neoplasia I [CIN I]';
+    # R73.03 'Prediabetes' (a prefix typed apart); N95.0 'Postmenopausal bleeding' ("after menopause")
+    ("incompetent cervix 2nd tri", "O34.32"), ("iron deficient anemia", "D50.9"), ("opioid dependent", "F11.20"),
+    ("ckd iv", "N18.4"), ("cin i cervix", "N87.0"), ("pre diabetic", "R73.03"),
+    ("bleeding after menopause", "N95.0"),
+])
+def test_word_forms_numerals_and_prefixes_typed_apart(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+def test_roman_numerals_are_numbers_only_after_a_ranking_word():
+    # "iv" is intravenous and "i" a word unless a stage, grade, class, type or factor comes before it
+    assert words("ckd iv") == ["ckd", "4"] and words("factor v leiden") == ["factor", "5", "leiden"]
+    assert words("iv drug use") == ["iv", "drug", "use"] and words("vitamin d") == ["vitamin", "d"]
+
+
+@pytest.mark.parametrize("text, first", [
+    # procedure_terms.tsv names a coder gave HCPCS codes (hcpcs_2024_07_descriptions): E0202 'Phototherapy
+    # (bilirubin) light with photometer', E0165 commode with detachable arms, A0431 rotary wing (helicopter) and,
+    # must not be confused with it, A0430 fixed wing air transport; A6216 non-sterile gauze pad 16 sq in or
+    # less, not A6402 (the sterile one)
+    ("bili light for home", "E0202"), ("drop arm commode", "E0165"), ("air ambulance helicopter", "A0431"),
+    ("fixed wing air ambulance", "A0430"), ("gauze pad nonsterile 4x4", "A6216"), ("gauze 4x4 sterile", "A6402"),
+])
+def test_names_billers_type_for_supplies_and_equipment(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # a condition ruled out (or to rule out) is not coded in the outpatient setting, the symptom is (ICD-10-CM
+    # Official Guidelines IV.H): icd10cm-tabular-2026-04 R07.9 'Chest pain, unspecified', R05.9 'Cough,
+    # unspecified' (must not: A37.91 whooping cough with pneumonia)
+    ("chest pain mi ruled out", "R07.9"), ("chest pain r/o mi", "R07.9"), ("cough r/o pneumonia", "R05.9"),
+])
+def test_a_ruled_out_condition_leaves_the_symptom(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
