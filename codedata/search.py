@@ -107,6 +107,9 @@ RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "pare
 NEUTRAL = {"unspecified", "nos", "initial", "encounter", "closed", "displaced", "site", "type", "elsewhere",
            "classified", "not", "without", "mention", "organism", "single", "episode", "specified",
            "accidental", "unintentional", "uncomplicated", "unilateral",
+           # 7th character D of fractures: 'subsequent encounter for fracture with routine healing' is the usual
+           # later visit, not one with delayed healing (G), nonunion (K) or malunion (P)
+           "routine", "healing",
            # 7th character 0 of multiple-gestation categories: 'not applicable or unspecified' (single gestation)
            "applicable",
            # "non-X" forms a condition takes when X is not said: I06 excludes 'aortic valve disease not specified
@@ -562,6 +565,11 @@ def _after_surgery(tokens: list[str]) -> list[str]:
     (E89.0 'Postprocedural hypothyroidism', inclusion 'Postsurgical hypothyroidism'), as "after surgery" is
     (synonyms.tsv); the operated organ stays a word of the query."""
     out = list(tokens)
+    for i in range(1, len(out) - 2):
+        if out[i:i + 2] == ["status", "post"] and SURGERY_WORD.search(out[i + 2]) \
+                and any(t not in STOP and t not in HISTORY for t in out[:i]):
+            out[i:i + 2] = ["after"]  # "hypothyroidism s/p thyroidectomy": a condition after it, not its status
+            break
     for i in range(len(out) - 1):
         if out[i] not in AFTER or out[i + 1] in SURGERY_NOUNS:
             continue
@@ -1357,7 +1365,7 @@ def _inherit(ranked: list[tuple[float, dict]]) -> list[tuple[float, dict]]:
     for score, row in ranked:
         if score <= best_billable:
             break
-        if row["billable"] or row["sys"] != "icd10cm" or len(row["code"]) < 5:
+        if row["billable"] or row["sys"] != "icd10cm" or len(row["code"]) < 4:
             continue
         child = next((i for i, (_, r) in enumerate(ranked) if r["billable"] and r["sys"] == row["sys"]
                       and len(r["code"]) == len(row["code"]) + 1 < 7 and r["code"].startswith(row["code"])), None)

@@ -573,3 +573,31 @@ def test_names_billers_type_for_supplies_and_equipment(icd_db, text, first):
 ])
 def test_a_ruled_out_condition_leaves_the_symptom(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # a subcategory whose title answers in full passes its score to its best billable code: icd10cm-tabular-2026-04
+    # I21.09 'ST elevation (STEMI) myocardial infarction involving other coronary artery of anterior wall' (under
+    # I21.0 '... of anterior wall'), not I22.0 'Subsequent ST elevation (STEMI) myocardial infarction of anterior
+    # wall', a second infarction within four weeks
+    ("stemi anterior wall", "I21.09"), ("inferior wall stemi", "I21.19"),
+    # a later fracture visit is the routine-healing one (7th character D), not nonunion (K) or malunion (P):
+    # S42.022D 'Displaced fracture of shaft of left clavicle, subsequent encounter for fracture with routine healing'
+    ("lt clavicle fx shaft subs", "S42.022D"),
+    # a condition "s/p" an operation is the postprocedural one: E89.0 'Postprocedural hypothyroidism'
+    ("hypothyroidism s/p thyroidectomy", "E89.0"),
+])
+def test_defaults_among_siblings_and_conditions_after_an_operation(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # synonyms.tsv rows, each citing its tabular line: Z30.430 'Encounter for insertion of intrauterine
+    # contraceptive device' (placement); F11.21 'Opioid dependence, in remission' (opiate); D06.9 'Carcinoma in situ
+    # of cervix, unspecified' (cis); R74.01 'Elevation of levels of liver transaminase levels' (lft);
+    # G57.61 'Lesion of plantar nerve, right lower limb' (Morton's neuroma); J36 'Peritonsillar abscess' (quinsy)
+    ("iud placement encounter", "Z30.430"), ("opiate dependence in remission", "F11.21"), ("cis cervix", "D06.9"),
+    ("elevated lft's", "R74.01"), ("morton's neuroma right foot", "G57.61"), ("quinsy", "J36"),
+])
+def test_clinical_names_the_tabular_words_otherwise(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
