@@ -192,6 +192,11 @@ SIDED = {"side", "knee", "hip", "shoulder", "elbow", "wrist", "hand", "foot", "a
          "eyelid", "femur", "tibia", "humerus", "radius", "ulna", "fibula"}
 NUMBER = re.compile(r"^\d+[a-z]?$")
 ROMAN_OF = {number: roman for roman, number in (ROMAN | RANKED_ROMAN).items()}
+# Numbers typed as words ("tpi two muscles": 20552 '1 or 2 muscles'); "one" stays a word ("one way", "at one")
+SPELLED = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+           "ten": "10", "twelve": "12"}
+SPELLED_OF = {number: word for word, number in SPELLED.items()}
+TIMED = re.compile(r"^(\d+)(min|mins|hr|hrs|wk|wks)$")  # "15min", "32wks": a number and its unit typed together
 BRAND_IN_PARENTHESES = re.compile(r"\(([a-z]{4,})\)")
 DRUG_DOSE = re.compile(r"\d\s*(mg|mcg|units?|ml|cc|gm?)\b", re.I)
 
@@ -687,7 +692,8 @@ def _doses(tokens: list[str], measures=()) -> tuple[list[str], set[int]]:
     `measures` names their units)."""
     split: list[str] = []
     for token in tokens:
-        match = DOSE.match(token) or SIZE.match(token) or LITRES.match(token)
+        token = SPELLED.get(token, token)
+        match = DOSE.match(token) or SIZE.match(token) or LITRES.match(token) or TIMED.match(token)
         split += [match.group(1), match.group(2)] if match else [token]
     for i in range(len(split) - 1):
         if split[i].isdigit() and split[i + 1] in LITRE_WORDS:
@@ -718,6 +724,8 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     if number is not None and str(number) in ROMAN_OF:
         # "cin 1": the index reads "CIN I" as 1, but its text (and so the candidate search) still says "i"
         alternatives = alternatives + [(ROMAN_OF[str(number)],)]
+    if number is not None and str(number) in SPELLED_OF:
+        alternatives = alternatives + [(SPELLED_OF[str(number)],)]  # "2" is also "two" as a title says it
     # Weigh a concept by the spellings the index holds: "rt" is rare, but it means "right", which is common.
     # An abbreviation the index happens to hold ("lac", "subq") weighs what its expansion does, not its own rarity.
     spelled = [alt for alt in alternatives[1:] if all(w in vocab.df for w in alt)] if len(alternatives[0]) == 1 \
@@ -977,8 +985,9 @@ def _number_match(concept: Concept, alias: _Alias) -> float:
         if any(a <= high and low <= b for a, b in alias.numbers):
             return 1.0 if (low, high) in alias.numbers else 0.9
         return 0.0
-    if any(low == high == value for low, high in alias.numbers) or concept.text in alias.stems:
-        return 1.0
+    if any(low == high == value for low, high in alias.numbers) or any(alt[0] in alias.stems
+                                                                      for alt in concept.alternatives):
+        return 1.0  # the number, or its spelling ("two horizontal muscles", "CIN I")
     # "25 minutes" falls in "20+ minutes": a range counts, the closer its floor the better.
     inside = [low for low, high in alias.numbers if low <= value <= high and low != high]
     return 0.9 - 0.3 * (value - max(inside)) / max(value, 1) if inside else 0.0

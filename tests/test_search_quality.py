@@ -601,3 +601,14 @@ def test_defaults_among_siblings_and_conditions_after_an_operation(icd_db, text,
 ])
 def test_clinical_names_the_tabular_words_otherwise(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # numbers as billers type them (medcode's own descriptions of codes in mue_practitioner_2024-07): "two" is 2,
+    # inside 20552 trigger point injections into 1 or 2 muscles (must not: 20553, 3 or more); "15min" is 15
+    # minutes, 97140 manual therapy; "ed" is also the emergency department, 99285 level 5
+    ("tpi two muscles", "20552"), ("tpi 3 muscles", "20553"), ("manual tx joint mobilization 15min", "97140"),
+    ("ed eval high mdm lvl 5", "99285"),
+])
+def test_numbers_spelled_or_glued_and_the_emergency_department(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
