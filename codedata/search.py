@@ -24,7 +24,7 @@ from .procedures import classify_procedure, lookup_procedure, modifier_explanati
 from .errors import BadInput
 from .models import SearchHit, SearchResult
 from .windows import parse_dos
-from .text import MANIFESTATION, RANKED_ROMAN, ROMAN, numbers_in, stem, words
+from .text import MANIFESTATION, ROMAN, numbers_in, stem, words
 
 MAX_QUERY_CHARS = 200
 CANDIDATES = 150
@@ -53,7 +53,7 @@ STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "wit
         "after"}  # when, not what: "after surgery", "after delivery" are phrases of synonyms.tsv, read first
 # Words that name no particular condition ("metastatic disease to bone"): they weigh little and are the first
 # left out when no code has every word.
-FILLER = {"disease", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems", "issue",
+FILLER = {"disease", "dz", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems", "issue",
           "issues", "trouble"}
 FILLER_SHARE = 0.3
 # A head noun that names no kind ("Gonococcal infection, unspecified") makes a code less specific than one that
@@ -191,11 +191,12 @@ SIDED = {"side", "knee", "hip", "shoulder", "elbow", "wrist", "hand", "foot", "a
          "breast", "kidney", "lung", "ovary", "finger", "toe", "thigh", "forearm", "upper", "lower", "limb",
          "eyelid", "femur", "tibia", "humerus", "radius", "ulna", "fibula"}
 NUMBER = re.compile(r"^\d+[a-z]?$")
-ROMAN_OF = {number: roman for roman, number in (ROMAN | RANKED_ROMAN).items()}
+ROMAN_OF = {number: roman for roman, number in ROMAN.items()}  # "iv", "v", "x", "i": words too
 # Numbers typed as words ("tpi two muscles": 20552 '1 or 2 muscles'); "one" stays a word ("one way", "at one")
 SPELLED = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
            "ten": "10", "twelve": "12"}
 SPELLED_OF = {number: word for word, number in SPELLED.items()}
+DECIMAL = re.compile(r"(\d+)\.\d+")
 TIMED = re.compile(r"^(\d+)(min|mins|hr|hrs|wk|wks)$")  # "15min", "32wks": a number and its unit typed together
 BRAND_IN_PARENTHESES = re.compile(r"\(([a-z]{4,})\)")
 DRUG_DOSE = re.compile(r"\d\s*(mg|mcg|units?|ml|cc|gm?)\b", re.I)
@@ -393,6 +394,7 @@ def vocabulary(db: sqlite_utils.Database) -> Vocabulary:
 
 def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     """Turn typed text into concepts: synonyms expanded, typos corrected, laterality/encounter noted."""
+    text = DECIMAL.sub(r"\1", text)  # "2.5 cm": a decimal by its whole part, as codedata.text.numbers_in reads titles
     tokens, doses = _doses(_before_and_after(words(text)) if not icd else words(text), MEASURE_UNITS if icd else ())
     query = Query(text=text)
     query.bounds = _bounds(text)
@@ -926,6 +928,8 @@ def _same_word(a: str, b: str) -> bool:
     if {a[shared:], b[shared:]} in ({"", "l"}, {"", "r"}):
         # a noun in -a and its adjective: chlamydia(l), urethra(l), vagina(l), vulva(r), macula(r), patella(r)
         return a[-1] == "a" or b[-1] == "a"
+    if {a[shared:], b[shared:]} in ({"ve", "on"}, {"ve", "onal"}) and a[shared - 1] == "i":
+        return True  # infective/infection, postconcussive/postconcussional (F07.81)
     if {a[shared:], b[shared:]} in ({"t", "ce"}, {"t", "cy"}) and a[shared - 1] == "n":
         return True  # a state and who is in it: incompetent/incompetence, deficient/deficiency, pregnant/pregnancy
     if {a[shared:], b[shared:]} == {"m", "tic"} and a[shared - 2:shared] == "as":
@@ -985,12 +989,15 @@ def _number_match(concept: Concept, alias: _Alias) -> float:
         if any(a <= high and low <= b for a, b in alias.numbers):
             return 1.0 if (low, high) in alias.numbers else 0.9
         return 0.0
-    if any(low == high == value for low, high in alias.numbers) or any(alt[0] in alias.stems
-                                                                      for alt in concept.alternatives):
-        return 1.0  # the number, or its spelling ("two horizontal muscles", "CIN I")
-    # "25 minutes" falls in "20+ minutes": a range counts, the closer its floor the better.
+    if any(low == high == value for low, high in alias.numbers) or any(
+            alt[0] in alias.stems for alt in concept.alternatives if not alt[0].isdigit()):
+        return 1.0  # the number, or its spelling ("two horizontal muscles", "CIN I", "3a"); never the 5 of "2.5 cm"
+    # "25 minutes" falls in "20+ minutes": a range counts, the closer its floor the better; "2 cm" is all of
+    # "2.5 cm or less" (0 to 2).
     inside = [low for low, high in alias.numbers if low <= value <= high and low != high]
-    return 0.9 - 0.3 * (value - max(inside)) / max(value, 1) if inside else 0.0
+    if not inside:
+        return 0.0
+    return 0.9 if min(inside) == 0 else 0.9 - 0.3 * (value - max(inside)) / max(value, 1)
 
 
 def _matched(word: str, matched: set[str], roots: dict[str, set[str]]) -> bool:

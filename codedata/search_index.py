@@ -19,10 +19,10 @@ WORD = re.compile(r"[a-z0-9]+")
 FTS_TABLE = "search_fts"
 SYSTEMS = ("icd10cm", "hcpcs", "cpt")  # code systems with text to search
 # Bumped whenever what the index stores for a code changes: an index built by older code is rebuilt.
-INDEX_FORMAT = 13  # 3: 'except'; 4: brackets; 5: accents dropped (codedata.text); 6: a child's added words;
+INDEX_FORMAT = 14  # 3: 'except'; 4: brackets; 5: accents dropped (codedata.text); 6: a child's added words;
 # 7: a short description's closing ", includes ..."; 8: Roman numerals read as numbers (codedata.text);
 # 9, 10: a lone "w" is "with", a lone "d/o" is "disorder"; 11: "type 2" and "mellitus" of diabetes are optional;
-# 12: procedure_terms.tsv names; 13: "stage iv", "factor v", "type i" are numbers (codedata.text)
+# 12: procedure_terms.tsv names; 13: "stage iv", "factor v", "type i" are numbers; 14: "2.5 cm or less" (codedata.text)
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

@@ -9,10 +9,11 @@ import unicodedata
 # Decimals are read by their whole part: "BMI 40.0-44.9" is 40 to 44.
 RANGE = re.compile(r"(\d+)(?:\.\d+)?\s*(?:to|through|-)\s*(\d+)(?:\.\d+)?"
                    r"|(\d+)(?:\.\d+)?\s*(?:\+|or more|and older|or older|or greater|and over|or over)"
-                   r"|(\d+)(?:\.\d+)?\s*(?:or less|or under|or fewer|and under)"
+                   r"|(\d+)(?:\.\d+)?\s*(?:cm |mm )?(?:or less|or under|or fewer|and under)"
                    r"|(?:less than or equal to|up to)(?: age)? (\d+)"
                    r"|(?:more than|greater than|over|older than)(?: age)? (\d+)"
                    r"|(?:under|less than|younger than)(?: age)? (\d+)")
+RANGE_FLOOR = re.compile(r"(\d+)\.(\d+)(?=\s*(?:to|through|-)\s*\d)")
 NEXT_NUMBER = re.compile(r"\b(\d+) or (\d+)\b")
 ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
             "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth", "11th": "eleventh", "12th": "twelfth"}
@@ -128,6 +129,9 @@ def numbers_in(text: str, stems: list[str]) -> list[tuple[int, int]]:
     """Return the numbers and numeric ranges a description states, as (low, high) pairs; decimals by their
     whole part ("BMI 35.0-35.9" is 35 to 35)."""
     found = []
+    # "2.6 to 7.5 cm" starts above 2: a range's decimal floor is its next whole number (3 to 7), so "2 cm" is
+    # only "2.5 cm or less"; "35.0-35.9" stays 35
+    text = RANGE_FLOOR.sub(lambda m: str(int(m[1]) + (int(m[2]) > 0)), text)
     # "2 or 3 views", "1 or 2 muscles": two consecutive numbers joined by "or" are a range
     text = NEXT_NUMBER.sub(lambda m: f"{m[1]} to {m[2]}" if int(m[2]) == int(m[1]) + 1 else m[0], text)
     for match in RANGE.finditer(text.lower()):

@@ -612,3 +612,18 @@ def test_clinical_names_the_tabular_words_otherwise(icd_db, text, first):
 ])
 def test_numbers_spelled_or_glued_and_the_emergency_department(icd_db, text, first):
     assert top(icd_db, text, "cpt")[0] == first
+
+
+@pytest.mark.parametrize("text, kind, first", [
+    # synonyms.tsv and word forms, each citing its line: B08.3 'Erythema infectiosum [fifth disease]' (dz);
+    # F07.81 'Postconcussional syndrome' (postconcussive); B35.1 'Tinea unguium' (fungal toenails); Z48.02
+    # 'Encounter for removal of sutures' (stitches); H02.402 'Unspecified ptosis of left eyelid'
+    ("fifth dz in child", "icd", "B08.3"), ("postconcussive syndrome", "icd", "F07.81"),
+    ("fungal toenails", "icd", "B35.1"), ("stitches removal visit", "icd", "Z48.02"),
+    ("lt eyelid drooping", "icd", "H02.402"),
+    # a wound's length in whole cm falls in one size band of medcode's own descriptions (mue_practitioner_2024-07):
+    # 12002 simple repair 2.6 to 7.5 cm; 12001 2.5 cm or less (must not: 12002 for 2 cm)
+    ("simple lac repair 5 cm arm", "cpt", "12002"), ("simple laceration repair 2 cm arm", "cpt", "12001"),
+])
+def test_shorthand_word_forms_and_wound_sizes(icd_db, text, kind, first):
+    assert top(icd_db, text, kind)[0] == first
