@@ -53,8 +53,8 @@ STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "wit
         "after"}  # when, not what: "after surgery", "after delivery" are phrases of synonyms.tsv, read first
 # Words that name no particular condition ("metastatic disease to bone"): they weigh little and are the first
 # left out when no code has every word.
-FILLER = {"disease", "dz", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems", "issue",
-          "issues", "trouble"}
+FILLER = {"disease", "dz", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems",
+          "issue", "issues", "trouble"}
 FILLER_SHARE = 0.3
 # A head noun that names no kind ("Gonococcal infection, unspecified") makes a code less specific than one that
 # names an organ or a form ("Gonococcal vulvovaginitis"): as an unasked word it costs less.
@@ -420,6 +420,8 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
             purpose = len(query.concepts)  # "cpap unit for osa": what follows is why, not what
         # "not taking" is a phrase of its own (underdosing), not "not" + "taking"
         phrase = next((size for size in (4, 3, 2) if tuple(tokens[i:i + size]) in table), 0)
+        if tokens[i] in SPELLED and not phrase:
+            tokens[i] = SPELLED[tokens[i]]  # "tpi two muscles"; a phrase keeps its word ("four wheeler")
         if tokens[i] in NEGATIONS and not phrase:
             negating, i = True, i + 1
             continue
@@ -440,10 +442,10 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
             _add_concept(query, " ".join(pair), [pair, (level,)], vocab, negating, False)
             i += 2
             continue
-        joined = _prefixed_form(tokens[i], tokens[i + 1], vocab) if i + 1 < len(tokens) and not phrase else None
-        if joined:
+        prefixed = _prefixed_form(tokens[i], tokens[i + 1], vocab) if i + 1 < len(tokens) and not phrase else None
+        if prefixed:
             # "pre diabetic" is "prediabetes" (R73.03), "post menopause" "postmenopausal": a prefix typed apart
-            _add_concept(query, joined, [(joined,)] + table.get((joined,), []), vocab, negating, False)
+            _add_concept(query, prefixed, [(prefixed,)] + table.get((prefixed,), []), vocab, negating, False)
             i += 2
             continue
         for size in (4, 3, 2, 1):
@@ -694,7 +696,6 @@ def _doses(tokens: list[str], measures=()) -> tuple[list[str], set[int]]:
     `measures` names their units)."""
     split: list[str] = []
     for token in tokens:
-        token = SPELLED.get(token, token)
         match = DOSE.match(token) or SIZE.match(token) or LITRES.match(token) or TIMED.match(token)
         split += [match.group(1), match.group(2)] if match else [token]
     for i in range(len(split) - 1):

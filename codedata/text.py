@@ -25,8 +25,8 @@ ROMAN = {"ii": "2", "iii": "3", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "
 RANKS = {"stage", "grade", "class", "type", "ckd", "cin", "phase", "factor", "gold", "nyha"}
 RANKED_ROMAN = {"i": "1", "iv": "4", "v": "5", "x": "10"}
 # Chart shorthand with a slash, spelled out before the text is split into words.
-SHORTHAND = [("w/o", " without "), ("h/o", " history of "), ("s/p", " status post "), ("c/o", " complaint of "), ("d/t", " due to "),
-             ("f/u", " follow up "), ("w/", " with "), ("&", " and ")]
+SHORTHAND = [("w/o", " without "), ("h/o", " history of "), ("s/p", " status post "), ("c/o", " complaint of "),
+             ("d/t", " due to "), ("f/u", " follow up "), ("w/", " with "), ("&", " and ")]
 DISORDER = re.compile(r"(?<![a-z])d/o(?![a-z])")  # "adj d/o", never the d/o inside "and/or"
 RULE_OUT = re.compile(r"(?<![a-z])r/o(?![a-z])")  # "chest pain r/o mi": rule out
 # A lone "w" is "with" as billers type it ("cataract extraction w iol") and as HCPCS short descriptions write it

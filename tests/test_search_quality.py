@@ -627,3 +627,15 @@ def test_numbers_spelled_or_glued_and_the_emergency_department(icd_db, text, fir
 ])
 def test_shorthand_word_forms_and_wound_sizes(icd_db, text, kind, first):
     assert top(icd_db, text, kind)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # must not: a rule that fires elsewhere leaves these alone. A number word inside a synonyms.tsv phrase stays a
+    # word ("four wheeler" is an ATV: V86.95 '... all-terrain vehicle (ATV) injured in nontraffic accident', not
+    # the number 4); a prefix typed apart that is a phrase of its own keeps the phrase ("post op": R50.82
+    # 'Postprocedural fever'); a later fracture visit said to heal slowly is that one (S22.32XG '... subsequent
+    # encounter for fracture with delayed healing'), not the routine-healing default
+    ("four wheeler accident", "V86.95XA"), ("post op fever", "R50.82"), ("lt rib fx delayed healing", "S22.32XG"),
+])
+def test_numbers_prefixes_and_defaults_leave_phrases_and_asked_details_alone(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
