@@ -244,6 +244,7 @@ class Query:
     newborn: bool = False  # the query speaks of a newborn (NEWBORN_WORDS): chapter 16 codes are in question
     diabetes: frozenset = frozenset()  # the query's words when it speaks of diabetes (DIABETES_TYPES)
     bounds: dict[int, tuple[int, int]] = field(default_factory=dict)  # number -> range the query says
+    drug_caused: tuple[str, ...] = ()  # a condition due to these drugs: their adverse-effect subcategories
 
 
 @lru_cache(maxsize=1)
@@ -270,13 +271,16 @@ class Vocabulary:
         # Substances of the Table of Drugs and Chemicals (the current release's): what a condition can be due to
         # and the drug class its adverse-effect code names (haloperidol: T43.4X5 '... neuroleptics')
         self.substances: dict[str, tuple[str, ...]] = {}
-        for path, title in db.execute(
-                "SELECT i.path, c.description FROM icd10cm_index i JOIN releases r ON r.id = i.release_id"
+        self.adverse: dict[str, str] = {}  # substance -> its adverse-effect subcategory (T46.2X5)
+        for path, code, title in db.execute(
+                "SELECT i.path, i.code, c.description FROM icd10cm_index i JOIN releases r ON r.id = i.release_id"
                 " JOIN codes c ON c.release_id = i.release_id AND c.code = i.code"
                 " WHERE r.system = 'icd10cm' AND r.current = 1 AND i.part = 'drug' AND i.col = 6"
                 " AND i.path NOT LIKE '%,%'"):
-            self.substances[" ".join(words(path))] = tuple(
+            substance = " ".join(words(path))
+            self.substances[substance] = tuple(
                 w for w in words(title.removeprefix("Adverse effect of ")) if w not in DRUG_CLASS_FILLER)
+            self.adverse[substance] = code[:7]
 
     def prefixed(self, start: str) -> list[str]:
         """Index words that begin with `start` and are longer than it."""
@@ -656,6 +660,8 @@ DRUG_EVENT = {"adverse", "effect", "effects", "poisoning", "underdosing", "toxic
 CAUSES = {"due", "from", "induced", "caused", "secondary"}
 # How the tabular says a condition is caused by a drug (M10.2 'Drug-induced gout', E03.2 'Hypothyroidism due to
 # medicaments and other exogenous substances', I95.2 'Hypotension due to drugs')
+DRUG_TABLE_CODE = re.compile(r"T(3[6-9]|4\d|50)")  # poisoning, adverse effect, underdosing (T36-T50)
+DRUG_CAUSED_SHARE = 0.15
 DRUG_CAUSED = [("drug",), ("drugs",), ("medicament",), ("medicaments",), ("medication",)]
 
 
@@ -675,6 +681,8 @@ def _drug_caused(query: Query, tokens: list[str], vocab: Vocabulary) -> None:
     said = {w for c in query.concepts for alt in c.alternatives for w in alt}
     if not drugs or not others or said & DRUG_EVENT:
         return  # "side effect from prednisone", "bleeding from coumadin taken as prescribed": the T code is asked
+    query.drug_caused = tuple(vocab.adverse[" ".join(alt)] for c in drugs for alt in c.alternatives
+                              if " ".join(alt) in vocab.adverse)
     for concept in drugs:
         added = DRUG_CAUSED + classes(concept)
         concept.alternatives += [alt for alt in dict.fromkeys(added) if alt not in concept.alternatives]
@@ -1183,6 +1191,11 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
         if icd and row["code"][:3] in DIABETES_TYPES and query.diabetes \
                 and not DIABETES_TYPES[row["code"][:3]] & query.diabetes:
             score -= DIABETES_TYPE_SHARE
+        if icd and query.drug_caused and DRUG_TABLE_CODE.match(row["code"]) \
+                and not row["code"].startswith(query.drug_caused):
+            # "hypothyroid d/t amiodarone": the drug's own adverse effect (T46.2X5A) is the second code, not
+            # poisoning, underdosing or another class's adverse effect, which the added "drug" words also reach
+            score -= DRUG_CAUSED_SHARE
         if icd and row["code"].startswith("P") and not query.newborn:
             score -= NEWBORN_SHARE  # chapter 16 is for conditions of the perinatal period (OCG I.C.16)
         if query.medicare and row["sys"] == "hcpcs" and MEDICARE_CODE.match(row["code"]):

@@ -13,6 +13,9 @@ from codedata.text import words
 from .test_cli import run
 
 
+DRUG_TABLE = {f"T{n}" for n in range(36, 51)}  # poisoning, adverse effect and underdosing (T36-T50)
+
+
 def top(db, text, kind="icd", n=5):
     answer = resolve(db, text, kind, limit=n)
     assert isinstance(answer, SearchResult), f"{text!r} did not search"
@@ -531,6 +534,17 @@ def test_screening_refusal_and_lab_shorthand(icd_db, text, kind, first):
 ])
 def test_a_condition_due_to_a_drug_is_the_drug_induced_one(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, adverse", [
+    # must not: the words a drug-induced condition adds ("drugs", "medicaments") do not bring in poisoning,
+    # underdosing or another class's adverse effect; amiodarone's own is T46.2X5 (icd10cm-drug-2026-04, adverse
+    # effect column), T50.916A 'Underdosing of multiple unspecified drugs' is not asked
+    ("hypothyroid d/t amiodarone", "T46.2X5"), ("lupus from hydralazine", "T46.5X5"),
+])
+def test_a_drug_induced_condition_lists_no_other_drug_table_code(icd_db, text, adverse):
+    listed = top(icd_db, text, n=10)
+    assert [c for c in listed if c[:3] in DRUG_TABLE and not c.startswith(adverse)] == []
 
 
 @pytest.mark.parametrize("text, first", [
