@@ -32,6 +32,7 @@ CANDIDATES = 150
 # Words the index does not hold count fully against that share, so nonsense ("xyzzy plugh") finds nothing.
 MIN_SCORE = 0.33
 TYPO_FLOOR = 0.2  # see _floor
+ONE_WORD_FLOOR = 0.1  # see _floor
 JOINED_CODES = 3  # a one-word spelling of two typed words that this many codes use is one concept with them
 RARE_ENGLISH = 100  # seen fewer times than this in the English word list: perhaps a variant spelling
 # Codes matching every concept that are enough without also trying each concept left out: "migraine headache
@@ -51,6 +52,10 @@ STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "wit
         "that", "this", "these", "those", "which", "who", "it", "its", "has", "have", "had", "was", "were", "be",
         "been", "are", "am", "will", "wont", "would", "just", "very", "also", "happened", "happen", "came", "got", "went",
         "after"}  # when, not what: "after surgery", "after delivery" are phrases of synonyms.tsv, read first
+# How bad it feels, which no code says ("terrible headache" is R51.9): none is a word of any code.
+FEELINGS = {"terrible", "awful", "horrible", "horrendous", "weird", "crazy", "nasty", "really", "kinda", "sorta",
+            "annoying", "worst", "excruciating", "insane", "seriously", "huge", "nagging", "lingering", "funny"}
+STOP |= FEELINGS
 # Words that name no particular condition ("metastatic disease to bone"): they weigh little and are the first
 # left out when no code has every word.
 FILLER = {"disease", "dz", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems",
@@ -1329,7 +1334,7 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
     if not query.concepts:
         return SearchResult(query=cleaned, systems=list(systems), total=0)
     rows = _candidates(db, query, systems)
-    normalised = " ".join(stem(w) for w in words(cleaned))
+    normalised = " ".join(stem(w) for w in words(cleaned) if w not in FEELINGS)  # (tie-breaks: rank)
     floor = _floor(query, vocab)
     ranked = [(s, r) for s, r in rank(query, rows, normalised) if s >= floor]
     ranked = _inherit(ranked)
@@ -1355,11 +1360,17 @@ def _unknown(concept: Concept, vocab: Vocabulary) -> bool:
 def _floor(query: Query, vocab: Vocabulary) -> float:
     """The least score that is an answer. A misspelt word is weaker evidence than one typed right: when the query
     also holds a word no code uses ("hepatitix qzv", "appendixxx vacation"), the corrected words' share of the
-    query counts TYPO_FLOOR less toward it. The ranking itself is unchanged."""
-    if not any(_unknown(c, vocab) for c in query.concepts):
+    query counts TYPO_FLOOR less toward it. An everyday thing with one code word in it ("cardigan buttons",
+    "karaoke night": an English word no code uses, and one that codes do) names the everyday thing: it needs
+    ONE_WORD_FLOOR more. The ranking itself is unchanged."""
+    unknown = [c for c in query.concepts if _unknown(c, vocab)]
+    if not unknown:
         return MIN_SCORE
     total = sum(c.weight for c in query.concepts) or 1.0
-    return MIN_SCORE + TYPO_FLOOR * sum(c.weight for c in query.concepts if c.corrected) / total
+    floor = MIN_SCORE + TYPO_FLOOR * sum(c.weight for c in query.concepts if c.corrected) / total
+    if len(query.concepts) - len(unknown) == 1 and any(c.exact and not c.corrected for c in unknown):
+        floor += ONE_WORD_FLOOR
+    return floor
 
 
 def _in_force(db: sqlite_utils.Database, ranked: list[tuple[float, dict]], dos) -> tuple[list, str, str | None]:

@@ -343,9 +343,24 @@ def test_default_terms_respect_negation_and_sides(icd_db, text, first):
     "cardigan button replacement", "stapler out of staples",
     # a misspelt word beside a word no code uses is weak evidence: "hepatitix qzv" is not B15.9 hepatitis A
     "hepatitix qzv", "appendixxx vacation",
+    # an everyday thing named by an English word no code uses and ONE code word: not H53.60 night blindness,
+    # not T40.991A (peyote "buttons")
+    "karaoke night", "cardigan buttons",
 ])
 def test_everyday_phrases_and_typos_beside_nonsense_find_nothing(icd_db, text):
     assert top(icd_db, text) == []
+
+
+@pytest.mark.parametrize("text, first", [
+    # must not: how bad it feels is no code's word, and never sinks the condition it describes
+    # (icd10cm-tabular-2026-04 R51.9 'Headache, unspecified', R21 'Rash and other nonspecific skin eruption',
+    # S61.419A 'Laceration without foreign body of unspecified hand, initial encounter'); one rare code word and
+    # one word of the index still answer ("seb keratoses": L82.1 'Other seborrheic keratosis')
+    ("terrible headache", "R51.9"), ("weird rash", "R21"), ("nasty cut on hand", "S61.419A"),
+    ("horrible migraine", "G43.909"), ("seb keratoses", "L82.1"),
+])
+def test_how_bad_it_feels_leaves_the_condition(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
 
 
 @pytest.mark.parametrize("text, kind, first", [
