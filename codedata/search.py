@@ -38,7 +38,8 @@ RARE_ENGLISH = 100  # seen fewer times than this in the English word list: perha
 # Codes matching every concept that are enough without also trying each concept left out: "migraine headache
 # without aura" matches 18 codes with both words, none of them G43.009 'Migraine without aura, ...'
 ENOUGH_FOUND = 30
-PROCEDURE_DEFAULTS = {"complete", "routine"}  # a study not said to be limited is the complete one (76856, not 76857)
+PROCEDURE_DEFAULTS = {"complete", "routine", "simple"}  # a study not said to be limited is the complete one
+# (76856, not 76857); a repair or drainage not said to be layered or complicated is the simple one (12001, 10060)
 SPLIT_PARTICLES = ("non", "de")  # typed together with the next word: nonsterile, dequervains
 UNKNOWN_WEIGHT = 1.5  # a word no code uses weighs this much more than the rarest index word
 NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
@@ -202,6 +203,7 @@ SPELLED = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seve
            "ten": "10", "twelve": "12"}
 SPELLED_OF = {number: word for word, number in SPELLED.items()}
 DECIMAL = re.compile(r"(\d+)\.\d+")
+VIEWS = re.compile(r"^(\d+)(?:v|vw|vws)$")  # "xr ankle 3v": an x-ray's number of views
 TIMED = re.compile(r"^(\d+)(min|mins|hr|hrs|wk|wks)$")  # "15min", "32wks": a number and its unit typed together
 BRAND_IN_PARENTHESES = re.compile(r"\(([a-z]{4,})\)")
 DRUG_DOSE = re.compile(r"\d\s*(mg|mcg|units?|ml|cc|gm?)\b", re.I)
@@ -224,6 +226,7 @@ class Concept:
     side: str | None = None  # "right", "left", "bilateral" (or "rt", "both")
     postings: int = 0  # about how many index documents hold it (the rarest word of each spelling, summed)
     compounds: tuple[str, ...] = ()  # the word with a number or extent before it (COMPOUND_PREFIXES)
+    regions: tuple[str, ...] = ()  # the region a procedure code names for this part of it (LIMB_PARTS)
     corrected: bool = False  # typed misspelt: the index word nearest it stands in (Vocabulary.correct)
     stemmed: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -507,6 +510,8 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
             concept.negated = False
     if icd:
         _drug_caused(query, tokens, vocab)
+    else:
+        _limb_parts(query)
     _both_sides(query)
     _cap_unknown(query, vocab)
     query.newborn = any(w in NEWBORN_WORDS for c in query.concepts for alt in c.alternatives for w in alt)
@@ -694,6 +699,28 @@ def _drug_caused(query: Query, tokens: list[str], vocab: Vocabulary) -> None:
         concept.stemmed = [tuple(stem(w) for w in alt) for alt in concept.alternatives]
 
 
+# A part of a limb, the face or the trunk, as procedure codes name the region ("intermediate repair ... trunk
+# and/or extremities", "excision ... trunk, arms or legs": medcode's 11400-11446, 12001-13153 descriptions say
+# arms/legs, hands/feet, face, trunk). A code that names the part itself ("X-ray of the forearm") still fits better.
+LIMB_PARTS = {"forearm": "arm", "elbow": "arm", "wrist": "arm", "thigh": "leg", "knee": "leg", "calf": "leg",
+              "shin": "leg", "ankle": "leg", "finger": "hand", "thumb": "hand", "palm": "hand", "toe": "foot",
+              "heel": "foot", "sole": "foot", "forehead": "face", "cheek": "face", "chin": "face", "temple": "face",
+              "eyebrow": "face", "back": "trunk", "chest": "trunk", "abdomen": "trunk", "belly": "trunk",
+              "buttock": "trunk", "flank": "trunk"}
+
+
+REGION_SHARE = 0.5
+FLOOR_MATCH = 0.95  # a number at the floor of a code's open range (_number_match)
+
+
+def _limb_parts(query: Query) -> None:
+    """"2 cm forearm lac": the forearm is in part the "arms" of a repair code's region (REGION_SHARE)."""
+    for concept in query.concepts:
+        region = LIMB_PARTS.get(stem(concept.text))
+        if region and not concept.negated:
+            concept.regions = ("feet", "foot") if region == "foot" else (region,)
+
+
 def _both_sides(query: Query) -> None:
     """"both eyes": a bilateral code says "bilateral" without naming the eye again, so the organ after a
     bilateral word is satisfied by it (H25.13 'Age-related nuclear cataract, bilateral')."""
@@ -710,7 +737,8 @@ def _doses(tokens: list[str], measures=()) -> tuple[list[str], set[int]]:
     split: list[str] = []
     for token in tokens:
         match = DOSE.match(token) or SIZE.match(token) or LITRES.match(token) or TIMED.match(token)
-        split += [match.group(1), match.group(2)] if match else [token]
+        views = VIEWS.match(token)
+        split += [match.group(1), match.group(2)] if match else [views.group(1), "views"] if views else [token]
     for i in range(len(split) - 1):
         if split[i].isdigit() and split[i + 1] in LITRE_WORDS:
             # "NS 1 liter": HCPCS states volumes in cc or ml (J7030 'normal saline solution, 1000 cc')
@@ -842,6 +870,7 @@ class _Alias:
     routes: frozenset = frozenset()  # the routes the code's title names (S0119 'Ondansetron, oral, 4 mg')
     populations: tuple = ()  # whom the code's title is for (A4772 '..., for dialysis'), in any of its names
     _numbers: list[tuple[int, int]] | None = None
+    _listed: list[frozenset[str]] | None = None
 
     @property
     def numbers(self) -> list[tuple[int, int]]:
@@ -849,8 +878,17 @@ class _Alias:
             self._numbers = numbers_in(self.text, self.stems)
         return self._numbers
 
+    @property
+    def listed(self) -> list[frozenset[str]]:
+        """The word lists that name one choice among several ("forehead/cheek/chin/...", "trunk, arms or legs")."""
+        if self._listed is None:
+            self._listed = [frozenset(stem(w) for w in words(found)) for found in CHOICES.findall(self.text.lower())]
+        return self._listed
 
-ALIAS_MARKERS = frozenset({"unspecified", "not", "foreign", "non"})  # the words _alias reads a phrase at
+
+# A slash list ("face/ears/eyelids") or an "or" list ("scalp, neck, hands, feet or genitals") of single words
+CHOICES = re.compile(r"[a-z]+(?:\s*/\s*[a-z]+)+|[a-z]+(?:, [a-z]+)*,? (?:and/)?or [a-z]+")
+ALIAS_MARKERS = frozenset({"unspecified", "not", "foreign", "non", "up"})  # the words _alias reads a phrase at
 
 
 def _alias(stored: list) -> _Alias:
@@ -900,6 +938,8 @@ def _alias(stored: list) -> _Alias:
         elif word == "non" and i + 1 < len(stems):  # "non-moving wheelchair": the plain form of the thing
             defaults.update((i, i + 1))
             negated.add(i + 1)
+        elif word == "up" and stems[i + 1:i + 3] and stems[i + 1] == "to" and stems[i + 2].isdigit():
+            defaults.add(i)  # "up to 2.5 cm" is a size, said by the number (numbers_in)
     roots: dict[str, set[str]] = {}
     for word in stems:
         if len(word) >= 6:
@@ -978,6 +1018,11 @@ def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[fl
         joined = [w for w in concept.compounds if w in stems]
         if joined:
             best, words_hit = COMPOUND_SHARE, words_hit + joined
+    if best < REGION_SHARE:
+        # in a region list ("trunk, arms or legs"), not a code for the whole ("X-ray of the hand" is not a finger's)
+        region = [w for w in concept.regions if w in stems and any(w in group for group in alias.listed)]
+        if region:
+            best, words_hit = REGION_SHARE, words_hit + region
     if concept.side and not best and alias.side is None and not alias.sideless_sibling:
         best = SIDELESS_CREDIT  # a condition coded without sides (ingrowing nail) still answers "right big toe"
     return best, tuple(words_hit)
@@ -1011,6 +1056,8 @@ def _number_match(concept: Concept, alias: _Alias) -> float:
     inside = [low for low, high in alias.numbers if low <= value <= high and low != high]
     if not inside:
         return 0.0
+    if value in inside:
+        return FLOOR_MATCH  # "2 views" is all that "at least 2 views" asks
     return 0.9 if min(inside) == 0 else 0.9 - 0.3 * (value - max(inside)) / max(value, 1)
 
 
@@ -1054,15 +1101,22 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
     total = sum(c.weight for c in query.concepts) or 1.0
     matched: set[str] = set()
     coverage = 0.0
+    sized = False
     for concept in query.concepts:
         part, hit = _concept_match(concept, alias, stems)
         coverage += concept.weight * part
         matched.update(hit)
+        sized = sized or (concept.number is not None and part > 0)
     if query.history and not query.relatives:
         matched.add("personal")  # "history of X" is the patient's own history
     extras = [w for w in alias.content if not _matched(w, matched, query.roots)] if not implied else []
+    if sized and not icd:  # the asked number is in the code's range: the range's digits ("2.6 to 7.5") are what was asked
+        extras = [w for w in extras if not w.isdigit()]
     if not icd:  # a procedure "without side rails" is a product variant, not the plain default
         extras = [w for w in extras if w not in PROCEDURE_DEFAULTS]
+        # the sites a repair code lists are choices: one asked, the others are not more detail than asked
+        chosen = [group for group in alias.listed if any(_matched(w, matched, query.roots) for w in group)]
+        extras = [w for w in extras if not any(w in group for group in chosen)]
         extras += [w for w in alias.absent if w not in NEUTRAL and w not in STOP and w not in alias.excluded
                    and not _matched(w, matched, query.roots)]
         # A brand in parentheses ("triamcinolone acetonide (xipere)") is another product than the one asked for.
@@ -1153,7 +1207,7 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
     free = sum(c.weight for c in query.concepts if c.negated or c.number is not None or c.side)
     # (whole words under six letters: "lid" is not in "lidocaine", whose drug-table codes carry 400-word lists)
     keys = [(re.compile("|".join(sorted({_word_start(w) for alt in c.stemmed for w in alt} | {_word_start(c.text)}
-                                        | {_word_start(w) for w in c.compounds}))),
+                                        | {_word_start(w) for w in c.compounds + c.regions}))),
              c.weight) for c in query.concepts if not (c.negated or c.number is not None or c.side)]
     slack = 0.1 * total
     for row in rows:

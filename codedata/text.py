@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Numeric ranges in descriptions: "38 to 52 minutes", "age 40 through 64", "20+ minutes", "65 and older".
+# Numeric ranges in descriptions: "38 to 52 minutes", "age 40 through 64", "20+ minutes", "65 and older",
+# "at least 2 views".
 # Decimals are read by their whole part: "BMI 40.0-44.9" is 40 to 44.
 RANGE = re.compile(r"(\d+)(?:\.\d+)?\s*(?:to|through|-)\s*(\d+)(?:\.\d+)?"
                    r"|(\d+)(?:\.\d+)?\s*(?:\+|or more|and older|or older|or greater|and over|or over)"
                    r"|(\d+)(?:\.\d+)?\s*(?:cm |mm )?(?:or less|or under|or fewer|and under)"
                    r"|(?:less than or equal to|up to)(?: age)? (\d+)"
                    r"|(?:more than|greater than|over|older than)(?: age)? (\d+)"
-                   r"|(?:under|less than|younger than)(?: age)? (\d+)")
+                   r"|(?:under|less than|younger than)(?: age)? (\d+)"
+                   r"|(?:at least|minimum of) (\d+)")
 RANGE_FLOOR = re.compile(r"(\d+)\.(\d+)(?=\s*(?:to|through|-)\s*\d)")
 NEXT_NUMBER = re.compile(r"\b(\d+) or (\d+)\b")
 ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
@@ -143,6 +145,8 @@ def numbers_in(text: str, stems: list[str]) -> list[tuple[int, int]]:
             found.append((int(match.group(6)) + 1, 10_000))
         elif match.group(7):
             found.append((0, max(int(match.group(7)) - 1, 0)))  # "under age 5" is 0 to 4
+        elif match.group(8):
+            found.append((int(match.group(8)), 10_000))  # "at least 2 views" (73140)
         else:
             found.append((0, int(match.group(4) or match.group(5))))
     if text:

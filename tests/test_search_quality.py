@@ -668,3 +668,36 @@ def test_shorthand_word_forms_and_wound_sizes(icd_db, text, kind, first):
 ])
 def test_numbers_prefixes_and_defaults_leave_phrases_and_asked_details_alone(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # "xr" is an x-ray and "3v" three views: 73610 (MUE 2024-07 line 6878; ankle x-ray, 3 or more views)
+    ("xr lt ankle complete 3v", "73610"),
+    # a forearm is in the "arms" of a repair code's region list: 12031 (line 984; layered repair of the scalp,
+    # armpits, trunk or limbs, 2.5 cm or less), not 12041 (line 990; neck, hands, feet, genitals)
+    ("layered closure 2 cm forearm lac", "12031"),
+    # the other sites a code lists are choices, not unasked detail: 13131 (line 1009; complex repair of the
+    # forehead, cheeks, chin, mouth, neck, armpits, genitals, hands or feet, 1.1 to 2.5 cm)
+    ("complex repair forehead 2 cm", "13131"),
+    # a repair not said to be layered is the simple one: 12001 (line 969; includes hands and feet), 12002 (line
+    # 970; 2.6 to 7.5 cm: a size inside the range, with no site said, is the trunk/limb code)
+    ("lac repair finger 2 cm", "12001"), ("simple laceration repair 5 cm", "12002"),
+    # 0.4 cm is "0.5 cm or less": 11300 (line 884; shave removal, trunk, arm or leg)
+    ("shave of 0.4 cm lesion on arm", "11300"),
+    # "at least 2 views" is a range that 3 views falls in: 73140 (line 6849; finger x-ray) and 73650 (line 6882;
+    # heel bone x-ray); must not: a part's own code beats its region's (73090 forearm, line 6842; 73660 toes,
+    # line 6883), though "arm" and "foot" now answer a forearm or a toe in part
+    ("finger xray 3 views", "73140"), ("heel xray 2 views", "73650"), ("x-ray forearm", "73090"),
+    ("toe xray 2 views", "73660"),
+])
+def test_procedure_sites_sizes_and_views(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # names billers type for CPT services (codedata/data/procedure_terms.tsv, a coder's list; lines 1532, 1440,
+    # 1438: MUE 2024-07 lines 9419, 7244, 7278), typed a little differently from the list
+    ("holter 48 hours", "93224"), ("hida scan with cck", "78227"), ("spect stress", "78452"),
+])
+def test_names_billers_type_for_cpt_services(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
