@@ -106,7 +106,7 @@ RAREST_ALONE = 10  # codes taken that have only the query's rarest word (see _ca
 OR_COMMON = 2000  # documents: a concept this common is left out of the any-concept search
 HISTORY = {"history", "hx"}
 # A history is the patient's own unless a relative is named (Z85-Z87 vs Z80-Z84).
-RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "parent"}
+RELATIVES = {"family", "mother", "father", "sibling", "brother", "sister", "parent", "mom", "dad"}
 # Words a description may carry without being more specific than what was asked: ICD-10-CM defaults.
 # Unspecified/NOS/NEC are the default codes; a fracture not stated open or closed is closed, and displaced
 # (chapter 19 notes); unknown intent is accidental (guideline I.C.20); an unstated encounter is initial.
@@ -979,8 +979,9 @@ def _same_word(a: str, b: str) -> bool:
         return True  # the organism in -a and its infection: candida / candidiasis (not elephant / elephantiasis)
     if abs(len(a) - len(b)) > 3 and "iness" not in (a[shared:], b[shared:]):  # unsteady / unsteadiness
         return False
-    if {a[shared:], b[shared:]} in ({"", "l"}, {"", "r"}):
-        # a noun in -a and its adjective: chlamydia(l), urethra(l), vagina(l), vulva(r), macula(r), patella(r)
+    if {a[shared:], b[shared:]} in ({"", "l"}, {"", "r"}, {"", "ry"}):
+        # a noun in -a and its adjective: chlamydia(l), urethra(l), vagina(l), vulva(r), macula(r), patella(r),
+        # axilla(ry) (L02.41- 'Cutaneous abscess of axilla'), maxilla(ry), papilla(ry)
         return a[-1] == "a" or b[-1] == "a"
     if {a[shared:], b[shared:]} in ({"ve", "on"}, {"ve", "onal"}) and a[shared - 1] == "i":
         return True  # infective/infection, postconcussive/postconcussional (F07.81)
@@ -1391,7 +1392,7 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
     normalised = " ".join(stem(w) for w in words(cleaned) if w not in FEELINGS)  # (tie-breaks: rank)
     floor = _floor(query, vocab)
     ranked = [(s, r) for s, r in rank(query, rows, normalised) if s >= floor]
-    ranked = _inherit(ranked)
+    ranked = _open_child(db, _inherit(ranked), query)
     day, notice = None, None
     if dos is not None and "icd10cm" in systems:
         ranked, day, notice = _in_force(db, ranked, dos)
@@ -1470,6 +1471,32 @@ def _inherit(ranked: list[tuple[float, dict]]) -> list[tuple[float, dict]]:
         return ranked
     out = [(max(s, lifted.get(i, s)), r) for i, (s, r) in enumerate(ranked)]
     return sorted(out, key=lambda t: -t[0])
+
+
+SEVENTH = {"initial": "A", "subsequent": "D", "sequela": "S"}  # 7th characters of injuries and external causes
+
+
+def _open_child(db: sqlite_utils.Database, ranked: list[tuple[float, dict]], query: Query) -> list[tuple[float, dict]]:
+    """A header that waits only for its 7th character and answers better than every billable code found
+    (W19 'Unspecified fall' for "fell at home") passes its place to its child for the encounter asked (initial
+    when none is: W19.XXXA), which the candidate search may not have reached among thousands of fall codes."""
+    best_billable = next((s for s, r in ranked if r["billable"]), None)
+    score, row = next(((s, r) for s, r in ranked if not r["billable"]), (None, None))
+    if row is None or row["sys"] != "icd10cm" or (best_billable is not None and score <= best_billable) \
+            or len(row["code"]) > 5:
+        return ranked  # (a six-character header, S90.211 '... great toe with damage to nail', names more than asked)
+    code = row["code"] + "X" * (6 - len(row["code"])) + SEVENTH.get(query.encounter or "initial", "A")
+    if any(r["code"] == code for _, r in ranked):
+        return ranked
+    child = db.execute(
+        "SELECT c.code, c.display, c.description, c.billable, c.kind FROM codes c JOIN releases r"
+        " ON r.id = c.release_id WHERE r.system = 'icd10cm' AND r.current = 1 AND c.code = ? AND c.billable = 1",
+        [code]).fetchone()
+    if child is None:
+        return ranked
+    found = dict(zip(("code", "display", "description", "billable", "kind"), child), sys="icd10cm",
+                 section=row["section"], aliases="[]")
+    return sorted(ranked + [(score - HEADER_SHARE, found)], key=lambda t: -t[0])
 
 
 def _hit(score: float, row: dict) -> SearchHit:

@@ -19,10 +19,11 @@ WORD = re.compile(r"[a-z0-9]+")
 FTS_TABLE = "search_fts"
 SYSTEMS = ("icd10cm", "hcpcs", "cpt")  # code systems with text to search
 # Bumped whenever what the index stores for a code changes: an index built by older code is rebuilt.
-INDEX_FORMAT = 14  # 3: 'except'; 4: brackets; 5: accents dropped (codedata.text); 6: a child's added words;
+INDEX_FORMAT = 16  # 3: 'except'; 4: brackets; 5: accents dropped (codedata.text); 6: a child's added words;
 # 7: a short description's closing ", includes ..."; 8: Roman numerals read as numbers (codedata.text);
 # 9, 10: a lone "w" is "with", a lone "d/o" is "disorder"; 11: "type 2" and "mellitus" of diabetes are optional;
 # 12: procedure_terms.tsv names; 13: "stage iv", "factor v", "type i" are numbers; 14: "2.5 cm or less" (codedata.text)
+# 15, 16: a default's right/left/bilateral siblings carry its name with the side and encounter (_sided_siblings)
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
@@ -156,9 +157,12 @@ def _icd_documents(db: sqlite_utils.Database):
             # One name per drug-table column: every substance is a nonessential word of it (in parentheses), so
             # the one asked for matches and the others are not detail the query failed to ask for.
             _add_named(extra_terms, _drug_alias(paths, heading), code, rows, children)
+    by_title = {row["description"]: code for code, row in rows.items()}
     for term, code in default_terms():
         if code in rows:
             _add_named(extra_terms, term, code, rows, children)
+            for sided, side in _sided_siblings(rows[code]["description"], by_title):
+                _add_named(extra_terms, f"{term} {side}", sided, rows, children)
     for row in rows.values():
         yield _doc(row, [row["description"]] + _inherited_terms(row, rows, terms), names=extra_terms.get(row["code"]))
 
@@ -197,6 +201,24 @@ def _drug_alias(paths: list[str], heading: str) -> str:
     if heading.startswith("poisoning"):
         return f"poisoning by {names}, {heading[len('poisoning '):]}"
     return f"{heading} of {names}"
+
+
+UNSPECIFIED_SIDE = re.compile(r"\bunspecified (\w+)")
+ENCOUNTER = re.compile(r"(initial|subsequent) encounter|sequela")
+
+
+def _sided_siblings(title: str, by_title: dict[str, str]) -> list[tuple[str, str]]:
+    """The right, left and bilateral codes of a default that leaves the side open ("hamstring strain" is S76.319A
+    '..., unspecified thigh, initial encounter'; "lt hamstring strain" is S76.312A '..., left thigh, ...'), found
+    by their titles, with the words that say the side."""
+    found = []
+    encounter = ENCOUNTER.search(title)  # a later visit's code must not take an initial one's name
+    for match in UNSPECIFIED_SIDE.finditer(title):
+        for side in (f"right {match[1]}", f"left {match[1]}", "bilateral"):
+            code = by_title.get(title[:match.start()] + side + title[match.end():])
+            if code:
+                found.append((code, f"{side} {encounter[0]}" if encounter else side))
+    return found
 
 
 def _add_named(found: dict[str, list[str]], term: str, code: str, rows: dict, children: dict) -> None:
