@@ -24,7 +24,7 @@ from .procedures import classify_procedure, lookup_procedure, modifier_explanati
 from .errors import BadInput
 from .models import SearchHit, SearchResult
 from .windows import parse_dos
-from .text import MANIFESTATION, ROMAN, numbers_in, stem, words
+from .text import MANIFESTATION, ROMAN, SPELLED, numbers_in, stem, words
 
 MAX_QUERY_CHARS = 200
 CANDIDATES = 150
@@ -198,9 +198,6 @@ SIDED = {"side", "knee", "hip", "shoulder", "elbow", "wrist", "hand", "foot", "a
          "eyelid", "femur", "tibia", "humerus", "radius", "ulna", "fibula"}
 NUMBER = re.compile(r"^\d+[a-z]?$")
 ROMAN_OF = {number: roman for roman, number in ROMAN.items()}  # "iv", "v", "x", "i": words too
-# Numbers typed as words ("tpi two muscles": 20552 '1 or 2 muscles'); "one" stays a word ("one way", "at one")
-SPELLED = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
-           "ten": "10", "twelve": "12"}
 SPELLED_OF = {number: word for word, number in SPELLED.items()}
 DECIMAL = re.compile(r"(\d+)\.\d+")
 VIEWS = re.compile(r"^(\d+)(?:v|vw|vws)$")  # "xr ankle 3v": an x-ray's number of views
@@ -556,10 +553,21 @@ def _level_word(word: str, substance: str, vocab: Vocabulary) -> str | None:
 
 def _before_and_after(tokens: list[str]) -> list[str]:
     """"with and without contrast" is one study done both ways (70553), not a negation of contrast."""
-    for i in range(len(tokens) - 2):
-        if tokens[i] == "with" and tokens[i + 1] in ("and", "or") and tokens[i + 2] in ("without", "wo"):
-            return tokens[:i] + ["before", "and", "after"] + tokens[i + 3:]
-    return tokens
+    for i in range(len(tokens) - 1):
+        joined = 2 if tokens[i + 1] in ("and", "or") else 1  # "with and without", "with/without", "with + without"
+        if tokens[i] == "with" and i + joined < len(tokens) and tokens[i + joined] in ("without", "wo"):
+            return tokens[:i] + ["before", "and", "after"] + tokens[i + joined + 1:]
+    return _months_old(tokens)
+
+
+MONTHS = {"mo", "mos", "month", "months", "m"}
+
+
+def _months_old(tokens: list[str]) -> list[str]:
+    """"well baby 6 mo": an age in months under a year is age 0 in the years procedure codes count (99391
+    'under 1 year old'); the unit stays a word."""
+    return ["0" if t.isdigit() and int(t) < 12 and i + 1 < len(tokens) and tokens[i + 1] in MONTHS
+            and "supply" not in tokens else t for i, t in enumerate(tokens)]
 
 
 def _cap_unknown(query: Query, vocab: Vocabulary) -> None:

@@ -19,11 +19,12 @@ WORD = re.compile(r"[a-z0-9]+")
 FTS_TABLE = "search_fts"
 SYSTEMS = ("icd10cm", "hcpcs", "cpt")  # code systems with text to search
 # Bumped whenever what the index stores for a code changes: an index built by older code is rebuilt.
-INDEX_FORMAT = 16  # 3: 'except'; 4: brackets; 5: accents dropped (codedata.text); 6: a child's added words;
+INDEX_FORMAT = 17  # 3: 'except'; 4: brackets; 5: accents dropped (codedata.text); 6: a child's added words;
 # 7: a short description's closing ", includes ..."; 8: Roman numerals read as numbers (codedata.text);
 # 9, 10: a lone "w" is "with", a lone "d/o" is "disorder"; 11: "type 2" and "mellitus" of diabetes are optional;
 # 12: procedure_terms.tsv names; 13: "stage iv", "factor v", "type i" are numbers; 14: "2.5 cm or less" (codedata.text)
 # 15, 16: a default's right/left/bilateral siblings carry its name with the side and encounter (_sided_siblings)
+# 17: "level IV" is a number (codedata.text RANKS)
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

@@ -15,6 +15,11 @@ RANGE = re.compile(r"(\d+)(?:\.\d+)?\s*(?:to|through|-)\s*(\d+)(?:\.\d+)?"
                    r"|(?:more than|greater than|over|older than)(?: age)? (\d+)"
                    r"|(?:under|less than|younger than)(?: age)? (\d+)"
                    r"|(?:at least|minimum of) (\d+)")
+# Numbers typed as words ("tpi two muscles": 20552 '1 or 2 muscles'); "one" stays a word ("one way", "at one")
+SPELLED = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+           "ten": "10", "twelve": "12"}
+# A size or bound a description spells out: A6448 'width less than three inches'
+SPELLED_BOUND = re.compile(r"\b(than|to|least) (" + "|".join(SPELLED) + r")\b")
 RANGE_FLOOR = re.compile(r"(\d+)\.(\d+)(?=\s*(?:to|through|-)\s*\d)")
 NEXT_NUMBER = re.compile(r"\b(\d+) or (\d+)\b")
 ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
@@ -24,7 +29,7 @@ ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5
 ROMAN = {"ii": "2", "iii": "3", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "xi": "11", "xii": "12",
          "xiii": "13"}
 # "i", "iv", "v" and "x" are numbers only after a word that ranks ("ckd iv", "stage v", "type i", "factor v")
-RANKS = {"stage", "grade", "class", "type", "ckd", "cin", "phase", "factor", "gold", "nyha"}
+RANKS = {"stage", "grade", "class", "type", "ckd", "cin", "phase", "factor", "gold", "nyha", "level", "lvl"}
 RANKED_ROMAN = {"i": "1", "iv": "4", "v": "5", "x": "10"}
 # Chart shorthand with a slash, spelled out before the text is split into words.
 SHORTHAND = [("w/o", " without "), ("h/o", " history of "), ("s/p", " status post "), ("c/o", " complaint of "),
@@ -133,6 +138,7 @@ def numbers_in(text: str, stems: list[str]) -> list[tuple[int, int]]:
     found = []
     # "2.6 to 7.5 cm" starts above 2: a range's decimal floor is its next whole number (3 to 7), so "2 cm" is
     # only "2.5 cm or less"; "35.0-35.9" stays 35
+    text = SPELLED_BOUND.sub(lambda m: f"{m[1]} {SPELLED[m[2]]}", text.lower()) if text else text
     text = RANGE_FLOOR.sub(lambda m: str(int(m[1]) + (int(m[2]) > 0)), text)
     # "2 or 3 views", "1 or 2 muscles": two consecutive numbers joined by "or" are a range
     text = NEXT_NUMBER.sub(lambda m: f"{m[1]} to {m[2]}" if int(m[2]) == int(m[1]) + 1 else m[0], text)

@@ -8,7 +8,7 @@ import pytest
 
 from codedata.models import SearchResult
 from codedata.search import resolve, vocabulary
-from codedata.text import words
+from codedata.text import numbers_in, words
 
 from .test_cli import run
 
@@ -723,3 +723,23 @@ def test_names_billers_type_for_cpt_services(icd_db, text, first):
 ])
 def test_relatives_results_and_sided_defaults(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # an age in months is under a year: 99391 (MUE 2024-07 line 10120; preventive visit, established patient,
+    # under 1 year); "lvl iv" is level 4: 88305 (line 8904; tissue exam, level IV); "with + without" gadolinium is
+    # one study done both ways: 70553 (line 6753; brain MRI without, then with contrast); "sct" is specialty
+    # care transport (HCPCS 2024-07 line 72, A0434)
+    ("well baby est pt 6 mo", "99391"), ("surg path lvl iv", "88305"),
+    ("brain mri with + without gadolinium", "70553"), ("sct ambulance interfacility", "A0434"),
+])
+def test_ages_in_months_levels_and_both_ways_studies(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
+
+
+def test_a_bound_spelled_out_is_a_number():
+    # HCPCS 2024-07 line 1016: A6448 '... width less than three inches, per yard' is 0 to 2 inches
+    assert numbers_in("Light compression bandage, elastic, knitted/woven, width less than three inches", []) \
+        == [(0, 2)]
+    # must not: a number word elsewhere stays a word ("Laceration of two fingers" names no size)
+    assert numbers_in("Open wound of two fingers", []) == []
