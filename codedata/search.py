@@ -1100,7 +1100,9 @@ def _is_default_for(query: Query, code: str) -> bool:
     # as typed, not synonyms
     asked = {stem(w) for c in query.concepts if not c.negated for w in words(c.text)}
     denied = {stem(w) for c in query.concepts if c.negated for w in words(c.text)}
-    return any(said <= asked and ruled_out <= denied for said, ruled_out in terms)
+    # a derived form typed is the term ("dehydrated" names "dehydration", E86.0)
+    return any(all(any(_same_word(w, a) for a in asked) for w in said) and ruled_out <= denied
+               for said, ruled_out in terms)
 
 
 def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = False) -> float:

@@ -743,3 +743,14 @@ def test_a_bound_spelled_out_is_a_number():
         == [(0, 2)]
     # must not: a number word elsewhere stays a word ("Laceration of two fingers" names no size)
     assert numbers_in("Open wound of two fingers", []) == []
+
+
+@pytest.mark.parametrize("text, first", [
+    # icd10cm-tabular-2026-04: "torn" is a tear (line 183791, S83.241 'Other tear of medial meniscus, current
+    # injury, right knee'); a derived form typed is the Index term (default_terms.tsv 'dehydration', line 28635
+    # E86.0 'Dehydration', not E86.9 'Volume depletion, unspecified'); CMV infection is B25.9 (line 5162, Index:
+    # Infection, cytomegalovirus), not the congenital P35.1 of a newborn nobody mentioned
+    ("torn medial meniscus rt", "S83.241A"), ("dehydrated", "E86.0"), ("cmv infectoin", "B25.9"),
+])
+def test_lay_forms_of_index_terms(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
