@@ -52,6 +52,7 @@ STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "wit
         # words of a sentence, not of a condition ("hiccups that wont stop")
         "that", "this", "these", "those", "which", "who", "it", "its", "has", "have", "had", "was", "were", "be",
         "been", "are", "am", "will", "wont", "would", "just", "very", "also", "happened", "happen", "came", "got", "went",
+        "going",
         "after"}  # when, not what: "after surgery", "after delivery" are phrases of synonyms.tsv, read first
 # How bad it feels, which no code says ("terrible headache" is R51.9): none is a word of any code.
 FEELINGS = {"terrible", "awful", "horrible", "horrendous", "weird", "crazy", "nasty", "really", "kinda", "sorta",

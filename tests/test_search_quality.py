@@ -754,3 +754,15 @@ def test_a_bound_spelled_out_is_a_number():
 ])
 def test_lay_forms_of_index_terms(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # icd10cm-tabular-2026-04: "ped struck by car" is a pedestrian in collision (line 213881, V03.10); "car vs
+    # car" is a collision (line 217016, V43.52); a run is running (line 232424, Y93.02 'Activity, running');
+    # "going" says nothing; prematurity is the tabular's immaturity (line 136148, P07.26 'Extreme immaturity of
+    # newborn, gestational age 27 completed weeks')
+    ("ped struck by car traffic", "V03.10XA"), ("driver in car vs car crash", "V43.52XA"),
+    ("injured going for a run", "Y93.02"), ("extreme prematurity 27 weeks", "P07.26"),
+])
+def test_how_an_accident_happened_in_chat_words(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
