@@ -766,3 +766,18 @@ def test_lay_forms_of_index_terms(icd_db, text, first):
 ])
 def test_how_an_accident_happened_in_chat_words(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # clinical and everyday terms the tabular words otherwise (synonyms.tsv, a coder's list, each quoting its
+    # code's title in icd10cm-tabular-2026-04): M43.6 'Torticollis', Z45.2 'Encounter for adjustment and
+    # management of vascular access device', Z79.02 'Long term (current) use of antithrombotics/antiplatelets',
+    # N47.1 'Phimosis', Z86.718 'Personal history of other venous thrombosis and embolism'
+    ("stiff neck", "M43.6"), ("port flush", "Z45.2"), ("on plavix", "Z79.02"), ("tight foreskin", "N47.1"),
+    ("h/o blood clot in leg", "Z86.718"),
+    # must not: a phrase of the list does not swallow the words around it ("blood clot in leg" is still the
+    # active DVT, I82.409 'Acute embolism and thrombosis of unspecified deep veins of unspecified lower extremity')
+    ("blood clot in leg", "I82.409"),
+])
+def test_clinical_terms_the_tabular_words_otherwise_second_list(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
