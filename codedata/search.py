@@ -405,7 +405,8 @@ def vocabulary(db: sqlite_utils.Database) -> Vocabulary:
 def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     """Turn typed text into concepts: synonyms expanded, typos corrected, laterality/encounter noted."""
     text = DECIMAL.sub(r"\1", text)  # "2.5 cm": a decimal by its whole part, as codedata.text.numbers_in reads titles
-    tokens, doses = _doses(_before_and_after(words(text)) if not icd else words(text), MEASURE_UNITS if icd else ())
+    tokens, doses = _doses(_months_old(_before_and_after(words(text))) if not icd else words(text),
+                           MEASURE_UNITS if icd else ())
     query = Query(text=text)
     query.bounds = _bounds(text)
     query.history = bool(HISTORY & set(tokens))
@@ -558,10 +559,10 @@ def _before_and_after(tokens: list[str]) -> list[str]:
         joined = 2 if tokens[i + 1] in ("and", "or") else 1  # "with and without", "with/without", "with + without"
         if tokens[i] == "with" and i + joined < len(tokens) and tokens[i + joined] in ("without", "wo"):
             return tokens[:i] + ["before", "and", "after"] + tokens[i + joined + 1:]
-    return _months_old(tokens)
+    return tokens
 
 
-MONTHS = {"mo", "mos", "month", "months", "m"}
+MONTHS = {"mo", "mos", "month", "months"}
 
 
 def _months_old(tokens: list[str]) -> list[str]:
@@ -1122,7 +1123,7 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
     if query.history and not query.relatives:
         matched.add("personal")  # "history of X" is the patient's own history
     extras = [w for w in alias.content if not _matched(w, matched, query.roots)] if not implied else []
-    if sized and not icd:  # the asked number is in the code's range: the range's digits ("2.6 to 7.5") are what was asked
+    if sized and not icd:  # the asked number is in the code's range: its digits ("2.6 to 7.5") were asked
         extras = [w for w in extras if not w.isdigit()]
     if not icd:  # a procedure "without side rails" is a product variant, not the plain default
         extras = [w for w in extras if w not in PROCEDURE_DEFAULTS]
