@@ -51,8 +51,8 @@ STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "wit
         "something", "kid", "kids", "toddler",  # a child's age is the claim's, not a word of the code
         # words of a sentence, not of a condition ("hiccups that wont stop")
         "that", "this", "these", "those", "which", "who", "it", "its", "has", "have", "had", "was", "were", "be",
-        "been", "are", "am", "will", "wont", "would", "just", "very", "also", "happened", "happen", "came", "got", "went",
-        "going",
+        "been", "are", "am", "will", "wont", "would", "just", "very", "also", "happened", "happen", "came", "got",
+        "went", "going",
         "after"}  # when, not what: "after surgery", "after delivery" are phrases of synonyms.tsv, read first
 # How bad it feels, which no code says ("terrible headache" is R51.9): none is a word of any code.
 FEELINGS = {"terrible", "awful", "horrible", "horrendous", "weird", "crazy", "nasty", "really", "kinda", "sorta",
@@ -405,7 +405,7 @@ def vocabulary(db: sqlite_utils.Database) -> Vocabulary:
 def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     """Turn typed text into concepts: synonyms expanded, typos corrected, laterality/encounter noted."""
     text = DECIMAL.sub(r"\1", text)  # "2.5 cm": a decimal by its whole part, as codedata.text.numbers_in reads titles
-    tokens, doses = _doses(_months_old(_before_and_after(words(text))) if not icd else words(text),
+    tokens, doses = _doses(_months_old(_before_and_after(words(text))) if not icd else _months_old(words(text), icd),
                            MEASURE_UNITS if icd else ())
     query = Query(text=text)
     query.bounds = _bounds(text)
@@ -565,11 +565,22 @@ def _before_and_after(tokens: list[str]) -> list[str]:
 MONTHS = {"mo", "mos", "month", "months"}
 
 
-def _months_old(tokens: list[str]) -> list[str]:
+def _months_old(tokens: list[str], icd: bool = False) -> list[str]:
     """"well baby 6 mo": an age in months under a year is age 0 in the years procedure codes count (99391
-    'under 1 year old'); the unit stays a word."""
-    return ["0" if t.isdigit() and int(t) < 12 and i + 1 < len(tokens) and tokens[i + 1] in MONTHS
-            and "supply" not in tokens else t for i, t in enumerate(tokens)]
+    'under 1 year old'); the unit stays a word. No diagnosis code says an age in months: "6 mo old with fever" is
+    R50.9, and the age ("6 mo old") is left out."""
+    out, i = [], 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.isdigit() and int(token) < 12 and tokens[i + 1:i + 2] and tokens[i + 1] in MONTHS \
+                and "supply" not in tokens:
+            if icd and tokens[i + 2:i + 3] == ["old"]:
+                i += 3
+                continue
+            token = token if icd else "0"
+        out.append(token)
+        i += 1
+    return out
 
 
 def _cap_unknown(query: Query, vocab: Vocabulary) -> None:
@@ -712,23 +723,19 @@ def _drug_caused(query: Query, tokens: list[str], vocab: Vocabulary) -> None:
 # A part of a limb, the face or the trunk, as procedure codes name the region ("intermediate repair ... trunk
 # and/or extremities", "excision ... trunk, arms or legs": medcode's 11400-11446, 12001-13153 descriptions say
 # arms/legs, hands/feet, face, trunk). A code that names the part itself ("X-ray of the forearm") still fits better.
-LIMB_PARTS = {"forearm": "arm", "elbow": "arm", "wrist": "arm", "thigh": "leg", "knee": "leg", "calf": "leg",
-              "shin": "leg", "ankle": "leg", "finger": "hand", "thumb": "hand", "palm": "hand", "toe": "foot",
-              "heel": "foot", "sole": "foot", "forehead": "face", "cheek": "face", "chin": "face", "temple": "face",
-              "eyebrow": "face", "back": "trunk", "chest": "trunk", "abdomen": "trunk", "belly": "trunk",
-              "buttock": "trunk", "flank": "trunk"}
-
-
+ARM, LEG, HAND, FOOT, FACE, TRUNK = ("arm",), ("leg",), ("hand",), ("feet", "foot"), ("face",), ("trunk",)
+LIMB_PARTS = {"forearm": ARM, "elbow": ARM, "wrist": ARM, "thigh": LEG, "knee": LEG, "calf": LEG, "shin": LEG,
+              "ankle": LEG, "finger": HAND, "thumb": HAND, "palm": HAND, "toe": FOOT, "heel": FOOT, "sole": FOOT,
+              "forehead": FACE, "cheek": FACE, "chin": FACE, "temple": FACE, "eyebrow": FACE, "back": TRUNK,
+              "chest": TRUNK, "abdomen": TRUNK, "belly": TRUNK, "buttock": TRUNK, "flank": TRUNK}
 REGION_SHARE = 0.5
-FLOOR_MATCH = 0.95  # a number at the floor of a code's open range (_number_match)
 
 
 def _limb_parts(query: Query) -> None:
     """"2 cm forearm lac": the forearm is in part the "arms" of a repair code's region (REGION_SHARE)."""
     for concept in query.concepts:
-        region = LIMB_PARTS.get(stem(concept.text))
-        if region and not concept.negated:
-            concept.regions = ("feet", "foot") if region == "foot" else (region,)
+        if not concept.negated:
+            concept.regions = LIMB_PARTS.get(stem(concept.text), ())
 
 
 def _both_sides(query: Query) -> None:
@@ -1051,6 +1058,9 @@ def _negated_match(concept: Concept, alias: _Alias) -> tuple[float, tuple[str, .
     return 0.5 if concept.named else 0.85, ()  # a code silent on X is no "non-X" test
 
 
+FLOOR_MATCH = 0.95  # a number at the floor of a code's open range
+
+
 def _number_match(concept: Concept, alias: _Alias) -> float:
     value = concept.number
     if concept.bound:
@@ -1123,10 +1133,9 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
     if query.history and not query.relatives:
         matched.add("personal")  # "history of X" is the patient's own history
     extras = [w for w in alias.content if not _matched(w, matched, query.roots)] if not implied else []
-    if sized and not icd:  # the asked number is in the code's range: its digits ("2.6 to 7.5") were asked
-        extras = [w for w in extras if not w.isdigit()]
     if not icd:  # a procedure "without side rails" is a product variant, not the plain default
-        extras = [w for w in extras if w not in PROCEDURE_DEFAULTS]
+        # and when the asked number is in the code's range, its digits ("2.6 to 7.5") were asked
+        extras = [w for w in extras if w not in PROCEDURE_DEFAULTS and not (sized and w.isdigit())]
         # the sites a repair code lists are choices: one asked, the others are not more detail than asked
         chosen = [group for group in alias.listed if any(_matched(w, matched, query.roots) for w in group)]
         extras = [w for w in extras if not any(w in group for group in chosen)]
@@ -1500,11 +1509,11 @@ def _open_child(db: sqlite_utils.Database, ranked: list[tuple[float, dict]], que
     code = row["code"] + "X" * (6 - len(row["code"])) + SEVENTH.get(query.encounter or "initial", "A")
     if any(r["code"] == code for _, r in ranked):
         return ranked
-    child = db.execute(
-        "SELECT c.code, c.display, c.description, c.billable, c.kind FROM codes c JOIN releases r"
-        " ON r.id = c.release_id WHERE r.system = 'icd10cm' AND r.current = 1 AND c.code = ? AND c.billable = 1",
-        [code]).fetchone()
-    if child is None:
+    current = current_release(db, "icd10cm")
+    child = current and db.execute(
+        "SELECT code, display, description, billable, kind FROM codes WHERE release_id = ? AND code = ?"
+        " AND billable = 1", [current["id"], code]).fetchone()
+    if not child:
         return ranked
     found = dict(zip(("code", "display", "description", "billable", "kind"), child), sys="icd10cm",
                  section=row["section"], aliases="[]")
