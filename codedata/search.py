@@ -53,6 +53,7 @@ STOP = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "by", "wit
         "that", "this", "these", "those", "which", "who", "it", "its", "has", "have", "had", "was", "were", "be",
         "been", "are", "am", "will", "wont", "would", "just", "very", "also", "happened", "happen", "came", "got",
         "went", "going",
+        "about", "approximately", "approx", "roughly",  # "about 15 minutes" is 15 minutes
         "after"}  # when, not what: "after surgery", "after delivery" are phrases of synonyms.tsv, read first
 # How bad it feels, which no code says ("terrible headache" is R51.9): none is a word of any code.
 FEELINGS = {"terrible", "awful", "horrible", "horrendous", "weird", "crazy", "nasty", "really", "kinda", "sorta",
@@ -83,6 +84,7 @@ NEGATIONS = {"no", "without", "wo", "denies", "not", "didnt", "didn", "doesnt", 
 # Words after which nothing more is ruled out: "with", "but", and the encounter ("concussion w/o LOC initial": the
 # initial encounter is not what was ruled out)
 NEGATION_ENDS = {"with", "but", "initial", "init", "subsequent", "subs", "subseq", "sequela", "encounter"}
+TRIMESTER = {"trimester", "tri", "trimesters"}
 # A dose ("30 mg", "1 gram") mostly says how many units to bill, sometimes which code (J1040 is the 80 mg
 # vial): its number weighs little.
 DOSE_UNITS = {"mg", "mcg", "g", "gm", "gram", "grams", "ml", "cc", "unit", "units", "iu", "meq", "milligrams"}
@@ -158,6 +160,9 @@ NEWBORN_WORDS = {"newborn", "neonatal", "neonate", "neonates", "perinatal", "bab
                  "preemie", "premature", "prematurity", "preterm", "birth", "born", "fetus", "fetal", "nicu",
                  "liveborn", "nb", "neonatorum", "gestation", "gestational", "weeks", "maternal"}
 NEWBORN_SHARE = 0.1
+# Of those, the words that speak of the baby, not the pregnancy ("preterm labor", "gestation" are the mother's)
+BABY_WORDS = NEWBORN_WORDS - {"preterm", "premature", "weeks", "gestation", "gestational", "maternal", "fetus",
+                              "fetal", "birth"}
 # Guideline I.C.4.a.2: diabetes of a type the record does not document is type 2 (E11). The other categories
 # answer a diabetes query only when it names their type, by one of these words.
 DIABETES_TYPES = {"E08": {"due", "underlying", "secondary", "cystic", "pancreatitis", "cushing"},
@@ -405,7 +410,8 @@ def vocabulary(db: sqlite_utils.Database) -> Vocabulary:
 def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     """Turn typed text into concepts: synonyms expanded, typos corrected, laterality/encounter noted."""
     text = DECIMAL.sub(r"\1", text)  # "2.5 cm": a decimal by its whole part, as codedata.text.numbers_in reads titles
-    tokens, doses = _doses(_months_old(_before_and_after(words(text))) if not icd else _months_old(words(text), icd),
+    tokens, doses = _doses(_pad_area(_months_old(_before_and_after(words(text)))) if not icd
+                           else _months_old(words(text), icd),
                            MEASURE_UNITS if icd else ())
     query = Query(text=text)
     query.bounds = _bounds(text)
@@ -420,11 +426,12 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     query.populations = frozenset(w[:6] for group in CONTEXT_GROUPS if asked_roots & {g[:6] for g in group}
                                   for w in group)
     table = synonyms()
-    if icd and not doses:
-        tokens = _after_surgery(tokens)
     # "right after delivery", "right away": "right" says when, not which side
     tokens = [t for i, t in enumerate(tokens) if not (t == "right" and i + 1 < len(tokens) and tokens[i + 1] in SOON)]
+    # before the operation rule: "after mastectomy" is the index's own word (I97.2 'Postmastectomy lymphedema')
     tokens = _as_prefix(_ruled_out(tokens), vocab)
+    if icd and not doses:
+        tokens = _after_surgery(tokens)
     i, negating, purpose = 0, False, None
     while i < len(tokens):
         if not icd and tokens[i] == "for" and purpose is None and query.concepts:
@@ -442,8 +449,8 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
             query.concepts[-1].named = True  # "non-stress test" names its word: codes say it too
             i += 2
             continue
-        if tokens[i] in NEGATION_ENDS:
-            negating = False
+        if tokens[i] in NEGATION_ENDS or tokens[i] in TRIMESTER or tokens[i + 1:i + 2] and tokens[i + 1] in TRIMESTER:
+            negating = False  # "no bleeding 1st tri": the trimester says when, it is never what was ruled out
         if icd and tokens[i] in STOP and not phrase:
             i += 1  # "pt on chronic steroids": in a diagnosis search "pt" is the patient, not physical therapy
             continue
@@ -486,6 +493,12 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
                 tokens[i:i + 1] = apart
                 doses = {d + 1 if d > i else d for d in doses}
                 continue
+            rest = tokens[i][2:] if tokens[i].startswith("un") and tokens[i] not in vocab.df else ""
+            if len(rest) >= 5 and rest in vocab.df:
+                # "undelivered" is "without delivery" (O60.0-): the word ruled out, and nothing after it
+                _add_concept(query, rest, [(rest,)] + table.get((rest,), []), vocab, True, False)
+                i += 1
+                continue
             word = vocab.correct(tokens[i])
             corrected = word != tokens[i] and word != stem(tokens[i])
             expansions = table.get((word,)) or table.get((stem(word),), [])  # "vaccines": the row of "vaccine"
@@ -509,6 +522,7 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
             concept.negated = False
     if icd:
         _drug_caused(query, tokens, vocab)
+        _trimester_of_weeks(query, vocab)
     else:
         _limb_parts(query)
     _both_sides(query)
@@ -525,10 +539,16 @@ BELOW = re.compile(r"(?:\bunder|\bless than|\byounger than|<)\s*(?:age\s*)?(\d+)
 ABOVE = re.compile(r"(?:\bover|\bolder than|\bmore than|>)\s*(?:age\s*)?(\d+)")
 
 
+TYPED_RANGE = re.compile(r"\b(\d+)\s*(?:-|to)\s*(\d+)\b")
+
+
 def _bounds(text: str) -> dict[int, tuple[int, int]]:
     """Numbers the query bounds: "age 5+" is 5 and up, "under 1 yr" is 0, "over 65" is 66 and up."""
     lowered = text.lower()
-    bounds = {int(m[1]): (int(m[1]), 10_000) for m in AT_LEAST.finditer(lowered)}
+    # "econsult 5-10 min" asks for the code of that range (99446 '5 to 10 minutes'), not one that holds it
+    bounds = {int(n): (int(m[1]), int(m[2])) for m in TYPED_RANGE.finditer(lowered) if int(m[1]) < int(m[2]) < 1000
+              for n in (m[1], m[2])}
+    bounds.update({int(m[1]): (int(m[1]), 10_000) for m in AT_LEAST.finditer(lowered)})
     bounds.update({int(m[1]): (0, max(int(m[1]) - 1, 0)) for m in BELOW.finditer(lowered)})
     bounds.update({int(m[1]): (int(m[1]) + 1, 10_000) for m in ABOVE.finditer(lowered)})
     return bounds
@@ -602,6 +622,23 @@ AFTER = {"after", "following"}
 SOON = {"after", "before", "away", "now", "then", "when"}
 SURGERY_NOUNS = {"surgery", "procedure", "operation", "op"}
 SURGERY_WORD = re.compile(r"(ectomy|ectomies|otomy|ostomy|plasty|pexy|rrhaphy)$")
+
+
+def _trimester_of_weeks(query: Query, vocab: Vocabulary) -> None:
+    """"preterm labor at 24 wks": weeks of gestation say the trimester (OCG I.C.15.a.3: 1st less than 14 weeks
+    0 days, 2nd 14 weeks 0 days to less than 28 weeks 0 days, 3rd 28 weeks 0 days until delivery), O60.02. The
+    trimester is another spelling of the weeks word: the number still answers Z3A.24, O47.1 'at or after 37
+    completed weeks' and the newborn's P07.- codes, which name no trimester."""
+    words = {w for c in query.concepts for alt in c.alternatives for w in alt}
+    if words & TRIMESTER or words & BABY_WORDS:  # "preemie 23 weeks" is the newborn's age (P07.22)
+        return
+    for before, after in zip(query.concepts, query.concepts[1:]):
+        if before.number is not None and 1 <= before.number <= 45 and {("weeks",), ("week",), ("wks",), ("wk",)} \
+                & set(after.alternatives):
+            ordinal = "first" if before.number < 14 else "second" if before.number < 28 else "third"
+            after.alternatives.append((ordinal, "trimester"))
+            after.stemmed.append((ordinal, "trimester"))
+            return
 
 
 def _after_surgery(tokens: list[str]) -> list[str]:
@@ -736,6 +773,35 @@ def _limb_parts(query: Query) -> None:
     for concept in query.concepts:
         if not concept.negated:
             concept.regions = LIMB_PARTS.get(stem(concept.text), ())
+
+
+AREA = re.compile(r"^(\d+)x(\d+)$")
+LENGTH_CODED = {"lac", "laceration", "lacs", "repair", "closure", "excision", "excise", "lesion", "suture", "sutures"}
+AREA_IN_TEXT = re.compile(r"\b(\d+)x(\d+)\b")
+# A HCPCS title that sizes the product by area ("pad size 16 sq. in. or less", "per sq cm")
+SIZED_BY_AREA = re.compile(r"\bsq\.? ?(?:in|cm)\b|\bsquare (?:inch|centimeter)", re.I)
+
+
+def _pad_area(tokens: list[str]) -> list[str]:
+    """"alginate dressing 4x6": a pad's sides are its area, as HCPCS sizes dressings (A6197 'more than 16 sq. in.
+    but less than or equal to 48 sq. in.'), and a graft's in cm its sq cm (15271 'first 25 sq cm'); a repair or
+    an excision is coded by length, its longest side ("lac repair face 2x1 cm" is 12011 '2.5 cm or less')."""
+    out: list[str] = []
+    by_length = bool(LENGTH_CODED & set(tokens))
+    i = 0
+    while i < len(tokens):
+        typed = AREA.match(tokens[i])
+        sides = (typed[1], typed[2], 1) if typed else (tokens[i], tokens[i + 2], 3) \
+            if tokens[i + 1:i + 2] == ["x"] and i + 2 < len(tokens) and tokens[i].isdigit() and tokens[i + 2].isdigit() \
+            else None
+        if sides:
+            low, high = sorted((int(sides[0]), int(sides[1])))
+            out.append(str(high if by_length else low * high))
+            i += sides[2]
+            continue
+        out.append(tokens[i])
+        i += 1
+    return out
 
 
 def _both_sides(query: Query) -> None:
@@ -905,12 +971,15 @@ class _Alias:
 
 # A slash list ("face/ears/eyelids") or an "or" list ("scalp, neck, hands, feet or genitals") of single words
 CHOICES = re.compile(r"[a-z]+(?:\s*/\s*[a-z]+)+|[a-z]+(?:, [a-z]+)*,? (?:and/)?or [a-z]+")
-ALIAS_MARKERS = frozenset({"unspecified", "not", "foreign", "non", "up"})  # the words _alias reads a phrase at
+ALIAS_MARKERS = frozenset({"unspecified", "not", "no", "foreign", "non", "up"})  # the words _alias reads a phrase at
 
 
 def _alias(stored: list) -> _Alias:
     text, joined, optional, negated = stored
     stems = joined.split()
+    if any(AREA.match(word) for word in stems):  # "alginate 4x4": a pad's area, as the query's (_pad_area)
+        stems = [str(int(m[1]) * int(m[2])) if (m := AREA.match(word)) else word for word in stems]
+        text = AREA_IN_TEXT.sub(lambda m: str(int(m[1]) * int(m[2])), text)
     defaults, negated = set(optional), set(negated)
     for i in [i for i, word in enumerate(stems) if word in ALIAS_MARKERS]:
         word = stems[i]
@@ -933,8 +1002,9 @@ def _alias(stored: list) -> _Alias:
             negated.add(i + 3)
         elif stems[i:i + 3] == ["not", "otherwise", "specified"]:  # NOS (J3301): the plain form, no detail
             defaults.update((i, i + 1, i + 2))
-        elif word == "not" and i + 1 < len(stems) and stems[i + 1] not in UNSPECIFIC:
-            # "not intractable" (G44.209), "not obstructed": the plain state, for a query that does not say it
+        elif word in ("not", "no") and i + 1 < len(stems) and stems[i + 1] not in UNSPECIFIC:
+            # "not intractable" (G44.209), "not obstructed": the plain state, for a query that does not say it;
+            # "foam dressing 6x6 no border" (A6210): "no" as a biller's name for a code says it
             defaults.update((i, i + 1))
             negated.add(i + 1)
         elif word == "unspecified":  # "unspecified quadrant", "part unspecified": the axis left open is no detail,
@@ -980,7 +1050,8 @@ ENDINGS = {"", "s", "es", "e", "ic", "ical", "al", "ia", "y", "ies", "ed", "ing"
            "tic", "d",
            "ion", "ive", "a", "ae", "um", "us", "i", "ate", "ated", "ation", "ary", "ly", "ia", "ias", "is", "es",
            "ae", "ic", "id", "oid", "itis", "osis", "otic", "al", "ally", "iness", "ness",
-           "sis"}  # giardia / giardiasis: the organism and its infection
+           "sis",  # giardia / giardiasis: the organism and its infection
+           "nce"}  # occurred / occurrence (Y92.- 'place of occurrence')
 
 
 @lru_cache(maxsize=65536)
@@ -1132,6 +1203,8 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
         sized = sized or (concept.number is not None and part > 0)
     if query.history and not query.relatives:
         matched.add("personal")  # "history of X" is the patient's own history
+    if query.laterality in ("right", "left"):
+        matched.add("unilateral")  # "rt thumb cmc oa": one side said is the unilateral code (M18.11)
     extras = [w for w in alias.content if not _matched(w, matched, query.roots)] if not implied else []
     if not icd:  # a procedure "without side rails" is a product variant, not the plain default
         # and when the asked number is in the code's range, its digits ("2.6 to 7.5") were asked
@@ -1212,8 +1285,16 @@ def _title_holds_for_all_names(analysed: list[_Alias]) -> None:
     brands = tuple(w for w in BRAND_IN_PARENTHESES.findall(title.text.lower()) if not is_english(w)) if dosed else ()
     routes = frozenset(route for route, said in ROUTES.items() if said & title.positive) if dosed else frozenset()
     populations = tuple(w for w in title.content if w in HCPCS_POPULATIONS)
+    sized = SIZED_BY_AREA.search(title.text) and title.numbers
+    ranges = [(low, high) for low, high in title.numbers if low != high]
     for alias in analysed[1:]:
         alias.brands, alias.routes, alias.populations = brands, routes, populations
+        if sized:  # "alginate 4x5" names one pad of A6197's range: the title's sizes are the code's
+            alias._numbers = title.numbers
+        elif ranges and not alias.numbers:
+            # "virtual check in" (G2012) is still the title's 5 to 10 minutes; its single numbers may cite other
+            # codes (G2212 '99205, 99215'), which are no name's
+            alias._numbers = ranges
 
 
 def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[float, dict]]:

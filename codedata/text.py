@@ -10,7 +10,7 @@ import unicodedata
 # Decimals are read by their whole part: "BMI 40.0-44.9" is 40 to 44.
 RANGE = re.compile(r"(\d+)(?:\.\d+)?\s*(?:to|through|-)\s*(\d+)(?:\.\d+)?"
                    r"|(\d+)(?:\.\d+)?\s*(?:\+|or more|and older|or older|or greater|and over|or over)"
-                   r"|(\d+)(?:\.\d+)?\s*(?:cm |mm )?(?:or less|or under|or fewer|and under)"
+                   r"|(\d+)(?:\.\d+)?\s*(?:cm |mm |sq\.? ?in\.? |sq\.? ?cm )?(?:or less|or under|or fewer|and under)"
                    r"|(?:less than or equal to|up to)(?: age)? (\d+)"
                    r"|(?:more than|greater than|over|older than)(?: age)? (\d+)"
                    r"|(?:under|less than|younger than)(?: age)? (\d+)"
@@ -22,6 +22,9 @@ SPELLED = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seve
 SPELLED_BOUND = re.compile(r"\b(than|to|least) (" + "|".join(SPELLED) + r")\b")
 RANGE_FLOOR = re.compile(r"(\d+)\.(\d+)(?=\s*(?:to|through|-)\s*\d)")
 NEXT_NUMBER = re.compile(r"\b(\d+) or (\d+)\b")
+# "more than 16 sq. in. but less than or equal to 48 sq. in." (A6197) is one range, 17 to 48
+BETWEEN = re.compile(r"\b(?:more than|greater than|over) (\d+)(?:\.\d+)?([^\d]{0,20}?),? (?:but )?(less than or equal to|"
+                     r"not more than|up to|less than) (\d+)")
 ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
             "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth", "11th": "eleventh", "12th": "twelfth"}
 # Roman numerals of grades, types, classes and factors ("CIN II", "Follicular lymphoma grade II", "factor VIII")
@@ -141,6 +144,8 @@ def numbers_in(text: str, stems: list[str]) -> list[tuple[int, int]]:
     text = SPELLED_BOUND.sub(lambda m: f"{m[1]} {SPELLED[m[2]]}", text.lower()) if text else text
     text = RANGE_FLOOR.sub(lambda m: str(int(m[1]) + (int(m[2]) > 0)), text)
     # "2 or 3 views", "1 or 2 muscles": two consecutive numbers joined by "or" are a range
+    text = BETWEEN.sub(lambda m: f"{int(m[1]) + 1} to {int(m[4]) - (m[3] == 'less than')}{m[2]}", text) \
+        if text else text
     text = NEXT_NUMBER.sub(lambda m: f"{m[1]} to {m[2]}" if int(m[2]) == int(m[1]) + 1 else m[0], text)
     for match in RANGE.finditer(text.lower()):
         if match.group(1):

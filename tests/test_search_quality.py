@@ -795,3 +795,57 @@ def test_clinical_terms_the_tabular_words_otherwise_second_list(icd_db, text, fi
 ])
 def test_this_sessions_rules_leave_what_they_should_not_touch(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # weeks of gestation say the trimester (guideline I.C.15.a.3: 2nd trimester is 14 weeks 0 days to less than
+    # 28 weeks 0 days): icd10cm-tabular-2026-04 line 132234 O60.02 'Preterm labor without delivery, second
+    # trimester' ("undelivered" is "without delivery"); a trimester is never what "no" ruled out (line 131753,
+    # O44.01 'Complete placenta previa NOS or without hemorrhage, first trimester'); "after mastectomy" is the
+    # tabular's own word (line 70718, I97.2 'Postmastectomy lymphedema syndrome')
+    ("preterm labor at 24 wks, undelivered", "O60.02"), ("complete placenta previa no bleeding 1st tri", "O44.01"),
+    ("arm swelling lymphedema after mastectomy", "I97.2"),
+    # must not: the weeks still answer codes that count them (line 132187, O47.1 'False labor at or after 37
+    # completed weeks of gestation'; line 236156, Z3A.24 '24 weeks gestation of pregnancy'); an operation with
+    # no post- word of its own is still "after surgery" (line 29056, E89.0 'Postprocedural hypothyroidism')
+    ("false labor at 38 weeks", "O47.1"), ("24 weeks gestation", "Z3A.24"),
+    ("hypothyroid after thyroidectomy", "E89.0"),
+])
+def test_weeks_say_the_trimester_and_post_words_are_the_tabulars(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+def test_a_newborns_weeks_are_not_a_trimester(icd_db):
+    # "preemie 23 weeks" is the baby's gestational age (line 136120, P07.22 'Extreme immaturity of newborn,
+    # gestational age 23 completed weeks'), not a pregnancy's second trimester
+    found = top(icd_db, "preemie 23 weeks")
+    assert "P07.22" in found and not any(code.startswith("O") for code in found)
+
+
+@pytest.mark.parametrize("text, first", [
+    # a pad's sides are its area, as HCPCS sizes dressings (HCPCS 2024-07 line 866, A6197 alginate pad more than
+    # 16 up to 48 sq in: 4x6 is 24; line 886, A6210 foam pad, the same sizes, without adhesive border: 6x6 is 36;
+    # line 986, A6402 sterile gauze pad 16 sq in or less: 2x2 is 4)
+    ("calcium alginate dressing 4x6", "A6197"), ("foam dressing 6x6 no border", "A6210"),
+    ("gauze 2x2 sterile", "A6402"),
+    # MUE 2024-07 line 6888: 73718, MRI of the leg other than a joint, without contrast (the thigh is such a part);
+    # line 9386: 92960, elective cardioversion from outside the body
+    ("mri thigh w/o contrast", "73718"), ("elective cardioversion external", "92960"),
+    # HCPCS 2024-07 line 5216: G2252, a virtual check-in of 11-20 minutes; "about" says nothing
+    ("virtual checkin about 15 minutes", "G2252"),
+    # must not: a repair's sides are its length, the longer one, not an area (MUE 2024-07 line 975: 12011,
+    # simple repair of the face, 2.5 cm or less); a check-in of 8 minutes is the 5-10 minute code (HCPCS 2024-07
+    # line 4884, G2012)
+    ("simple lac repair face 2x1 cm", "12011"), ("virtual check-in 8 min", "G2012"),
+])
+def test_pad_areas_limb_parts_and_minutes(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
+
+
+def test_a_range_between_two_bounds_is_one_range():
+    # HCPCS 2024-07 line 866 (A6197) and line 988 (A6403, without "but"); line 986 (A6402) '16 sq. in. or less'
+    assert numbers_in("pad size more than 16 sq. in. but less than or equal to 48 sq. in., each", []) == [(17, 48)]
+    assert numbers_in("pad size more than 16 sq. in. less than or equal to 48 sq. in.", []) == [(17, 48)]
+    assert numbers_in("pad size 16 sq. in. or less, without adhesive border", []) == [(0, 16)]
+    # must not: an open bound alone stays open (line 868, A6198 'more than 48 sq. in.')
+    assert numbers_in("pad size more than 48 sq. in., each dressing", []) == [(49, 10000)]
