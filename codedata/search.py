@@ -9,7 +9,7 @@ import math
 import os
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib.resources import files
 
@@ -1484,6 +1484,8 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
     ensure_index(db, systems)
     vocab = vocabulary(db)
     query = parse_query(cleaned, vocab, icd="icd10cm" in systems)
+    if "icd10cm" in systems:
+        _family_chapter(db, query, systems)
     if all(c.number is not None or c.side or len(c.text) < 2 for c in query.concepts):
         # Numbers, a side or single letters alone ("' OR 1=1 --", "0", "right", "n", "a AND b", "%s%n{0}") name
         # nothing: nothing rather than nonsense.
@@ -1507,6 +1509,58 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
         hints=[_hit(s, r) for s, r in headers[:3]] if offset == 0 else [],
         interpreted=[c.text for c in query.concepts], date_of_service=day, notice=notice,
     )
+
+
+# A relative's condition with no family-history code of its own is coded by the chapter it is in: Z80-Z84 name
+# the chapters (icd10cm-tabular-2026-04 lines 240252-240544). Chapter's first codes -> (code, a word of its
+# title the condition's words lack). Neoplasms (Z80), pregnancy, perinatal, symptoms and injuries have none.
+FAMILY_CHAPTERS = [
+    ("A00", "B99", "Z83.1", "infectious"),  # 'Family history of other infectious and parasitic diseases'
+    ("D50", "D89", "Z83.2", "blood"),  # '... diseases of the blood and blood-forming organs ...'
+    ("E00", "E89", "Z83.49", "endocrine"),  # '... other endocrine, nutritional and metabolic diseases'
+    ("F01", "F99", "Z81.8", "mental"),  # '... other mental and behavioral disorders'
+    ("G00", "G99", "Z82.0", "nervous"),  # '... epilepsy and other diseases of the nervous system'
+    ("H00", "H59", "Z83.518", "eye"),  # '... other specified eye disorder'
+    ("I00", "I99", "Z82.49", "circulatory"),  # '... and other diseases of the circulatory system'
+    ("J00", "J99", "Z83.6", "respiratory"),  # '... other diseases of the respiratory system'
+    ("K00", "K95", "Z83.79", "digestive"),  # '... other diseases of the digestive system'
+    ("L00", "L99", "Z84.0", "skin"),  # '... diseases of the skin and subcutaneous tissue'
+    ("M00", "M99", "Z82.69", "musculoskeletal"),  # '... other diseases of the musculoskeletal system ...'
+    ("N00", "N29", "Z84.19", "kidney"),  # '... other disorders of kidney and ureter'
+    ("N30", "N99", "Z84.2", "genitourinary"),  # '... other diseases of the genitourinary system'
+    ("Q00", "Q99", "Z82.79", "congenital"),  # '... other congenital malformations, deformations and ...'
+]
+FAMILY_WORDS = RELATIVES | HISTORY | {"fam", "fhx", "fh"}
+FAMILY_CODE = re.compile(r"^Z8[0-4]")
+
+
+def _family_chapter(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...]) -> None:
+    """"fam hx eczema": a relative's condition that no Z80-Z84 title names is found alone, and the word of its
+    chapter's family-history code becomes another spelling of it (eczema is L30.9, chapter 12: Z84.0 'Family
+    history of diseases of the skin and subcutaneous tissue'). A condition Z80-Z84 name ("fam hx diabetes",
+    Z83.3) still matches its own code better: that title has no other words."""
+    condition = [c for c in query.concepts if not {w for alt in c.alternatives for w in alt} & FAMILY_WORDS
+                 and not c.negated and c.number is None and not c.side]
+    family = any(alt[:2] == ("family", "history") for c in query.concepts for alt in c.alternatives)
+    if not ((family or query.history and query.relatives) and condition) or query.newborn:
+        return  # ("newborn withdrawal mom on opioids": a newborn's mother is no family history, P96.1)
+    for row in _candidates(db, query, systems):
+        title = _alias(json.loads(row["aliases"])[0])
+        if FAMILY_CODE.match(row["code"]) and all(_concept_match(c, title, title.positive)[0] == 1 for c in condition):
+            return  # "family history of asthma" is Z82.5 'Family history of asthma and other chronic lower ...'
+    alone = replace(query, concepts=condition, history=False, relatives=False)
+    ranked = rank(alone, _candidates(db, alone, systems), " ".join(c.text for c in condition))
+    code = next((r["code"] for s, r in sorted(ranked, key=lambda t: -t[0]) if r["billable"]), None)
+    chapter = next((row for row in FAMILY_CHAPTERS if code and row[0] <= code[:3] <= row[1]), None)
+    release = current_release(db, "icd10cm") if chapter else None
+    found = list(db.query("SELECT description FROM codes WHERE release_id = ? AND code = ?",
+                          [release["id"], chapter[2].replace(".", "")])) if release else []
+    if found:
+        # the title's own words after "Family history of": what the chapter code says is what was asked
+        said = tuple(w for w in words(found[0]["description"])[3:] if w not in UNSPECIFIC and w not in FILLER)
+        for concept in condition:
+            concept.alternatives.append(said)
+            concept.stemmed.append(tuple(stem(w) for w in said))
 
 
 def _unknown(concept: Concept, vocab: Vocabulary) -> bool:

@@ -849,3 +849,23 @@ def test_a_range_between_two_bounds_is_one_range():
     assert numbers_in("pad size 16 sq. in. or less, without adhesive border", []) == [(0, 16)]
     # must not: an open bound alone stays open (line 868, A6198 'more than 48 sq. in.')
     assert numbers_in("pad size more than 48 sq. in., each dressing", []) == [(49, 10000)]
+
+
+@pytest.mark.parametrize("text, first", [
+    # a relative's condition no Z80-Z84 title names is coded by its chapter (icd10cm-tabular-2026-04): eczema
+    # is chapter 12, line 240521 Z84.0 'Family history of diseases of the skin and subcutaneous tissue'; gout
+    # chapter 13, line 240329 Z82.69 'Family history of other diseases of the musculoskeletal system and
+    # connective tissue'; hemophilia chapter 3, line 240374 Z83.2 'Family history of diseases of the blood and
+    # blood-forming organs ...'; "dad had mi" chapter 9, line 240300 Z82.49 '... and other diseases of the
+    # circulatory system'; "thyroid disease" alone is line 23208, E07.9 'Disorder of thyroid, unspecified'
+    ("fam hx eczema", "Z84.0"), ("family history of gout", "Z82.69"), ("fhx hemophilia", "Z83.2"),
+    ("dad had mi", "Z82.49"), ("thyroid disease", "E07.9"),
+    # must not: a condition a family-history title names keeps its own code (line 240305, Z82.5 'Family history
+    # of asthma and other chronic lower respiratory diseases'; line 240381, Z83.3 'Family history of diabetes
+    # mellitus'); a newborn's mother is no family history (line 138638, P96.1 'Neonatal withdrawal symptoms
+    # from maternal use of drugs of addiction')
+    ("family history of asthma", "Z82.5"), ("fam hx diabetes", "Z83.3"),
+    ("newborn withdrawal mom on opioids", "P96.1"),
+])
+def test_a_relatives_condition_is_coded_by_its_chapter(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
