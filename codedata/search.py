@@ -791,9 +791,8 @@ def _pad_area(tokens: list[str]) -> list[str]:
     i = 0
     while i < len(tokens):
         typed = AREA.match(tokens[i])
-        sides = (typed[1], typed[2], 1) if typed else (tokens[i], tokens[i + 2], 3) \
-            if tokens[i + 1:i + 2] == ["x"] and i + 2 < len(tokens) and tokens[i].isdigit() and tokens[i + 2].isdigit() \
-            else None
+        apart = tokens[i + 1:i + 2] == ["x"] and i + 2 < len(tokens) and tokens[i].isdigit() and tokens[i + 2].isdigit()
+        sides = (typed[1], typed[2], 1) if typed else (tokens[i], tokens[i + 2], 3) if apart else None
         if sides:
             low, high = sorted((int(sides[0]), int(sides[1])))
             out.append(str(high if by_length else low * high))
@@ -1530,8 +1529,26 @@ FAMILY_CHAPTERS = [
     ("N30", "N99", "Z84.2", "genitourinary"),  # '... other diseases of the genitourinary system'
     ("Q00", "Q99", "Z82.79", "congenital"),  # '... other congenital malformations, deformations and ...'
 ]
-FAMILY_WORDS = RELATIVES | HISTORY | {"fam", "fhx", "fh"}
+# The patient's own history likewise (Z85-Z87, lines 241236-241517): the nervous system's code holds the sense
+# organs too.
+PERSONAL_CHAPTERS = [
+    ("A00", "B99", "Z86.19", ""),  # 'Personal history of other infectious and parasitic diseases'
+    ("D50", "D89", "Z86.2", ""),  # '... diseases of the blood and blood-forming organs ...'
+    ("E00", "E89", "Z86.39", ""),  # '... other endocrine, nutritional and metabolic disease'
+    ("F01", "F99", "Z86.59", ""),  # '... other mental and behavioral disorders'
+    ("G00", "H95", "Z86.69", ""),  # '... other diseases of the nervous system and sense organs'
+    ("I00", "I99", "Z86.79", ""),  # '... other diseases of the circulatory system'
+    ("J00", "J99", "Z87.09", ""),  # '... other diseases of the respiratory system'
+    ("K00", "K95", "Z87.19", ""),  # '... other diseases of the digestive system'
+    ("L00", "L99", "Z87.2", ""),  # '... diseases of the skin and subcutaneous tissue'
+    ("M00", "M99", "Z87.39", ""),  # '... other diseases of the musculoskeletal system and connective tissue'
+    ("N00", "N39", "Z87.448", ""),  # '... other diseases of urinary system'
+    ("N40", "N53", "Z87.438", ""),  # '... other diseases of male genital organs'
+    ("N70", "N98", "Z87.42", ""),  # '... other diseases of the female genital tract'
+]
+FAMILY_WORDS = RELATIVES | HISTORY | {"fam", "fhx", "fh", "personal", "status", "past", "prior", "previous"}
 FAMILY_CODE = re.compile(r"^Z8[0-4]")
+PERSONAL_CODE = re.compile(r"^Z8[5-7]")
 
 
 def _family_chapter(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...]) -> None:
@@ -1541,23 +1558,30 @@ def _family_chapter(db: sqlite_utils.Database, query: Query, systems: tuple[str,
     Z83.3) still matches its own code better: that title has no other words."""
     condition = [c for c in query.concepts if not {w for alt in c.alternatives for w in alt} & FAMILY_WORDS
                  and not c.negated and c.number is None and not c.side]
-    family = any(alt[:2] == ("family", "history") for c in query.concepts for alt in c.alternatives)
-    if not ((family or query.history and query.relatives) and condition) or query.newborn:
+    family = query.relatives or any(alt[:2] == ("family", "history") for c in query.concepts
+                                    for alt in c.alternatives)
+    if not ((family or query.history) and condition) or query.newborn:
         return  # ("newborn withdrawal mom on opioids": a newborn's mother is no family history, P96.1)
+    own_code, chapters = (FAMILY_CODE, FAMILY_CHAPTERS) if family else (PERSONAL_CODE, PERSONAL_CHAPTERS)
+    weight = sum(c.weight for c in condition)
     for row in _candidates(db, query, systems):
         title = _alias(json.loads(row["aliases"])[0])
-        if FAMILY_CODE.match(row["code"]) and all(_concept_match(c, title, title.positive)[0] == 1 for c in condition):
-            return  # "family history of asthma" is Z82.5 'Family history of asthma and other chronic lower ...'
+        if own_code.match(row["code"]) and sum(c.weight * _concept_match(c, title, title.positive)[0]
+                                               for c in condition) >= weight / 2:
+            # "family history of asthma" is Z82.5 'Family history of asthma and other chronic lower ...', "hx
+            # diabetic foot ulcer healed" Z86.31 'Personal history of diabetic foot ulcer'
+            return
     alone = replace(query, concepts=condition, history=False, relatives=False)
     ranked = rank(alone, _candidates(db, alone, systems), " ".join(c.text for c in condition))
     code = next((r["code"] for s, r in sorted(ranked, key=lambda t: -t[0]) if r["billable"]), None)
-    chapter = next((row for row in FAMILY_CHAPTERS if code and row[0] <= code[:3] <= row[1]), None)
+    chapter = next((row for row in chapters if code and row[0] <= code[:3] <= row[1]), None)
     release = current_release(db, "icd10cm") if chapter else None
     found = list(db.query("SELECT description FROM codes WHERE release_id = ? AND code = ?",
                           [release["id"], chapter[2].replace(".", "")])) if release else []
     if found:
         # the title's own words after "Family history of": what the chapter code says is what was asked
-        said = tuple(w for w in words(found[0]["description"])[3:] if w not in UNSPECIFIC and w not in FILLER)
+        said = tuple(w for w in words(found[0]["description"])[3:] if w not in UNSPECIFIC and w not in FILLER
+                     and w != "history")
         for concept in condition:
             concept.alternatives.append(said)
             concept.stemmed.append(tuple(stem(w) for w in said))

@@ -869,3 +869,18 @@ def test_a_range_between_two_bounds_is_one_range():
 ])
 def test_a_relatives_condition_is_coded_by_its_chapter(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # the patient's own history likewise (icd10cm-tabular-2026-04): line 241397 Z87.2 'Personal history of
+    # diseases of the skin and subcutaneous tissue'; line 241445 Z87.39 'Personal history of other diseases of
+    # the musculoskeletal system and connective tissue'; line 241240 Z86.2 'Personal history of diseases of the
+    # blood and blood-forming organs ...'
+    ("hx of eczema", "Z87.2"), ("history of gout", "Z87.39"), ("h/o anemia", "Z86.2"),
+    # must not: a history a Z85-Z87 title names keeps its own code, though the query says more (line 241501,
+    # Z87.440 'Personal history of urinary (tract) infections'; line 241253, Z86.31 'Personal history of
+    # diabetic foot ulcer'); "past" is no condition
+    ("hx recurrent UTIs", "Z87.440"), ("hx diabetic foot ulcer healed", "Z86.31"), ("past hx dvt leg", "Z86.718"),
+])
+def test_a_patients_own_history_is_coded_by_its_chapter(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
