@@ -1511,40 +1511,40 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
 
 
 # A relative's condition with no family-history code of its own is coded by the chapter it is in: Z80-Z84 name
-# the chapters (icd10cm-tabular-2026-04 lines 240252-240544). Chapter's first codes -> (code, a word of its
-# title the condition's words lack). Neoplasms (Z80), pregnancy, perinatal, symptoms and injuries have none.
+# the chapters (icd10cm-tabular-2026-04 lines 240252-240544): the chapter's first and last categories and the
+# code. Neoplasms (Z80), pregnancy, perinatal, symptoms and injuries have none.
 FAMILY_CHAPTERS = [
-    ("A00", "B99", "Z83.1", "infectious"),  # 'Family history of other infectious and parasitic diseases'
-    ("D50", "D89", "Z83.2", "blood"),  # '... diseases of the blood and blood-forming organs ...'
-    ("E00", "E89", "Z83.49", "endocrine"),  # '... other endocrine, nutritional and metabolic diseases'
-    ("F01", "F99", "Z81.8", "mental"),  # '... other mental and behavioral disorders'
-    ("G00", "G99", "Z82.0", "nervous"),  # '... epilepsy and other diseases of the nervous system'
-    ("H00", "H59", "Z83.518", "eye"),  # '... other specified eye disorder'
-    ("I00", "I99", "Z82.49", "circulatory"),  # '... and other diseases of the circulatory system'
-    ("J00", "J99", "Z83.6", "respiratory"),  # '... other diseases of the respiratory system'
-    ("K00", "K95", "Z83.79", "digestive"),  # '... other diseases of the digestive system'
-    ("L00", "L99", "Z84.0", "skin"),  # '... diseases of the skin and subcutaneous tissue'
-    ("M00", "M99", "Z82.69", "musculoskeletal"),  # '... other diseases of the musculoskeletal system ...'
-    ("N00", "N29", "Z84.19", "kidney"),  # '... other disorders of kidney and ureter'
-    ("N30", "N99", "Z84.2", "genitourinary"),  # '... other diseases of the genitourinary system'
-    ("Q00", "Q99", "Z82.79", "congenital"),  # '... other congenital malformations, deformations and ...'
+    ("A00", "B99", "Z83.1"),  # 'Family history of other infectious and parasitic diseases'
+    ("D50", "D89", "Z83.2"),  # '... diseases of the blood and blood-forming organs ...'
+    ("E00", "E89", "Z83.49"),  # '... other endocrine, nutritional and metabolic diseases'
+    ("F01", "F99", "Z81.8"),  # '... other mental and behavioral disorders'
+    ("G00", "G99", "Z82.0"),  # '... epilepsy and other diseases of the nervous system'
+    ("H00", "H59", "Z83.518"),  # '... other specified eye disorder'
+    ("I00", "I99", "Z82.49"),  # '... and other diseases of the circulatory system'
+    ("J00", "J99", "Z83.6"),  # '... other diseases of the respiratory system'
+    ("K00", "K95", "Z83.79"),  # '... other diseases of the digestive system'
+    ("L00", "L99", "Z84.0"),  # '... diseases of the skin and subcutaneous tissue'
+    ("M00", "M99", "Z82.69"),  # '... other diseases of the musculoskeletal system ...'
+    ("N00", "N29", "Z84.19"),  # '... other disorders of kidney and ureter'
+    ("N30", "N99", "Z84.2"),  # '... other diseases of the genitourinary system'
+    ("Q00", "Q99", "Z82.79"),  # '... other congenital malformations, deformations and ...'
 ]
 # The patient's own history likewise (Z85-Z87, lines 241236-241517): the nervous system's code holds the sense
 # organs too.
 PERSONAL_CHAPTERS = [
-    ("A00", "B99", "Z86.19", ""),  # 'Personal history of other infectious and parasitic diseases'
-    ("D50", "D89", "Z86.2", ""),  # '... diseases of the blood and blood-forming organs ...'
-    ("E00", "E89", "Z86.39", ""),  # '... other endocrine, nutritional and metabolic disease'
-    ("F01", "F99", "Z86.59", ""),  # '... other mental and behavioral disorders'
-    ("G00", "H95", "Z86.69", ""),  # '... other diseases of the nervous system and sense organs'
-    ("I00", "I99", "Z86.79", ""),  # '... other diseases of the circulatory system'
-    ("J00", "J99", "Z87.09", ""),  # '... other diseases of the respiratory system'
-    ("K00", "K95", "Z87.19", ""),  # '... other diseases of the digestive system'
-    ("L00", "L99", "Z87.2", ""),  # '... diseases of the skin and subcutaneous tissue'
-    ("M00", "M99", "Z87.39", ""),  # '... other diseases of the musculoskeletal system and connective tissue'
-    ("N00", "N39", "Z87.448", ""),  # '... other diseases of urinary system'
-    ("N40", "N53", "Z87.438", ""),  # '... other diseases of male genital organs'
-    ("N70", "N98", "Z87.42", ""),  # '... other diseases of the female genital tract'
+    ("A00", "B99", "Z86.19"),  # 'Personal history of other infectious and parasitic diseases'
+    ("D50", "D89", "Z86.2"),  # '... diseases of the blood and blood-forming organs ...'
+    ("E00", "E89", "Z86.39"),  # '... other endocrine, nutritional and metabolic disease'
+    ("F01", "F99", "Z86.59"),  # '... other mental and behavioral disorders'
+    ("G00", "H95", "Z86.69"),  # '... other diseases of the nervous system and sense organs'
+    ("I00", "I99", "Z86.79"),  # '... other diseases of the circulatory system'
+    ("J00", "J99", "Z87.09"),  # '... other diseases of the respiratory system'
+    ("K00", "K95", "Z87.19"),  # '... other diseases of the digestive system'
+    ("L00", "L99", "Z87.2"),  # '... diseases of the skin and subcutaneous tissue'
+    ("M00", "M99", "Z87.39"),  # '... other diseases of the musculoskeletal system and connective tissue'
+    ("N00", "N39", "Z87.448"),  # '... other diseases of urinary system'
+    ("N40", "N53", "Z87.438"),  # '... other diseases of male genital organs'
+    ("N70", "N98", "Z87.42"),  # '... other diseases of the female genital tract'
 ]
 FAMILY_WORDS = RELATIVES | HISTORY | {"fam", "fhx", "fh", "personal", "status", "past", "prior", "previous"}
 FAMILY_CODE = re.compile(r"^Z8[0-4]")
