@@ -1552,10 +1552,11 @@ PERSONAL_CODE = re.compile(r"^Z8[5-7]")
 
 
 def _family_chapter(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...]) -> None:
-    """"fam hx eczema": a relative's condition that no Z80-Z84 title names is found alone, and the word of its
-    chapter's family-history code becomes another spelling of it (eczema is L30.9, chapter 12: Z84.0 'Family
-    history of diseases of the skin and subcutaneous tissue'). A condition Z80-Z84 name ("fam hx diabetes",
-    Z83.3) still matches its own code better: that title has no other words."""
+    """"fam hx eczema": a relative's condition that no Z80-Z84 title names is found alone, and the words of its
+    chapter's family-history code become another spelling of it (eczema is L30.9, chapter 12: Z84.0 'Family
+    history of diseases of the skin and subcutaneous tissue'); the patient's own history likewise with Z85-Z87
+    ("hx of eczema" Z87.2). A condition a history title names ("fam hx diabetes" Z83.3, "hx recurrent UTIs"
+    Z87.440) keeps its own code: nothing is added."""
     condition = [c for c in query.concepts if not {w for alt in c.alternatives for w in alt} & FAMILY_WORDS
                  and not c.negated and c.number is None and not c.side]
     family = query.relatives or any(alt[:2] == ("family", "history") for c in query.concepts
