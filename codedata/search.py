@@ -1483,15 +1483,14 @@ def search(db: sqlite_utils.Database, text: str, systems: tuple[str, ...] = ("ic
     ensure_index(db, systems)
     vocab = vocabulary(db)
     query = parse_query(cleaned, vocab, icd="icd10cm" in systems)
-    if "icd10cm" in systems:
-        _family_chapter(db, query, systems)
+    rows = _family_chapter(db, query, systems) if "icd10cm" in systems else None
     if all(c.number is not None or c.side or len(c.text) < 2 for c in query.concepts):
         # Numbers, a side or single letters alone ("' OR 1=1 --", "0", "right", "n", "a AND b", "%s%n{0}") name
         # nothing: nothing rather than nonsense.
         return SearchResult(query=cleaned, systems=list(systems), total=0)
     if not query.concepts:
         return SearchResult(query=cleaned, systems=list(systems), total=0)
-    rows = _candidates(db, query, systems)
+    rows = rows if rows is not None else _candidates(db, query, systems)
     normalised = " ".join(stem(w) for w in words(cleaned) if w not in FEELINGS)  # (tie-breaks: rank)
     floor = _floor(query, vocab)
     ranked = [(s, r) for s, r in rank(query, rows, normalised) if s >= floor]
@@ -1551,27 +1550,29 @@ FAMILY_CODE = re.compile(r"^Z8[0-4]")
 PERSONAL_CODE = re.compile(r"^Z8[5-7]")
 
 
-def _family_chapter(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...]) -> None:
+def _family_chapter(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...]) -> list[dict] | None:
     """"fam hx eczema": a relative's condition that no Z80-Z84 title names is found alone, and the words of its
     chapter's family-history code become another spelling of it (eczema is L30.9, chapter 12: Z84.0 'Family
     history of diseases of the skin and subcutaneous tissue'); the patient's own history likewise with Z85-Z87
     ("hx of eczema" Z87.2). A condition a history title names ("fam hx diabetes" Z83.3, "hx recurrent UTIs"
-    Z87.440) keeps its own code: nothing is added."""
+    Z87.440) keeps its own code: nothing is added, and the candidates searched to know it are returned for the
+    search to use (None when the query changed or none were searched)."""
     condition = [c for c in query.concepts if not {w for alt in c.alternatives for w in alt} & FAMILY_WORDS
                  and not c.negated and c.number is None and not c.side]
     family = query.relatives or any(alt[:2] == ("family", "history") for c in query.concepts
                                     for alt in c.alternatives)
     if not ((family or query.history) and condition) or query.newborn:
-        return  # ("newborn withdrawal mom on opioids": a newborn's mother is no family history, P96.1)
+        return None  # ("newborn withdrawal mom on opioids": a newborn's mother is no family history, P96.1)
     own_code, chapters = (FAMILY_CODE, FAMILY_CHAPTERS) if family else (PERSONAL_CODE, PERSONAL_CHAPTERS)
     weight = sum(c.weight for c in condition)
-    for row in _candidates(db, query, systems):
+    rows = _candidates(db, query, systems)
+    for row in rows:
         title = _alias(json.loads(row["aliases"])[0])
         if own_code.match(row["code"]) and sum(c.weight * _concept_match(c, title, title.positive)[0]
                                                for c in condition) >= weight / 2:
             # "family history of asthma" is Z82.5 'Family history of asthma and other chronic lower ...', "hx
             # diabetic foot ulcer healed" Z86.31 'Personal history of diabetic foot ulcer'
-            return
+            return rows
     alone = replace(query, concepts=condition, history=False, relatives=False)
     ranked = rank(alone, _candidates(db, alone, systems), " ".join(c.text for c in condition))
     code = next((r["code"] for s, r in sorted(ranked, key=lambda t: -t[0]) if r["billable"]), None)
@@ -1586,6 +1587,7 @@ def _family_chapter(db: sqlite_utils.Database, query: Query, systems: tuple[str,
         for concept in condition:
             concept.alternatives.append(said)
             concept.stemmed.append(tuple(stem(w) for w in said))
+    return None if found else rows
 
 
 def _unknown(concept: Concept, vocab: Vocabulary) -> bool:

@@ -884,3 +884,17 @@ def test_a_relatives_condition_is_coded_by_its_chapter(icd_db, text, first):
 ])
 def test_a_patients_own_history_is_coded_by_its_chapter(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # must not (this session's rules, icd10cm-tabular-2026-04): "no" read as a negation in a title still answers
+    # the query that says it (line 239035, Z71.1 'Person with feared health complaint in whom no diagnosis is
+    # made'); "unemployed" is still unemployment (line 237710, Z56.0 'Unemployment, unspecified'); a side said
+    # still finds the unilateral code (line 96244, M17.11 'Unilateral primary osteoarthritis, right knee'); a
+    # history its own title names keeps it (line 241327, Z86.718 'Personal history of other venous thrombosis
+    # and embolism')
+    ("feared complaint no diagnosis", "Z71.1"), ("unemployed", "Z56.0"), ("rt knee oa", "M17.11"),
+    ("h/o dvt", "Z86.718"),
+])
+def test_negation_un_words_sides_and_named_histories_stay_as_they_were(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
