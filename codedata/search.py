@@ -40,7 +40,8 @@ RARE_ENGLISH = 100  # seen fewer times than this in the English word list: perha
 ENOUGH_FOUND = 30
 PROCEDURE_DEFAULTS = {"complete", "routine", "simple"}  # a study not said to be limited is the complete one
 # (76856, not 76857); a repair or drainage not said to be layered or complicated is the simple one (12001, 10060)
-SPLIT_PARTICLES = ("non", "de")  # typed together with the next word: nonsterile, dequervains
+SPLIT_PARTICLES = ("non", "de", "post", "pre")  # typed together with the next word: nonsterile, dequervains,
+# postterm (P08.21 'Post-term newborn')
 UNKNOWN_WEIGHT = 1.5  # a word no code uses weighs this much more than the rarest index word
 NEGATED_PRESENT = -0.5  # share of a negated word's weight lost when the code has what the query ruled out
 ALIASES_SCORED = 4  # per code: the aliases with the most query words, shortest first
@@ -64,6 +65,9 @@ STOP |= FEELINGS
 FILLER = {"disease", "dz", "diseases", "disorder", "disorders", "condition", "conditions", "problem", "problems",
           "issue", "issues", "trouble"}
 FILLER_SHARE = 0.3
+# How a supply is sold, not which supply it is: "glucometer strips box of 50" is A4253 '... per 50 strips', not
+# A4255 'Platforms for home blood glucose monitor, 50 per box'
+PACKAGING = {"box", "boxes"}
 # A head noun that names no kind ("Gonococcal infection, unspecified") makes a code less specific than one that
 # names an organ or a form ("Gonococcal vulvovaginitis"): as an unasked word it costs less.
 # So does the word for the thing itself in a supply name ("cpap machine" is the device, "cpap tubing" a part).
@@ -192,6 +196,9 @@ ROUTES = {"oral": {"oral", "orally", "po", "odt", "tablet", "tablets", "capsule"
           "inhaled": {"inhalation", "inhaled", "inhaler", "neb", "nebulizer", "nebulized", "nebulizers"},
           "nasal": {"nasal", "intranasal"}}
 ROUTE_SHARE = 0.1
+DRUG_WORDS = frozenset({"drug", "drugs", "medication", "medications", "med", "meds", "medicine"})
+GIVEN_WORDS = DRUG_WORDS.union(*ROUTES.values())  # words a dosed drug code answers without saying them
+INJECTION_WORDS = frozenset({"injection", "injections", "inj", "injectable"})  # no route of injection said
 LATERALITY = {"right": "right", "left": "left", "bilateral": "bilateral"}
 ENCOUNTERS = {"initial", "subsequent", "sequela"}
 # An axis a code leaves open ("unspecified quadrant", "part unspecified"): the default, not extra detail.
@@ -209,6 +216,9 @@ DECIMAL = re.compile(r"(\d+)\.\d+")
 VIEWS = re.compile(r"^(\d+)(?:v|vw|vws)$")  # "xr ankle 3v": an x-ray's number of views
 TIMED = re.compile(r"^(\d+)(min|mins|hr|hrs|wk|wks)$")  # "15min", "32wks": a number and its unit typed together
 BRAND_IN_PARENTHESES = re.compile(r"\(([a-z]{4,})\)")
+# A maker's product that is "not therapeutically equivalent" to the reference drug's code is another product than
+# the drug a query names, like a brand in parentheses
+OTHER_MAKER = re.compile(r"\(([a-z][a-z ]*)\),(?: [a-z]+,)? not therapeutically equivalent")
 DRUG_DOSE = re.compile(r"\d\s*(mg|mcg|units?|ml|cc|gm?)\b", re.I)
 
 
@@ -221,6 +231,7 @@ class Concept:
     weight: float = 1.0
     number: int | None = None
     bound: tuple[int, int] | None = None  # the range the query states for its number ("5+", "under 1 yr")
+    minutes: int | None = None  # a number of hours, in the minutes time-based codes state (_hours_in_minutes)
     exact: bool = False  # an English word the index lacks: derived forms of other words do not count
     dose: bool = False  # the number of a dose ("5000 units"): how much, not which code
     soft: bool = False  # a filler or payer word: it is scored, but a candidate need not have it
@@ -525,6 +536,7 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
         _trimester_of_weeks(query, vocab)
     else:
         _limb_parts(query)
+        _hours_in_minutes(query)
     _both_sides(query)
     _cap_unknown(query, vocab)
     query.newborn = any(w in NEWBORN_WORDS for c in query.concepts for alt in c.alternatives for w in alt)
@@ -532,6 +544,21 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     if any(w.startswith("diabet") for w in said):
         query.diabetes = frozenset(said | {str(c.number) for c in query.concepts if c.number is not None})
     return query
+
+
+HOUR_WORDS = {"hr", "hrs", "hour", "hours"}
+MOST_HOURS = 3  # a typed "24 hr" is a recording's length (93224 'up to 48 hours'), not minutes of a service
+
+
+def _hours_in_minutes(query: Query) -> None:
+    """"1 hr psychotherapy" is the 60 minutes the code states (90837 '60 minutes'); "chemo 1 hr" still says the
+    hour a code names ("first hour")."""
+    for number, unit in zip(query.concepts, query.concepts[1:]):
+        if number.number and number.number <= MOST_HOURS and not number.bound and unit.text in HOUR_WORDS:
+            number.minutes = number.number * 60
+            for concept, spelt in ((number, str(number.minutes)), (unit, "minutes")):
+                concept.alternatives.append((spelt,))  # and a candidate may say only that
+                concept.stemmed.append((stem(spelt),))
 
 
 AT_LEAST = re.compile(r"(\d+)\s*(?:\+|plus\b|(?:yo|y/o|yrs?|years?|mo|months?)?\s*(?:or|and) (?:older|over|up)\b)")
@@ -861,7 +888,7 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
     weight = 5.0 if number is not None else max(_spelling_weight(alt, vocab) for alt in known)
     if dose:
         weight = DOSE_WEIGHT
-    soft = not dose and (text in FILLER or text in PAYER_WORDS)
+    soft = not dose and (text in FILLER or text in PAYER_WORDS or text in PACKAGING)
     if soft:
         weight *= FILLER_SHARE
     if side and len(alternatives[0]) == 1:
@@ -1132,7 +1159,11 @@ FLOOR_MATCH = 0.95  # a number at the floor of a code's open range
 
 
 def _number_match(concept: Concept, alias: _Alias) -> float:
-    value = concept.number
+    found = _value_match(concept, concept.number, alias)
+    return max(found, _value_match(concept, concept.minutes, alias)) if concept.minutes else found
+
+
+def _value_match(concept: Concept, value: int, alias: _Alias) -> float:
     if concept.bound:
         # "age 5+" meets "age 5 or older" (5 to any), not "under age 5" (0 to 4)
         low, high = concept.bound
@@ -1195,11 +1226,24 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
     matched: set[str] = set()
     coverage = 0.0
     sized = False
+    unmet, named = [], False
     for concept in query.concepts:
         part, hit = _concept_match(concept, alias, stems)
         coverage += concept.weight * part
         matched.update(hit)
         sized = sized or (concept.number is not None and part > 0)
+        if part < 1:
+            unmet.append((concept, part))
+        elif concept.number is None and concept.text not in GIVEN_WORDS:
+            named = True
+    if len(alias.routes) == 1 and named:
+        # A dosed drug code is the drug, given its way: "remicade infusion drug" is J1745 'Injection, infliximab,
+        # ... 10 mg', once another word has named the drug. Only an injection of no stated kind is given by any
+        # injection: J3358 'Ustekinumab, for intravenous injection' is not "stelara sq" (Q0163's oral drug "for
+        # ... an iv anti-emetic" names two routes: it answers neither).
+        given = DRUG_WORDS | (ROUTES["injected"] if alias.routes == {"injected"} and not alias.positive & (
+            ROUTES["injected"] - INJECTION_WORDS) else frozenset())
+        coverage += sum(c.weight * (1 - part) for c, part in unmet if c.text in given)
     if query.history and not query.relatives:
         matched.add("personal")  # "history of X" is the patient's own history
     if query.laterality in ("right", "left"):
@@ -1282,10 +1326,15 @@ def _title_holds_for_all_names(analysed: list[_Alias]) -> None:
     title = analysed[0]
     dosed = bool(DRUG_DOSE.search(title.text))
     brands = tuple(w for w in BRAND_IN_PARENTHESES.findall(title.text.lower()) if not is_english(w)) if dosed else ()
+    maker = OTHER_MAKER.search(title.text.lower())
+    if maker:  # J0687 'Injection, cefazolin sodium (wg critical care), not therapeutically equivalent to j0690'
+        brands += tuple(w for w in words(maker[1]) if not is_english(w) and w not in brands)
+        title.brands = brands
     routes = frozenset(route for route, said in ROUTES.items() if said & title.positive) if dosed else frozenset()
     populations = tuple(w for w in title.content if w in HCPCS_POPULATIONS)
     sized = SIZED_BY_AREA.search(title.text) and title.numbers
     ranges = [(low, high) for low, high in title.numbers if low != high]
+    title.routes = routes
     for alias in analysed[1:]:
         alias.brands, alias.routes, alias.populations = brands, routes, populations
         if sized:  # "alginate 4x5" names one pad of A6197's range: the title's sizes are the code's
@@ -1432,6 +1481,9 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     by_weight = sorted(range(len(concepts)), key=lambda i: concepts[i].weight)
     drops = [[c for j, c in enumerate(concepts) if j != i] for i in by_weight[:DROP_ATTEMPTS]]
     drops = [d for d in drops if not all(_qualifier(c) for c in d)]  # "right" or "25" alone says nothing
+    named = [c for c in concepts if c.text not in GIVEN_WORDS]
+    if len(concepts) - len(named) >= 2 and named:
+        drops.append(named)  # "remicade infusion drug": the drug's code says neither how it is given nor "drug"
     for subset in drops:
         before = len(found)
         add(subset, True, max(10, (CANDIDATES - len(found)) // len(drops)))

@@ -22,9 +22,10 @@ SPELLED = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seve
 SPELLED_BOUND = re.compile(r"\b(than|to|least) (" + "|".join(SPELLED) + r")\b")
 RANGE_FLOOR = re.compile(r"(\d+)\.(\d+)(?=\s*(?:to|through|-)\s*\d)")
 NEXT_NUMBER = re.compile(r"\b(\d+) or (\d+)\b")
-# "more than 16 sq. in. but less than or equal to 48 sq. in." (A6197) is one range, 17 to 48
-BETWEEN = re.compile(r"\b(?:more than|greater than|over) (\d+)(?:\.\d+)?([^\d]{0,20}?),? (?:but )?"
-                     r"(less than or equal to|not more than|up to|less than) (\d+)")
+# "more than 16 sq. in. but less than or equal to 48 sq. in." (A6197) is one range, 17 to 48; so are "greater
+# than 7 days and up to 28 days" (J0578) and "over 40 completed weeks to 42 completed weeks" (P08.21), 41 to 42
+BETWEEN = re.compile(r"\b(?:more than|greater than|over) (\d+)(?:\.\d+)?([^\d]{0,20}?),? (?:but |and )?"
+                     r"(less than or equal to|not more than|up to|less than|to) (\d+)")
 ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
             "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth", "11th": "eleventh", "12th": "twelfth"}
 # Roman numerals of grades, types, classes and factors ("CIN II", "Follicular lymphoma grade II", "factor VIII")

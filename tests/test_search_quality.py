@@ -898,3 +898,60 @@ def test_a_patients_own_history_is_coded_by_its_chapter(icd_db, text, first):
 ])
 def test_negation_un_words_sides_and_named_histories_stay_as_they_were(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # "nos" and "unspec" are the unspecified code (guideline I.A.9.a; icd10cm-tabular-2026-04 line 124429, N80.9
+    # 'Endometriosis, unspecified'; line 34751, F50.00 'Anorexia nervosa, unspecified')
+    ("endometriosis nos", "N80.9"), ("anorexia nervosa unspec type", "F50.00"),
+    # a particle typed together with its word (line 136268, P08.21 'Post-term newborn', inclusion 'over 40
+    # completed weeks to 42 completed weeks': 41 weeks is in it; a baby is the tabular's newborn)
+    ("postterm baby 41 wks", "P08.21"),
+    # an eponym alone is its disease (line 25604, E27.1, inclusion 'Addison's disease'); Alzheimer's dementia is
+    # coded Alzheimer's first (line 29484, F02 code first 'Alzheimer's (G30.-)'; line 37570, G30.9)
+    ("addisons", "E27.1"), ("alzheimers dementia", "G30.9"),
+    # must not: the eponym with another condition's word is that condition (line 19674, D51.0, inclusion
+    # 'Addison anemia'); a word the index holds is not split (line 132234, O60.02 preterm labor, 2nd trimester);
+    # a bare "dementia" keeps its own default (default_terms.tsv, F03.90)
+    ("addison anemia", "D51.0"), ("preterm labor 2nd tri", "O60.02"), ("dementia", "F03.90"),
+])
+def test_nos_particles_and_eponyms(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # a dosed drug code is the drug, however it is given (HCPCS 2024-07 line 8926, J1745 'Injection, infliximab,
+    # excludes biosimilar, 10 mg'), and a maker's product "not therapeutically equivalent" to the reference code
+    # is not the drug a query names (line 8462, J0690 cefazolin 500 mg; line 8456, J0687 the WG Critical Care one)
+    ("remicade infusion drug", "J1745"), ("ancef 1 gram iv", "J0690"), ("cefazolin wg critical care", "J0687"),
+    # hours are the minutes a time-based code states (MUE 2024-07 line 9132, 90837: psychotherapy of 60 minutes)
+    ("1 hr psychotherapy session", "90837"),
+    # "box of 50" says how strips are sold (HCPCS 2024-07 line 206, A4253 strips per 50, not line 208, A4255
+    # platforms 50 per box); dye is contrast (MUE line 6807, 72148 lumbar MRI without contrast); a swap is removal
+    # and reinsertion (MUE line 968, 11983); medcode's own descriptions of 85025 (MUE line 8237, CBC with platelets
+    # and automated differential) and 87880 (line 8808, rapid group A strep antigen test)
+    ("glucometer strips box of 50", "A4253"), ("mri lumbar spine no dye", "72148"),
+    ("nexplanon swap out remove + new rod", "11983"), ("cbc automated w differential wbc", "85025"),
+    ("strep a rapid antigen", "87880"),
+    # must not: a route the code names is not any injection (line 9442, J3357 ustekinumab subcutaneous, not line
+    # 9444, J3358 intravenous); an oral drug whose title also names IV is not "im" (line 8670, J1200 injection,
+    # not line 13400, Q0163 oral); the route words alone name no drug (MUE line 9849, 96372 IM or SQ injection);
+    # a recording's "24 hr" stays hours (MUE line 9419, 93224 Holter up to 48 hours)
+    ("stelara sq", "J3357"), ("benadryl 50mg im", "J1200"), ("im injection of med", "96372"),
+    ("24 hr holter", "93224"),
+])
+def test_drugs_given_any_way_hours_and_supply_packs(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
+
+
+def test_a_swap_is_no_diagnosis_word(icd_db):
+    # must not: the procedure sense of "swap" does not turn an everyday phrase into a diagnosis
+    assert top(icd_db, "snow tire swap") == []
+
+
+def test_a_range_up_to_a_second_bound():
+    # icd10cm-tabular-2026-04 line 136271 (P08.21); HCPCS 2024-07 line 8382 (J0578 'greater than 7 days and up to
+    # 28 days')
+    assert numbers_in("Newborn with gestation period over 40 completed weeks to 42 completed weeks", []) == [(41, 42)]
+    assert numbers_in("buprenorphine extended release, greater than 7 days and up to 28 days of therapy", []) \
+        == [(8, 28)]
