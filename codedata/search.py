@@ -979,20 +979,40 @@ class _Alias:
     routes: frozenset = frozenset()  # the routes the code's title names (S0119 'Ondansetron, oral, 4 mg')
     populations: tuple = ()  # whom the code's title is for (A4772 '..., for dialysis'), in any of its names
     _numbers: list[tuple[int, int]] | None = None
-    _listed: list[frozenset[str]] | None = None
+    _listed: tuple[tuple[str, ...], ...] | None = None
 
     @property
     def numbers(self) -> list[tuple[int, int]]:
         if self._numbers is None:
-            self._numbers = numbers_in(self.text, self.stems)
+            self._numbers = list(_numbers_of(self.text)) if self.text else numbers_in(self.text, self.stems)
         return self._numbers
 
     @property
-    def listed(self) -> list[frozenset[str]]:
+    def listed(self) -> tuple[tuple[str, ...], ...]:
         """The word lists that name one choice among several ("forehead/cheek/chin/...", "trunk, arms or legs")."""
         if self._listed is None:
-            self._listed = [frozenset(stem(w) for w in words(found)) for found in CHOICES.findall(self.text.lower())]
+            self._listed = _choices_of(self.text)
         return self._listed
+
+
+# What the regular expressions read in a description, kept by its text across searches: the same titles come
+# back search after search. Tuples of strings and numbers only, which the garbage collector does not track.
+TEXTS_KEPT = 50_000
+
+
+@lru_cache(maxsize=TEXTS_KEPT)
+def _numbers_of(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple(numbers_in(text, []))
+
+
+@lru_cache(maxsize=TEXTS_KEPT)
+def _choices_of(text: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(stem(w) for w in words(found)) for found in CHOICES.findall(text.lower()))
+
+
+@lru_cache(maxsize=TEXTS_KEPT)
+def _brands_in_parentheses(text: str) -> tuple[str, ...]:
+    return tuple(w for w in BRAND_IN_PARENTHESES.findall(text.lower()) if not is_english(w))
 
 
 # A slash list ("face/ears/eyelids") or an "or" list ("scalp, neck, hands, feet or genitals") of single words
@@ -1258,8 +1278,7 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
         extras += [w for w in alias.absent if w not in NEUTRAL and w not in STOP and w not in alias.excluded
                    and not _matched(w, matched, query.roots)]
         # A brand in parentheses ("triamcinolone acetonide (xipere)") is another product than the one asked for.
-        brands = [w for w in BRAND_IN_PARENTHESES.findall(alias.text.lower())
-                  if not is_english(w) and not _matched(stem(w), matched, query.roots)]
+        brands = [w for w in _brands_in_parentheses(alias.text) if not _matched(stem(w), matched, query.roots)]
         extras += brands
         if not DRUG_DOSE.search(alias.text):  # "(polysomnography)" names a method; a drug's brand is dosed
             brands = []
@@ -1325,7 +1344,7 @@ def _title_holds_for_all_names(analysed: list[_Alias]) -> None:
     strips')."""
     title = analysed[0]
     dosed = bool(DRUG_DOSE.search(title.text))
-    brands = tuple(w for w in BRAND_IN_PARENTHESES.findall(title.text.lower()) if not is_english(w)) if dosed else ()
+    brands = _brands_in_parentheses(title.text) if dosed else ()
     maker = OTHER_MAKER.search(title.text.lower())
     if maker:  # J0687 'Injection, cefazolin sodium (wg critical care), not therapeutically equivalent to j0690'
         brands += tuple(w for w in words(maker[1]) if not is_english(w) and w not in brands)
