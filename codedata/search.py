@@ -1144,6 +1144,10 @@ def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[fl
     best, words_hit = 0.0, []
     for alt in concept.stemmed:
         hit = [w for w in alt if (w in stems if concept.exact else _word_in(w, stems, alias.roots))]
+        if len(hit) < len(alt) and "than" in alt:
+            # "other than wood" (E0114) in part is the wood it rules out (E0112); its short name says "no wood"
+            ruled_out = alt[alt.index("than") + 1:]
+            hit = list(alt) if ruled_out and all(w in alias.absent for w in ruled_out) else []
         share = len(hit) / len(alt)
         if share == 1 and any(len(other) > len(alt) and set(alt) < set(other) for other in concept.stemmed):
             share = SUBSET_SHARE  # "methylprednisolone" when "methylprednisolone acetate" was meant

@@ -955,3 +955,21 @@ def test_a_range_up_to_a_second_bound():
     assert numbers_in("Newborn with gestation period over 40 completed weeks to 42 completed weeks", []) == [(41, 42)]
     assert numbers_in("buprenorphine extended release, greater than 7 days and up to 28 days of therapy", []) \
         == [(8, 28)]
+
+
+@pytest.mark.parametrize("text, kind, first", [
+    # "mg" with no number is myasthenia gravis (icd10cm-tabular-2026-04 line 40636, G70.00 'Myasthenia gravis
+    # without (acute) exacerbation'); swollen legs are localized edema (line 148765, R60.0); a viral URI is J06.9
+    # (line 71400; Index: Infection, respiratory, upper, viral NOS)
+    ("mg without acute exacerbation", "icd", "G70.00"), ("swollen legs", "icd", "R60.0"),
+    ("uri viral", "icd", "J06.9"),
+    # aluminum crutches are "other than wood" (HCPCS 2024-07 line 2844, E0114; short name 'no wood'); Mg is
+    # magnesium (MUE 2024-07 line 8070, 83735)
+    ("crutches pair adjustable aluminum", "cpt", "E0114"), ("underarm crutches aluminum pair", "cpt", "E0114"),
+    ("mg level", "cpt", "83735"),
+    # must not: a number of mg is still milligrams (line 231200, Y90.4 'Blood alcohol level of 80-99 mg/100 ml');
+    # wood is the wood code, which "other than wood" rules out (HCPCS line 2840, E0112)
+    ("blood alcohol 85 mg", "icd", "Y90.4"), ("underarm crutches wood pair", "cpt", "E0112"),
+])
+def test_abbreviations_lay_words_and_what_other_than_rules_out(icd_db, text, kind, first):
+    assert top(icd_db, text, kind)[0] == first
