@@ -213,6 +213,7 @@ NUMBER = re.compile(r"^\d+[a-z]?$")
 ROMAN_OF = {number: roman for roman, number in ROMAN.items()}  # "iv", "v", "x", "i": words too
 SPELLED_OF = {number: word for word, number in SPELLED.items()}
 DECIMAL = re.compile(r"(\d+)\.\d+")
+MILLIONS = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:million|mil)\b", re.I)
 VIEWS = re.compile(r"^(\d+)(?:v|vw|vws)$")  # "xr ankle 3v": an x-ray's number of views
 TIMED = re.compile(r"^(\d+)(min|mins|hr|hrs|wk|wks)$")  # "15min", "32wks": a number and its unit typed together
 BRAND_IN_PARENTHESES = re.compile(r"\(([a-z]{4,})\)")
@@ -420,6 +421,8 @@ def vocabulary(db: sqlite_utils.Database) -> Vocabulary:
 
 def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     """Turn typed text into concepts: synonyms expanded, typos corrected, laterality/encounter noted."""
+    # "2.4 million units" is 2,400,000 units, a dose of J0561 '... 100,000 units'
+    text = MILLIONS.sub(lambda m: str(round(float(m[1]) * 1_000_000)), text)
     text = DECIMAL.sub(r"\1", text)  # "2.5 cm": a decimal by its whole part, as codedata.text.numbers_in reads titles
     tokens, doses = _doses(_pad_area(_months_old(_before_and_after(words(text)))) if not icd
                            else _months_old(words(text), icd),
@@ -728,7 +731,9 @@ def _ruled_out(tokens: list[str]) -> list[str]:
         if tokens[i] in ("rule", "ruled") and tokens[i + 1] == "out":
             before, after = tokens[:i], tokens[i + 2:]
             if not after:
-                before, after = before[:-1], before[-1:]
+                # the condition named last: one word, or the phrase it ends ("chest pain heart attack ruled out")
+                size = next((n for n in (3, 2) if len(before) >= n and tuple(before[-n:]) in synonyms()), 1)
+                before, after = before[:-size], before[-size:]
             if after and any(t not in STOP for t in before):
                 return before + ["no"] + after
     return tokens

@@ -34,7 +34,8 @@ ROMAN = {"ii": "2", "iii": "3", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "
          "xiii": "13"}
 # "i", "iv", "v" and "x" are numbers only after a word that ranks ("ckd iv", "stage v", "type i", "factor v")
 RANKS = {"stage", "grade", "class", "type", "ckd", "cin", "phase", "factor", "gold", "nyha", "level", "lvl"}
-RANKED_ROMAN = {"i": "1", "iv": "4", "v": "5", "x": "10"}
+RANKED_ROMAN = {"i": "1", "iv": "4", "v": "5", "x": "10",
+                "one": "1"}  # "obese class one" (E66.811 'Obesity, class 1'); "one" stays a word elsewhere
 # Chart shorthand with a slash, spelled out before the text is split into words.
 SHORTHAND = [("w/o", " without "), ("h/o", " history of "), ("s/p", " status post "), ("c/o", " complaint of "),
              ("d/t", " due to "), ("f/u", " follow up "), ("w/", " with "), ("&", " and ")]

@@ -973,3 +973,25 @@ def test_a_range_up_to_a_second_bound():
 ])
 def test_abbreviations_lay_words_and_what_other_than_rules_out(icd_db, text, kind, first):
     assert top(icd_db, text, kind)[0] == first
+
+
+@pytest.mark.parametrize("text, kind, first", [
+    # "one" after a rank word is 1 (icd10cm-tabular-2026-04 line 26702, E66.811 'Obesity, class 1'); a two-word
+    # condition ruled out is ruled out whole, the symptom coded (guideline IV.H; R07.9 'Chest pain, unspecified');
+    # Index defaults (default_terms.tsv): encephalitis G04.90 (line 36748), lumbar sprain S33.5- (line 161989)
+    ("obese class one", "icd", "E66.811"), ("chest pain heart attack ruled out", "icd", "R07.9"),
+    ("encephalitis", "icd", "G04.90"), ("lumbar sprain", "icd", "S33.5XXA"),
+    ("strep pneumo sepsis", "icd", "A40.3"), ("salpingo oophoritis", "icd", "N70.93"),
+    # "2.4 million units" is a dose of J0561 (HCPCS 2024-07 line 8360, penicillin g benzathine per 100,000 units);
+    # GC by PCR (MUE 2024-07 line 8771, 87591); a spot O2 sat (line 9644, 94760, one reading); a lumbar ESI
+    # without imaging (line 6001, 62322); a chronic rotator cuff tear (line 1720, 23412)
+    ("bicillin la 2.4 million units", "cpt", "J0561"), ("gc pcr urine", "cpt", "87591"),
+    ("spot o2 sat check", "cpt", "94760"), ("lumbar esi w/o imaging", "cpt", "62322"),
+    ("open repair chronic rotator cuff tear", "cpt", "23412"),
+    # must not: "one" elsewhere stays a word (H54.40 'Blindness, one eye, unspecified eye'); a lumbar ESI is still
+    # the imaging-guided code (MUE line 6002, 62323); an acute tear is 23410 (line 1719)
+    ("one eye blind", "icd", "H54.40"), ("lumbar esi", "cpt", "62323"),
+    ("open repair acute rotator cuff tear", "cpt", "23410"),
+])
+def test_spelled_ranks_ruled_out_phrases_doses_in_millions(icd_db, text, kind, first):
+    assert top(icd_db, text, kind)[0] == first
