@@ -153,7 +153,7 @@ def test_check_bad_options_are_one_line(db_copy, args):
 def test_releases_json(db_copy):
     payload = json.loads(run(db_copy, "releases", "--json").stdout)
     assert [(r["system"], r["label"], r["billable_count"], r["current"]) for r in payload] == [
-        ("cpt", "starter", 4_566, True), ("hcpcs", "2024-07", 6_975, True),
+        ("cpt", "starter", 4_567, True), ("hcpcs", "2024-07", 6_975, True),
         ("icd10cm", "2025-04", 74_260, False), ("icd10cm", "2026-04", 74_719, True),
         ("ncci_aoc", "2024-01", 7_465, True), ("ncci_mue_practitioner", "2024-07", 14_677, True),
         ("ncci_ptp_practitioner", "2024-07", 2_546_017, True)]
