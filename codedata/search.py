@@ -1510,7 +1510,7 @@ def _candidates(db: sqlite_utils.Database, query: Query, systems: tuple[str, ...
     drops = [[c for j, c in enumerate(concepts) if j != i] for i in by_weight[:DROP_ATTEMPTS]]
     drops = [d for d in drops if not all(_qualifier(c) for c in d)]  # "right" or "25" alone says nothing
     named = [c for c in concepts if c.text not in GIVEN_WORDS]
-    if len(concepts) - len(named) >= 2 and named:
+    if "icd10cm" not in systems and len(concepts) - len(named) >= 2 and named:
         drops.append(named)  # "remicade infusion drug": the drug's code says neither how it is given nor "drug"
     for subset in drops:
         before = len(found)

@@ -914,6 +914,9 @@ def test_negation_un_words_sides_and_named_histories_stay_as_they_were(icd_db, t
     # 'Addison anemia'); a word the index holds is not split (line 132234, O60.02 preterm labor, 2nd trimester);
     # a bare "dementia" keeps its own default (default_terms.tsv, F03.90)
     ("addison anemia", "D51.0"), ("preterm labor 2nd tri", "O60.02"), ("dementia", "F03.90"),
+    # must not: "nos" leaves open only what the query does not name (line 123651, N80.109 'Endometriosis of
+    # ovary, unspecified side, unspecified depth', inclusion 'Endometriosis of ovary NOS')
+    ("endometriosis of ovary nos", "N80.109"),
 ])
 def test_nos_particles_and_eponyms(icd_db, text, first):
     assert top(icd_db, text)[0] == first
@@ -939,6 +942,9 @@ def test_nos_particles_and_eponyms(icd_db, text, first):
     # a recording's "24 hr" stays hours (MUE line 9419, 93224 Holter up to 48 hours)
     ("stelara sq", "J3357"), ("benadryl 50mg im", "J1200"), ("im injection of med", "96372"),
     ("24 hr holter", "93224"),
+    # must not: a code that states its hour keeps it (MUE 2024-07 line 9840, 96360 IV hydration, 31 minutes to
+    # 1 hour, not line 9841, 96361 each additional hour)
+    ("iv hydration 1 hr", "96360"),
 ])
 def test_drugs_given_any_way_hours_and_supply_packs(icd_db, text, first):
     assert top(icd_db, text, "cpt")[0] == first
