@@ -87,6 +87,9 @@ NEGATIONS = {"no", "without", "wo", "denies", "not", "didnt", "didn", "doesnt", 
 # Words that end what a negation covers ("without aura, with status migrainosus").
 # Words after which nothing more is ruled out: "with", "but", and the encounter ("concussion w/o LOC initial": the
 # initial encounter is not what was ruled out)
+# Where a vehicle accident happened off the public highway (a road, a highway or a street is traffic)
+PLACE_WORDS = {"parking", "driveway", "farm", "field", "offroad", "off", "private", "yard", "trail", "beach",
+               "desert"}
 NEGATION_ENDS = {"with", "but", "initial", "init", "subsequent", "subs", "subseq", "sequela", "encounter"}
 TRIMESTER = {"trimester", "tri", "trimesters"}
 # A dose ("30 mg", "1 gram") mostly says how many units to bill, sometimes which code (J1040 is the 80 mg
@@ -105,6 +108,8 @@ SIDELESS_CREDIT = 0.4  # share of a side's weight a code family without sides st
 RAREST_SHARE = 0.5  # a spelling's weight: this share from its rarest word, the rest from the mean
 TITLE_BONUS = 0.01  # at equal fit, a code's own title beats one of its inclusion terms
 SUBSET_SHARE = 0.92  # a shorter spelling inside a longer one of the same concept says less than it
+NONTRAFFIC_SHARE = 0.02  # a nontraffic vehicle accident, where the query names no place (the default is traffic)
+BROADER_SHARE = 0.8  # a whole the asked-for part is in ("~" in synonyms.tsv) answers it only in part
 # Candidate search (FTS5): see _candidates.
 FTS_TRIM = 3  # letters left off a word for its FTS prefix, so derived forms are candidates
 DROP_ATTEMPTS = 5  # candidate searches that leave out one concept (the lightest first)
@@ -242,6 +247,8 @@ class Concept:
     postings: int = 0  # about how many index documents hold it (the rarest word of each spelling, summed)
     compounds: tuple[str, ...] = ()  # the word with a number or extent before it (COMPOUND_PREFIXES)
     regions: tuple[str, ...] = ()  # the region a procedure code names for this part of it (LIMB_PARTS)
+    broader: frozenset[tuple[str, ...]] = frozenset()  # stemmed spellings of a whole it is part of (broader_terms)
+    region_named: bool = False  # the region counts wherever a title names it, not only in a list (ICD_PARTS)
     corrected: bool = False  # typed misspelt: the index word nearest it stands in (Vocabulary.correct)
     stemmed: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -265,6 +272,7 @@ class Query:
     populations: frozenset = frozenset()  # context roots of the groups the query names (CONTEXT_GROUPS)
     roots: dict[str, set[str]] = field(default_factory=dict)  # 6-letter root -> asked words
     newborn: bool = False  # the query speaks of a newborn (NEWBORN_WORDS): chapter 16 codes are in question
+    place: bool = False  # the query says where an accident happened, or traffic or not (PLACE_WORDS)
     diabetes: frozenset = frozenset()  # the query's words when it speaks of diabetes (DIABETES_TYPES)
     bounds: dict[int, tuple[int, int]] = field(default_factory=dict)  # number -> range the query says
     drug_caused: tuple[str, ...] = ()  # a condition due to these drugs: their adverse-effect subcategories
@@ -281,6 +289,20 @@ def synonyms() -> dict[tuple[str, ...], list[tuple[str, ...]]]:
         table.setdefault(key, [])
         table[key] += [e for e in expansions if e not in table[key]]
     return table
+
+
+@lru_cache(maxsize=1)
+def broader_terms() -> dict[tuple[str, ...], frozenset[tuple[str, ...]]]:
+    """The expansions synonyms.tsv marks "~" as a whole the term is part of ("sigmoid" is in the "large
+    intestine"), stemmed, by term: they answer it only in part (BROADER_SHARE), so a code of the whole that leaves
+    its part unspecified (C18.9 'Malignant neoplasm of colon, unspecified') is not the part's own code."""
+    found: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+    text = (files("codedata") / "data" / "synonyms.tsv").read_text(encoding="utf-8")
+    for row in csv.reader((ln for ln in text.splitlines() if ln and not ln.startswith("#")), delimiter="\t"):
+        for expansion in row[1].split("|"):
+            if expansion.strip().startswith("~"):
+                found.setdefault(tuple(words(row[0])), set()).add(tuple(stem(w) for w in words(expansion)))
+    return {key: frozenset(alts) for key, alts in found.items()}
 
 
 class Vocabulary:
@@ -445,7 +467,7 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     # before the operation rule: "after mastectomy" is the index's own word (I97.2 'Postmastectomy lymphedema')
     tokens = _as_prefix(_ruled_out(tokens), vocab)
     if icd and not doses:
-        tokens = _after_surgery(tokens)
+        tokens = _after_surgery(_intact(tokens))
     i, negating, purpose = 0, False, None
     while i < len(tokens):
         if not icd and tokens[i] == "for" and purpose is None and query.concepts:
@@ -534,15 +556,16 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     for concept in query.concepts:
         if concept.side:  # "w/o DME OD": a side says which eye, it is never what was ruled out
             concept.negated = False
+    _limb_parts(query, icd)
     if icd:
         _drug_caused(query, tokens, vocab)
         _trimester_of_weeks(query, vocab)
     else:
-        _limb_parts(query)
         _hours_in_minutes(query)
     _both_sides(query)
     _cap_unknown(query, vocab)
     query.newborn = any(w in NEWBORN_WORDS for c in query.concepts for alt in c.alternatives for w in alt)
+    query.place = bool(PLACE_WORDS & set(tokens)) or any(t.startswith(("traffic", "nontraffic")) for t in tokens)
     said = {w for c in query.concepts for alt in c.alternatives for w in alt}
     if any(w.startswith("diabet") for w in said):
         query.diabetes = frozenset(said | {str(c.number) for c in query.concepts if c.number is not None})
@@ -603,11 +626,20 @@ def _level_word(word: str, substance: str, vocab: Vocabulary) -> str | None:
     return None
 
 
+BOTH_WAYS = {"with": ("without", "wo"), "without": ("with",), "wo": ("with",)}
+BOTH_WAYS_JOINS = {"and", "or", "then"}
+
+
 def _before_and_after(tokens: list[str]) -> list[str]:
-    """"with and without contrast" is one study done both ways (70553), not a negation of contrast."""
+    """"with and without contrast" is one study done both ways (70553), not a negation of contrast; so is
+    "without then with", "w/o and w", "wo/w" or "without followed by with" (the order the study is done in)."""
     for i in range(len(tokens) - 1):
-        joined = 2 if tokens[i + 1] in ("and", "or") else 1  # "with and without", "with/without", "with + without"
-        if tokens[i] == "with" and i + joined < len(tokens) and tokens[i + joined] in ("without", "wo"):
+        joined = 1
+        if tokens[i + 1] in BOTH_WAYS_JOINS:  # "with and without", "w/o then w"
+            joined = 2
+        elif tokens[i + 1:i + 3] == ["followed", "by"]:
+            joined = 3
+        if tokens[i] in BOTH_WAYS and i + joined < len(tokens) and tokens[i + joined] in BOTH_WAYS[tokens[i]]:
             return tokens[:i] + ["before", "and", "after"] + tokens[i + joined + 1:]
     return tokens
 
@@ -739,6 +771,15 @@ def _ruled_out(tokens: list[str]) -> list[str]:
     return tokens
 
 
+def _intact(tokens: list[str]) -> list[str]:
+    """"nail intact" is a finger laceration "without damage to nail" (S61.211A), not one with it: the part said
+    to be intact is ruled out as damaged, and nothing after it is."""
+    for i, token in enumerate(tokens):
+        if token == "intact" and i > 0 and tokens[i - 1] not in STOP:
+            return tokens[:i - 1] + ["without", "damage", "to", tokens[i - 1], "with"] + tokens[i + 1:]
+    return tokens
+
+
 def _word_forms(word: str, vocab: Vocabulary) -> list[tuple[str, ...]]:
     """"falls" also means "falling" (Z91.81 'History of falling'), "vulvar" "vulva": forms of a word that its stem
     and its candidate search (six letters at least) do not reach."""
@@ -798,13 +839,18 @@ LIMB_PARTS = {"forearm": ARM, "elbow": ARM, "wrist": ARM, "thigh": LEG, "knee": 
               "forehead": FACE, "cheek": FACE, "chin": FACE, "temple": FACE, "eyebrow": FACE, "back": TRUNK,
               "chest": TRUNK, "abdomen": TRUNK, "belly": TRUNK, "buttock": TRUNK, "flank": TRUNK}
 REGION_SHARE = 0.5
+# A diagnosis code names the region a toe or a finger is in where it has no code of the part (M10.072 'Idiopathic
+# gout, left ankle and foot'; M79.644 'Pain in right finger(s)' has one, and names the finger).
+ICD_PARTS = {"toe": FOOT, "great toe": FOOT, "big toe": FOOT, "heel": FOOT, "finger": HAND, "thumb": HAND}
 
 
-def _limb_parts(query: Query) -> None:
-    """"2 cm forearm lac": the forearm is in part the "arms" of a repair code's region (REGION_SHARE)."""
+def _limb_parts(query: Query, icd: bool = False) -> None:
+    """"2 cm forearm lac": the forearm is in part the "arms" of a repair code's region (REGION_SHARE); "gout
+    great toe" in part the foot of M10.07- 'ankle and foot'."""
     for concept in query.concepts:
         if not concept.negated:
-            concept.regions = LIMB_PARTS.get(stem(concept.text), ())
+            concept.regions = (ICD_PARTS if icd else LIMB_PARTS).get(stem(concept.text), ())
+            concept.region_named = icd
 
 
 AREA = re.compile(r"^(\d+)x(\d+)$")
@@ -909,7 +955,8 @@ def _add_concept(query: Query, text: str, alternatives: list[tuple[str, ...]], v
                       soft=soft,
                       negated=negated and number is None, side=side if len(alternatives[0]) == 1 else None,
                       postings=sum(min(vocab.df.get(w, 0) for w in alt) for alt in alternatives),
-                      compounds=_compounds(alternatives, vocab))
+                      compounds=_compounds(alternatives, vocab),
+                      broader=broader_terms().get(tuple(words(text)), frozenset()))
     query.concepts.append(concept)
     for word in (w for alt in concept.stemmed for w in alt if len(w) >= 6):
         query.roots.setdefault(word[:6], set()).add(word)
@@ -948,6 +995,8 @@ def fts_expression(concepts: list[Concept], require_all: bool) -> str:
             terms = [f'"{w}"' if concept.exact else _fts_term(w) for w in alt]
             options.append("(" + " AND ".join(terms) + ")" if len(terms) > 1 else terms[0])
         options += [_fts_term(w) for w in concept.compounds]
+        if concept.region_named:  # "gout great toe": M10.072 '... ankle and foot' is a candidate too
+            options += [_fts_term(w) for w in concept.regions]
         groups.append("(" + " OR ".join(dict.fromkeys(options)) + ")")
     return (" AND " if require_all else " OR ").join(groups)
 
@@ -1153,7 +1202,7 @@ def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[fl
             # "other than wood" (E0114) in part is the wood it rules out (E0112); its short name says "no wood"
             ruled_out = alt[alt.index("than") + 1:]
             hit = list(alt) if ruled_out and all(w in alias.absent for w in ruled_out) else []
-        share = len(hit) / len(alt)
+        share = len(hit) / len(alt) * (BROADER_SHARE if alt in concept.broader else 1)
         if share == 1 and any(len(other) > len(alt) and set(alt) < set(other) for other in concept.stemmed):
             share = SUBSET_SHARE  # "methylprednisolone" when "methylprednisolone acetate" was meant
         best = max(best, share)
@@ -1164,7 +1213,8 @@ def _concept_match(concept: Concept, alias: _Alias, stems: set[str]) -> tuple[fl
             best, words_hit = COMPOUND_SHARE, words_hit + joined
     if best < REGION_SHARE:
         # in a region list ("trunk, arms or legs"), not a code for the whole ("X-ray of the hand" is not a finger's)
-        region = [w for w in concept.regions if w in stems and any(w in group for group in alias.listed)]
+        region = [w for w in concept.regions
+                  if w in stems and (concept.region_named or any(w in group for group in alias.listed))]
         if region:
             best, words_hit = REGION_SHARE, words_hit + region
     if concept.side and not best and alias.side is None and not alias.sideless_sibling:
@@ -1300,7 +1350,8 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
     context = sum(1 for w in extras if w[:6] in CONTEXT_ROOTS and w[:6] not in query.populations) + len(brands)
     context += sum(1 for w in alias.populations if w not in alias.positive and w[:6] not in query.populations)
     generic = sum(1 for w in extras if w in GENERIC_EXTRAS)
-    score = coverage / total - 0.05 * min(len(extras), 12) + GENERIC_REFUND * generic - 0.1 * context
+    # (a page-long HCPCS title, G0023 principal illness navigation, names every setting it coordinates with)
+    score = coverage / total - 0.05 * min(len(extras), 12) + GENERIC_REFUND * generic - 0.1 * min(context, 3)
     side = alias.side
     if query.laterality and side and side != query.laterality:
         score -= 0.5
@@ -1434,6 +1485,10 @@ def rank(query: Query, rows: list[dict], normalised_query: str) -> list[tuple[fl
             # "hypothyroid d/t amiodarone": the drug's own adverse effect (T46.2X5A) is the second code, not
             # poisoning, underdosing or another class's adverse effect, which the added "drug" words also reach
             score -= DRUG_CAUSED_SHARE
+        if icd and row["code"].startswith("V") and not query.place and "nontraffic" in row["description"].lower():
+            # "A vehicle accident is assumed to have occurred on the public highway unless another place is
+            # specified" (icd10cm-tabular-2026-04 line 213067, V00-V99 note c): a traffic accident by default
+            score -= NONTRAFFIC_SHARE
         if icd and row["code"].startswith("P") and not query.newborn:
             score -= NEWBORN_SHARE  # chapter 16 is for conditions of the perinatal period (OCG I.C.16)
         if query.medicare and row["sys"] == "hcpcs" and MEDICARE_CODE.match(row["code"]):
@@ -1826,6 +1881,9 @@ def resolve(db: sqlite_utils.Database, text: str, kind: str, limit: int = 10, of
         return found if found.results else lookup_icd(db, text, dos=dos)
     if kind == "cpt":
         listing = code_prefix(db, text, systems, limit, offset)
-        if listing is not None:
+        if listing is not None and listing.total:
             return listing
+        if listing is not None:  # no code starts so ("b12", "b6"): the words, unless they find nothing either
+            found = search(db, text, systems, limit=limit, offset=offset, dos=dos)
+            return found if found.results else listing
     return search(db, text, systems, limit=limit, offset=offset, dos=dos)

@@ -22,6 +22,8 @@ SPELLED = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seve
 SPELLED_BOUND = re.compile(r"\b(than|to|least) (" + "|".join(SPELLED) + r")\b")
 RANGE_FLOOR = re.compile(r"(\d+)\.(\d+)(?=\s*(?:to|through|-)\s*\d)")
 NEXT_NUMBER = re.compile(r"\b(\d+) or (\d+)\b")
+# "stage 1 through stage 4" (I12.9) is the range "stage 1 through 4"
+REPEATED_UNIT = re.compile(r"\b([a-z]+) (\d+) (to|through) \1 (\d+)")
 # "more than 16 sq. in. but less than or equal to 48 sq. in." (A6197) is one range, 17 to 48; so are "greater
 # than 7 days and up to 28 days" (J0578) and "over 40 completed weeks to 42 completed weeks" (P08.21), 41 to 42
 BETWEEN = re.compile(r"\b(?:more than|greater than|over) (\d+)(?:\.\d+)?([^\d]{0,20}?),? (?:but |and )?"
@@ -145,6 +147,7 @@ def numbers_in(text: str, stems: list[str]) -> list[tuple[int, int]]:
     # only "2.5 cm or less"; "35.0-35.9" stays 35
     text = SPELLED_BOUND.sub(lambda m: f"{m[1]} {SPELLED[m[2]]}", text.lower()) if text else text
     text = RANGE_FLOOR.sub(lambda m: str(int(m[1]) + (int(m[2]) > 0)), text)
+    text = REPEATED_UNIT.sub(r"\1 \2 \3 \4", text) if text else text
     # "2 or 3 views", "1 or 2 muscles": two consecutive numbers joined by "or" are a range
     text = BETWEEN.sub(lambda m: f"{int(m[1]) + 1} to {int(m[4]) - (m[3] == 'less than')}{m[2]}", text) \
         if text else text

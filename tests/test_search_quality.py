@@ -1001,3 +1001,55 @@ def test_abbreviations_lay_words_and_what_other_than_rules_out(icd_db, text, kin
 ])
 def test_spelled_ranks_ruled_out_phrases_doses_in_millions(icd_db, text, kind, first):
     assert top(icd_db, text, kind)[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # lab shorthand (medcode's own descriptions of these CPT codes; MUE 2024-07 lines): troponin 84484 (line 8198),
+    # quantitative beta hCG 84702 (line 8224), urine culture 87086 (line 8602), ova and parasites 87177 (line 8628),
+    # alkaline phosphatase 84075 (line 8106), transcutaneous bilirubin 88720 (line 8950), monospot 86308 (line 8383),
+    # a 4th generation HIV antigen/antibody test 87389 (line 8687), a nurse visit 99211 (line 10052)
+    ("trop level", "84484"), ("quant bhcg", "84702"), ("ucx", "87086"), ("o&p stool", "87177"),
+    ("alk phos level", "84075"), ("tcb newborn", "88720"), ("mono spot", "86308"), ("hiv 4th gen", "87389"),
+    ("rn visit", "99211"),
+    # a study done without, then with contrast (MUE line 6771, 71270 chest; line 6753, 70553 brain); "b12"
+    # starts no HCPCS code, so it is words (82607 vitamin B-12 level, line 7927)
+    ("ct chest w/o then w contrast", "71270"), ("mri brain without followed by with contrast", "70553"),
+    ("b12 level", "82607"),
+    # must not: one way is one way (71250 chest without contrast); a code's start still lists its codes (HCPCS
+    # 2024-07: J1700 'Injection, hydrocortisone acetate, up to 25 mg' is the first J17 code)
+    ("ct chest without contrast", "71250"), ("J17", "J1700"),  # (71250: MUE line 6769)
+])
+def test_lab_shorthand_studies_done_both_ways_and_word_shaped_prefixes(icd_db, text, first):
+    assert top(icd_db, text, "cpt")[0] == first
+
+
+@pytest.mark.parametrize("text, first", [
+    # abbreviations and lay words (icd10cm-tabular-2026-04): the upper-outer quadrant (line 10983, C50.411);
+    # steatosis is fatty liver (line 80649, K76.0); AMA is an elderly gravida (line 127123, O09.521); a spell
+    # (line 147945, R42); COVID-19 is U07.1 (line 243789; B34.2 Excludes1 it, line 5481); deafness is hearing
+    # loss (line 59771, H90.3); a quadrant is of the abdomen (line 145891, R10.12); a fatty tumor is a lipoma
+    # (line 17231, D17.1); sickle-cell disease is Hb-SS (line 20014, D57.01); COPD spelled out (line 72923,
+    # J44.1, inclusion 'Decompensated COPD' line 72925)
+    ("uoq breast cancer right female", "C50.411"), ("liver steatosis", "K76.0"),
+    ("ama multigravida 1st tri", "O09.521"), ("dizzy spell", "R42"), ("covid positive", "U07.1"),
+    ("deaf both ears sensorineural", "H90.3"), ("luq abd pain", "R10.12"), ("fatty tumor of back", "D17.1"),
+    ("sickle cell acute chest syndrome", "D57.01"),
+    ("chronic obstructive pulmonary disease decompensated", "J44.1"),
+    # a toe is in the foot a gout code names (line 93513, M10.071); "stage 1 through stage 4" holds stage 2
+    # (line 61083, I12.9); a nail intact is "without damage to nail" (line 172844, S61.212A); a vehicle accident
+    # is a traffic one unless a place is said (line 213067; V43.54XA, line 217024)
+    ("gout rt big toe", "M10.071"), ("htn ckd stage 2", "I12.9"),
+    ("lac rt middle finger nail intact initial", "S61.212A"), ("car driver collision with van initial", "V43.54XA"),
+    # the sigmoid is part of the large intestine (K57.32, line 79049), colon part of the digestive organs (Z80.0,
+    # line 240111): a part's own code first (C18.7 line 8737; Z85.038 line 240645)
+    ("diverticulitis of sigmoid", "K57.32"), ("fam hx colon cancer", "Z80.0"),
+    ("sigmoid colon cancer", "C18.7"), ("hx colon cancer", "Z85.038"),
+    # must not: the whole is still the whole (C18.9, line 8751); "ab" is still the AB blood type (line 238644,
+    # Z67.31) and abdominal pain (line 146099, R10.9); damage said is damage (line 173136, S61.312A); a place
+    # said is nontraffic (V43.04XA, line 216924)
+    ("colon cancer", "C18.9"), ("type ab blood rh negative", "Z67.31"), ("ab pain", "R10.9"),
+    ("lac rt middle finger with nail damage initial", "S61.312A"),
+    ("car driver collision with van nontraffic initial", "V43.04XA"),
+])
+def test_parts_of_a_whole_quadrants_intact_nails_and_traffic_by_default(icd_db, text, first):
+    assert top(icd_db, text)[0] == first
