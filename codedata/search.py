@@ -446,8 +446,9 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     # "2.4 million units" is 2,400,000 units, a dose of J0561 '... 100,000 units'
     text = MILLIONS.sub(lambda m: str(round(float(m[1]) * 1_000_000)), text)
     text = DECIMAL.sub(r"\1", text)  # "2.5 cm": a decimal by its whole part, as codedata.text.numbers_in reads titles
-    tokens, doses = _doses(_pad_area(_months_old(_before_and_after(words(text)))) if not icd
-                           else _months_old(words(text), icd),
+    typed = [w for w in words(text) if not TIMES.match(w)]  # "blood culture x2": how many, not which code
+    tokens, doses = _doses(_pad_area(_months_old(_before_and_after(typed))) if not icd
+                           else _months_old(typed, icd),
                            MEASURE_UNITS if icd else ())
     query = Query(text=text)
     query.bounds = _bounds(text)
@@ -572,6 +573,7 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     return query
 
 
+TIMES = re.compile(r"^(?:x\d{1,2}|\d{1,2}x)$")  # "x2", "3x": a count of services or units
 HOUR_WORDS = {"hr", "hrs", "hour", "hours"}
 MOST_HOURS = 3  # a typed "24 hr" is a recording's length (93224 'up to 48 hours'), not minutes of a service
 
@@ -1841,7 +1843,7 @@ def _modifier_keys() -> frozenset[str]:
 
 PROCEDURE_PREFIX = re.compile(r"^([A-V]\d{1,3}|\d{3,4})$")
 CPT_NUMBER = re.compile(r"^\d{4}[0-9FTU]$", re.I)
-CLAIM_LINE = re.compile(r"^(\d{4}[0-9FTU]|[A-V]\d{4})(?:-[A-Z0-9]{2})+$|^(\d{4}[0-9FTU]|[A-V]\d{4})[x*]\d{1,4}$", re.I)
+CLAIM_LINE = re.compile(r"^(\d{4}[0-9FTU]|[A-V]\d{4})(?:-[A-Z0-9]{2})+$|^(\d{4}[0-9FTU]|[A-V]\d{4}) ?[x*] ?\d{1,4}$", re.I)
 
 
 def code_prefix(db: sqlite_utils.Database, text: str, systems: tuple[str, ...], limit: int = 10,

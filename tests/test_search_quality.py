@@ -1015,6 +1015,8 @@ def test_spelled_ranks_ruled_out_phrases_doses_in_millions(icd_db, text, kind, f
     # starts no HCPCS code, so it is words (82607 vitamin B-12 level, line 7927)
     ("ct chest w/o then w contrast", "71270"), ("mri brain without followed by with contrast", "70553"),
     ("b12 level", "82607"),
+    # a count of services is how many, not what (87040 blood culture, MUE line 8591)
+    ("bcx x2", "87040"),
     # must not: one way is one way (71250 chest without contrast); a code's start still lists its codes (HCPCS
     # 2024-07: J1700 'Injection, hydrocortisone acetate, up to 25 mg' is the first J17 code)
     ("ct chest without contrast", "71250"), ("J17", "J1700"),  # (71250: MUE line 6769)
@@ -1053,3 +1055,8 @@ def test_lab_shorthand_studies_done_both_ways_and_word_shaped_prefixes(icd_db, t
 ])
 def test_parts_of_a_whole_quadrants_intact_nails_and_traffic_by_default(icd_db, text, first):
     assert top(icd_db, text)[0] == first
+
+
+def test_a_claim_line_count_with_a_space_is_still_the_code(icd_db):
+    # "97110 x3" as a claim line: three units of 97110 (MUE 2024-07 line 9919 lists 97110)
+    assert resolve(icd_db, "97110 x3", "cpt").code == "97110"
