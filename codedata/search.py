@@ -87,9 +87,6 @@ NEGATIONS = {"no", "without", "wo", "denies", "not", "didnt", "didn", "doesnt", 
 # Words that end what a negation covers ("without aura, with status migrainosus").
 # Words after which nothing more is ruled out: "with", "but", and the encounter ("concussion w/o LOC initial": the
 # initial encounter is not what was ruled out)
-# Where a vehicle accident happened off the public highway (a road, a highway or a street is traffic)
-PLACE_WORDS = {"parking", "driveway", "farm", "field", "offroad", "off", "private", "yard", "trail", "beach",
-               "desert"}
 NEGATION_ENDS = {"with", "but", "initial", "init", "subsequent", "subs", "subseq", "sequela", "encounter"}
 TRIMESTER = {"trimester", "tri", "trimesters"}
 # A dose ("30 mg", "1 gram") mostly says how many units to bill, sometimes which code (J1040 is the 80 mg
@@ -109,6 +106,9 @@ RAREST_SHARE = 0.5  # a spelling's weight: this share from its rarest word, the 
 TITLE_BONUS = 0.01  # at equal fit, a code's own title beats one of its inclusion terms
 SUBSET_SHARE = 0.92  # a shorter spelling inside a longer one of the same concept says less than it
 NONTRAFFIC_SHARE = 0.02  # a nontraffic vehicle accident, where the query names no place (the default is traffic)
+# Where a vehicle accident happened off the public highway (a road, a highway or a street is traffic); "off road"
+# as two words is read in parse_query ("fell off bike" says no place)
+PLACE_WORDS = {"parking", "driveway", "farm", "field", "offroad", "private", "yard", "trail", "beach", "desert"}
 BROADER_SHARE = 0.8  # a whole the asked-for part is in ("~" in synonyms.tsv) answers it only in part
 # Candidate search (FTS5): see _candidates.
 FTS_TRIM = 3  # letters left off a word for its FTS prefix, so derived forms are candidates
@@ -279,30 +279,33 @@ class Query:
 
 
 @lru_cache(maxsize=1)
-def synonyms() -> dict[tuple[str, ...], list[tuple[str, ...]]]:
-    """Return the abbreviation/lay-word table of codedata/data/synonyms.tsv, keyed by word tuples."""
+def _synonym_file() -> tuple[dict, dict]:
+    """Read codedata/data/synonyms.tsv once: the expansions of each term (word tuples), and those marked "~"."""
     table: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    broader: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
     text = (files("codedata") / "data" / "synonyms.tsv").read_text(encoding="utf-8")
     for row in csv.reader((ln for ln in text.splitlines() if ln and not ln.startswith("#")), delimiter="\t"):
         key = tuple(words(row[0]))
-        expansions = [tuple(words(e)) for e in row[1].split("|") if words(e)]
         table.setdefault(key, [])
-        table[key] += [e for e in expansions if e not in table[key]]
-    return table
+        for expansion in row[1].split("|"):
+            spelled = tuple(words(expansion))  # (words() drops the "~")
+            if spelled and spelled not in table[key]:
+                table[key].append(spelled)
+            if spelled and expansion.strip().startswith("~"):
+                broader.setdefault(key, set()).add(tuple(stem(w) for w in spelled))
+    return table, {key: frozenset(alts) for key, alts in broader.items()}
 
 
-@lru_cache(maxsize=1)
+def synonyms() -> dict[tuple[str, ...], list[tuple[str, ...]]]:
+    """Return the abbreviation/lay-word table of codedata/data/synonyms.tsv, keyed by word tuples."""
+    return _synonym_file()[0]
+
+
 def broader_terms() -> dict[tuple[str, ...], frozenset[tuple[str, ...]]]:
     """The expansions synonyms.tsv marks "~" as a whole the term is part of ("sigmoid" is in the "large
     intestine"), stemmed, by term: they answer it only in part (BROADER_SHARE), so a code of the whole that leaves
     its part unspecified (C18.9 'Malignant neoplasm of colon, unspecified') is not the part's own code."""
-    found: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
-    text = (files("codedata") / "data" / "synonyms.tsv").read_text(encoding="utf-8")
-    for row in csv.reader((ln for ln in text.splitlines() if ln and not ln.startswith("#")), delimiter="\t"):
-        for expansion in row[1].split("|"):
-            if expansion.strip().startswith("~"):
-                found.setdefault(tuple(words(row[0])), set()).add(tuple(stem(w) for w in words(expansion)))
-    return {key: frozenset(alts) for key, alts in found.items()}
+    return _synonym_file()[1]
 
 
 class Vocabulary:
@@ -566,7 +569,8 @@ def parse_query(text: str, vocab: Vocabulary, icd: bool = True) -> Query:
     _both_sides(query)
     _cap_unknown(query, vocab)
     query.newborn = any(w in NEWBORN_WORDS for c in query.concepts for alt in c.alternatives for w in alt)
-    query.place = bool(PLACE_WORDS & set(tokens)) or any(t.startswith(("traffic", "nontraffic")) for t in tokens)
+    query.place = bool(PLACE_WORDS & set(tokens)) or "off road" in " ".join(tokens) \
+        or any(t.startswith(("traffic", "nontraffic")) for t in tokens)
     said = {w for c in query.concepts for alt in c.alternatives for w in alt}
     if any(w.startswith("diabet") for w in said):
         query.diabetes = frozenset(said | {str(c.number) for c in query.concepts if c.number is not None})
@@ -1352,8 +1356,7 @@ def score_alias(query: Query, alias: _Alias, icd: bool = True, implied: bool = F
     context = sum(1 for w in extras if w[:6] in CONTEXT_ROOTS and w[:6] not in query.populations) + len(brands)
     context += sum(1 for w in alias.populations if w not in alias.positive and w[:6] not in query.populations)
     generic = sum(1 for w in extras if w in GENERIC_EXTRAS)
-    # (a page-long HCPCS title, G0023 principal illness navigation, names every setting it coordinates with)
-    score = coverage / total - 0.05 * min(len(extras), 12) + GENERIC_REFUND * generic - 0.1 * min(context, 3)
+    score = coverage / total - 0.05 * min(len(extras), 12) + GENERIC_REFUND * generic - 0.1 * context
     side = alias.side
     if query.laterality and side and side != query.laterality:
         score -= 0.5

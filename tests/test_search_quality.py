@@ -1020,6 +1020,8 @@ def test_spelled_ranks_ruled_out_phrases_doses_in_millions(icd_db, text, kind, f
     # must not: one way is one way (71250 chest without contrast); a code's start still lists its codes (HCPCS
     # 2024-07: J1700 'Injection, hydrocortisone acetate, up to 25 mg' is the first J17 code)
     ("ct chest without contrast", "71250"), ("J17", "J1700"),  # (71250: MUE line 6769)
+    # a pad's sides are no count: 4x4" is 16 sq in (HCPCS 2024-07 line 986, A6402 '... pad size 16 sq. in. or less')
+    ("gauze 4x4 sterile", "A6402"),
 ])
 def test_lab_shorthand_studies_done_both_ways_and_word_shaped_prefixes(icd_db, text, first):
     assert top(icd_db, text, "cpt")[0] == first
@@ -1052,6 +1054,8 @@ def test_lab_shorthand_studies_done_both_ways_and_word_shaped_prefixes(icd_db, t
     ("colon cancer", "C18.9"), ("type ab blood rh negative", "Z67.31"), ("ab pain", "R10.9"),
     ("lac rt middle finger with nail damage initial", "S61.312A"),
     ("car driver collision with van nontraffic initial", "V43.04XA"),
+    # a toe or a finger with codes of its own keeps them (line 187656, S92.401A; line 111245, M79.644)
+    ("rt great toe fracture", "S92.401A"), ("finger pain rt", "M79.644"),
 ])
 def test_parts_of_a_whole_quadrants_intact_nails_and_traffic_by_default(icd_db, text, first):
     assert top(icd_db, text)[0] == first
@@ -1060,3 +1064,10 @@ def test_parts_of_a_whole_quadrants_intact_nails_and_traffic_by_default(icd_db, 
 def test_a_claim_line_count_with_a_space_is_still_the_code(icd_db):
     # "97110 x3" as a claim line: three units of 97110 (MUE 2024-07 line 9919 lists 97110)
     assert resolve(icd_db, "97110 x3", "cpt").code == "97110"
+
+
+def test_a_range_that_repeats_its_unit():
+    # I12.9 (icd10cm-tabular-2026-04 line 61083) holds stages 1 through 4; N18.5 (line 120978, stage 5) states one number
+    assert numbers_in("Hypertensive chronic kidney disease with stage 1 through stage 4 chronic kidney disease", []) \
+        == [(1, 4)]
+    assert numbers_in("Chronic kidney disease, stage 5", []) == [(5, 5)]
