@@ -1846,7 +1846,8 @@ def _modifier_keys() -> frozenset[str]:
 
 PROCEDURE_PREFIX = re.compile(r"^([A-V]\d{1,3}|\d{3,4})$")
 CPT_NUMBER = re.compile(r"^\d{4}[0-9FTU]$", re.I)
-CLAIM_LINE = re.compile(r"^(\d{4}[0-9FTU]|[A-V]\d{4})(?:-[A-Z0-9]{2})+$|^(\d{4}[0-9FTU]|[A-V]\d{4}) ?[x*] ?\d{1,4}$", re.I)
+CLAIM_LINE = re.compile(r"^(\d{4}[0-9FTU]|[A-V]\d{4})(?:-[A-Z0-9]{2})+$"
+                        r"|^(\d{4}[0-9FTU]|[A-V]\d{4}) ?[x*] ?\d{1,4}$", re.I)  # 99213-25; 97110x3, 97110 x 3
 
 
 def code_prefix(db: sqlite_utils.Database, text: str, systems: tuple[str, ...], limit: int = 10,

@@ -1067,7 +1067,8 @@ def test_a_claim_line_count_with_a_space_is_still_the_code(icd_db):
 
 
 def test_a_range_that_repeats_its_unit():
-    # I12.9 (icd10cm-tabular-2026-04 line 61083) holds stages 1 through 4; N18.5 (line 120978, stage 5) states one number
+    # I12.9 (icd10cm-tabular-2026-04 line 61083) holds stages 1 through 4; N18.5 (line 120978, stage 5) states
+    # one number
     assert numbers_in("Hypertensive chronic kidney disease with stage 1 through stage 4 chronic kidney disease", []) \
         == [(1, 4)]
     assert numbers_in("Chronic kidney disease, stage 5", []) == [(5, 5)]
